@@ -1,0 +1,2 @@
+MATCH (n:{{label}} {dataset: $dataset})
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF $batch_size ROWS

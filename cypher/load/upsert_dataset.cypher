@@ -1,0 +1,2 @@
+MERGE (d:Dataset {dataset: $dataset, id: $dataset})
+SET d += $props

@@ -1,0 +1,3 @@
+UNWIND $rows AS row
+MERGE (n:{{label}} {dataset: $dataset, id: row.id})
+SET n += row.props

@@ -1,0 +1,2 @@
+MATCH (n:{{label}} {dataset: $dataset})
+RETURN count(n) AS count

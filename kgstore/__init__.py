@@ -1,0 +1,1 @@
+"""kgstore: the knowledge graph in Neo4j — provisioning, schema, ingestion, statistics."""

@@ -1,0 +1,53 @@
+"""Strict reading of delimited text: every problem names the file and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kgstore.datasets.canonical import DatasetError
+
+
+def read_text(path: Path) -> str:
+    """The whole file as UTF-8; a decoding error names the line where it happens."""
+    if not path.is_file():
+        raise DatasetError(path, None, "file not found")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DatasetError(path, line, f"not valid UTF-8 ({error.reason})") from error
+
+
+def read_rows(
+    path: Path, *, sep: str = "\t", min_fields: int = 1, max_fields: int | None = None
+) -> list[tuple[int, list[str]]]:
+    """Non-empty lines split on ``sep``, each with its 1-based line number.
+
+    Raises:
+        DatasetError: a line with too few or too many fields.
+    """
+    rows: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split(sep)
+        if len(fields) < min_fields or (max_fields is not None and len(fields) > max_fields):
+            expected = str(min_fields) if max_fields == min_fields else f">= {min_fields}"
+            raise DatasetError(path, number, f"expected {expected} fields, found {len(fields)}")
+        rows.append((number, fields))
+    return rows
+
+
+def check_id(value: str, path: Path, line: int, what: str) -> str:
+    """An id is a non-empty token without whitespace."""
+    if not value or value != value.strip() or any(ch.isspace() for ch in value):
+        raise DatasetError(path, line, f"bad {what} id {value!r}")
+    return value
+
+
+def parse_float(value: str, path: Path, line: int, what: str) -> float:
+    try:
+        return float(value)
+    except ValueError as error:
+        raise DatasetError(path, line, f"{what} {value!r} is not a number") from error

@@ -1,0 +1,90 @@
+"""The allow-list of node labels, relationship types and vector properties.
+
+Labels, relationship types and property names cannot be Cypher parameters, so every one that
+reaches a query string must come from here; anything else is refused before a query runs.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Label(StrEnum):
+    DATASET = "Dataset"
+    USER = "User"
+    ITEM = "Item"
+    ENTITY = "Entity"  # an external KG entity (Freebase, DBpedia) not linked to an item
+    GENRE = "Genre"
+    CATEGORY = "Category"  # DBpedia dct:subject category (``cat:``)
+    RESOURCE = "Resource"  # DBpedia resource linked one hop from an item (``res:``)
+    ATTRIBUTE = "Attribute"  # anonymous item attribute
+
+
+# Freebase relation names (RecBole ``.kg`` files) -> relationship types. Inverse pairs stay
+# separate types, as in the source graph.
+FREEBASE_RELATIONS: MappingProxyType[str, str] = MappingProxyType({
+    "film.film.actor": "FILM_ACTOR",
+    "film.actor.film": "ACTOR_FILM",
+    "film.film.genre": "FILM_GENRE",
+    "film.film_genre.films_in_this_genre": "GENRE_FILMS",
+    "film.film.award_nomination": "FILM_AWARD_NOMINATION",
+    "film.film.award_won": "FILM_AWARD_WON",
+    "film.film.produced_by": "FILM_PRODUCED_BY",
+    "film.producer.film": "PRODUCER_FILM",
+    "film.film.written_by": "FILM_WRITTEN_BY",
+    "film.writer.film": "WRITER_FILM",
+    "film.film.directed_by": "FILM_DIRECTED_BY",
+    "film.director.film": "DIRECTOR_FILM",
+    "film.film.cinematography": "FILM_CINEMATOGRAPHY",
+    "film.cinematographer.film": "CINEMATOGRAPHER_FILM",
+    "film.film.production_companies": "FILM_PRODUCTION_COMPANIES",
+    "film.production_company.films": "PRODUCTION_COMPANY_FILMS",
+    "film.film.rating": "FILM_RATING",
+    "film.content_rating.film": "CONTENT_RATING_FILM",
+    "film.film.subjects": "FILM_SUBJECTS",
+    "film.film_subject.films": "FILM_SUBJECT_FILMS",
+    "film.film.language": "FILM_LANGUAGE",
+    "film.film.country": "FILM_COUNTRY",
+    "film.film.sequel": "FILM_SEQUEL",
+    "film.film.prequel": "FILM_PREQUEL",
+})
+
+INTERACTED = "INTERACTED"  # user -> item, from the training split only
+
+RELATIONSHIP_TYPES: frozenset[str] = frozenset({
+    INTERACTED,
+    "HAS_GENRE",
+    "IN_CATEGORY",
+    "HAS_RESOURCE",
+    "HAS_ATTRIBUTE",
+    *FREEBASE_RELATIONS.values(),
+})
+
+# Node properties that hold vectors (vector indexes are created on them).
+VECTOR_PROPERTIES: frozenset[str] = frozenset({"embedding", "persona"})
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+class VocabularyError(ValueError):
+    """A label, relationship type or property name outside the allow-list."""
+
+
+def check_label(value: str) -> str:
+    if value not in {label.value for label in Label} or not _IDENTIFIER.match(value):
+        raise VocabularyError(f"node label {value!r} is not in the allow-list")
+    return value
+
+
+def check_relationship_type(value: str) -> str:
+    if value not in RELATIONSHIP_TYPES or not _IDENTIFIER.match(value):
+        raise VocabularyError(f"relationship type {value!r} is not in the allow-list")
+    return value
+
+
+def check_vector_property(value: str) -> str:
+    if value not in VECTOR_PROPERTIES or not _IDENTIFIER.match(value):
+        raise VocabularyError(f"vector property {value!r} is not in the allow-list")
+    return value

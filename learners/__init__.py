@@ -1,0 +1,1 @@
+"""learners: graph and sequence models over tensors; never imports the database driver."""
