@@ -214,10 +214,13 @@ class LocalNeo4j:
 
 def _alive(pid: int) -> bool:
     """True while ``pid`` is a live process running the launcher (a recycled pid is not)."""
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.parent.exists() and cmdline.exists():
-        if b"KgrecNeo4j" not in cmdline.read_bytes():
-            return False
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        command = b""  # no procfs, or the process is gone (checked below)
+    # The command line reads empty for a moment while the process execs.
+    if command and b"KgrecNeo4j" not in command:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -1,0 +1,55 @@
+"""Read-only explanation queries from ``cypher/explain``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+
+from kgstore import queries
+
+
+@dataclass(frozen=True)
+class NeighbourhoodItem:
+    item: str
+    title: str | None
+    rating: float | None
+    attributes: list[dict[str, Any]]
+
+
+def user_neighbourhood(
+    driver: neo4j.Driver, database: str, dataset: str, user: str,
+    max_items: int = 20, max_attributes: int = 10,
+) -> list[NeighbourhoodItem]:
+    """The user's training items (most recent first) and each item's attributes/entities."""
+    records, _, _ = driver.execute_query(
+        queries.load("explain/user_neighbourhood"),
+        dataset=dataset, user=user, max_items=max_items, max_attributes=max_attributes,
+        database_=database, routing_=neo4j.RoutingControl.READ,
+    )
+    return [
+        NeighbourhoodItem(r["item"], r["title"], r["rating"], list(r["attributes"]))
+        for r in records
+    ]
+
+
+def format_neighbourhood(user: str, items: list[NeighbourhoodItem], top: int = 8) -> str:
+    """Readable text: the attributes the user's items share most, then the items."""
+    if not items:
+        return f"user {user}: no training interactions in the graph"
+    shared: Counter[str] = Counter()
+    for entry in items:
+        shared.update({f"{a['label']}: {a['name']}" for a in entry.attributes})
+    lines = [f"user {user}: {len(items)} recent training items"]
+    if shared:
+        lines.append("  most shared attributes:")
+        lines += [f"    {name}  (x{count})" for name, count in shared.most_common(top)]
+    lines.append("  items:")
+    for entry in items:
+        title = entry.title or "(no title)"
+        rating = f"  rating {entry.rating:g}" if entry.rating is not None else ""
+        names = ", ".join(str(a["name"]) for a in entry.attributes[:4])
+        lines.append(f"    {entry.item}  {title}{rating}" + (f"  [{names}]" if names else ""))
+    return "\n".join(lines)

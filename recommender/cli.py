@@ -1,0 +1,210 @@
+"""The ``kgrec`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import neo4j
+
+from kgstore import explain, stats
+from kgstore.connection import open_driver
+from kgstore.datasets import DatasetError, load_dataset
+from kgstore.ingest import DEFAULT_BATCH_SIZE, IngestError, Ingestor
+from kgstore.server import LocalNeo4j, ServerError
+from kgstore.server.local import _port_open
+from kgstore.settings import Neo4jSettings, SettingsError, data_dir, kgrec_home
+from kgstore.vocabulary import VocabularyError
+
+DEMO_DATASET = "ml-100k"
+
+
+def _local_server(settings: Neo4jSettings) -> LocalNeo4j:
+    return LocalNeo4j(
+        kgrec_home() / "neo4j", settings,
+        heap=os.environ.get("KGREC_NEO4J_HEAP", "2g"),
+        page_cache_mb=int(os.environ.get("KGREC_NEO4J_PAGECACHE_MB", "1024")),
+    )
+
+
+def connect() -> tuple[neo4j.Driver, Neo4jSettings]:
+    """A driver for the configured Neo4j; the project's local server is started if needed."""
+    settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
+    if settings.is_local and not _port_open(settings.port):
+        print(f"kgrec: starting the local Neo4j on {settings.uri} ...", file=sys.stderr)
+        _local_server(settings).start()
+    return open_driver(settings), settings
+
+
+def cmd_neo4j(args: argparse.Namespace) -> int:
+    settings = Neo4jSettings.from_env(create_local_password=args.action == "start")
+    server = _local_server(settings)
+    if args.action == "start":
+        before = server.status()
+        status = server.start()
+        verb = "already running" if before.running else "started"
+        print(f"Neo4j {verb} on {status.uri} (pid {status.pid}); data in {server.data_dir}")
+    elif args.action == "stop":
+        print("Neo4j stopped" if server.stop() else "Neo4j was not running")
+    else:
+        status = server.status()
+        print(f"Neo4j {status.detail} ({status.uri}" + (f", pid {status.pid})" if status.pid else ")"))
+        return 0 if status.running else 3
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    path = Path(args.path) if args.path else data_dir() / args.dataset
+    started = time.perf_counter()
+    data = load_dataset(path, name=args.name or args.dataset, fmt=args.format)
+    print(data.summary())
+    print(f"  read and split in {time.perf_counter() - started:.1f}s")
+    driver, settings = connect()
+    with driver:
+        ingestor = Ingestor(
+            driver, settings.database, kgrec_home(), batch_size=args.batch_size,
+            progress=not args.quiet,
+            embedding_dim=int(os.environ.get("KGREC_EMBEDDING_DIM", "384")),
+            persona_dim=int(os.environ.get("KGREC_PERSONA_DIM", "64")),
+        )
+        if args.replace:
+            ingestor.drop(data.name)
+        report = ingestor.ingest(data, force=args.force)
+        for phase in report.phases:
+            state = "skipped (done)" if phase.skipped else f"{phase.seconds:6.1f}s"
+            print(f"  {phase.phase:<48} {phase.rows:>9,} rows  {state}")
+        if report.relationships_per_second:
+            print(f"  relationships/s: {report.relationships_per_second:,.0f}")
+        nodes, relationships = stats.graph_counts(driver, settings.database, data.name)
+    expected_nodes, expected_relationships = data.expected_counts()
+    if (nodes, relationships) != (expected_nodes, expected_relationships):
+        print("kgrec: graph counts differ from the dataset:", file=sys.stderr)
+        print(f"  graph    {nodes} {relationships}", file=sys.stderr)
+        print(f"  expected {expected_nodes} {expected_relationships}", file=sys.stderr)
+        return 1
+    print(f"  graph matches the dataset: {sum(nodes.values()):,} nodes, "
+          f"{sum(relationships.values()):,} relationships")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    driver, settings = connect()
+    with driver:
+        names = [args.dataset] if args.dataset else [
+            str(d["dataset"]) for d in stats.datasets(driver, settings.database)
+        ]
+        if not names:
+            print("the graph holds no dataset yet; run `kgrec ingest <dataset>`")
+        for name in names:
+            nodes, relationships = stats.graph_counts(driver, settings.database, name)
+            print(f"dataset {name}")
+            for label, count in sorted(nodes.items()):
+                print(f"  (:{label:<10}) {count:>10,}")
+            for rel, count in sorted(relationships.items()):
+                print(f"  [:{rel:<26}] {count:>10,}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    driver, settings = connect()
+    with driver:
+        items = explain.user_neighbourhood(
+            driver, settings.database, args.dataset, args.user_id, max_items=args.items
+        )
+    print(explain.format_neighbourhood(args.user_id, items))
+    return 0 if items else 1
+
+
+def cmd_drop(args: argparse.Namespace) -> int:
+    driver, settings = connect()
+    with driver:
+        Ingestor(driver, settings.database, kgrec_home()).drop(args.dataset)
+    print(f"dataset {args.dataset} removed from the graph")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job, end to end: provision Neo4j, ingest ml-100k, stats, one explanation."""
+    settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
+    if settings.is_local:
+        status = _local_server(settings).start() if not _port_open(settings.port) else None
+        if status:
+            print(f"Neo4j running on {status.uri}")
+    steps = [
+        ["ingest", DEMO_DATASET] + (["--path", args.path] if args.path else []),
+        ["stats", "--dataset", DEMO_DATASET],
+        ["explain", "user", args.user, "--dataset", DEMO_DATASET, "--items", "8"],
+    ]
+    for step in steps:
+        print(f"\n$ kgrec {' '.join(step)}")
+        code = main(step)
+        if code:
+            return code
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kgrec", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("neo4j", help="obtain/start/stop the project's local Neo4j 5.26")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.set_defaults(func=cmd_neo4j)
+
+    p = sub.add_parser("ingest", help="load a dataset into the knowledge graph")
+    p.add_argument("dataset", help="dataset name (ml-100k, amazon-kg-books, beauty, or your own)")
+    p.add_argument("--path", help="dataset folder (default: KGREC_DATA_DIR/<dataset>)")
+    p.add_argument("--format", choices=["recbole", "amazon-kg", "sequences"],
+                   help="input format (default: detected)")
+    p.add_argument("--name", help="namespace in the graph (default: the dataset name)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                   help=f"rows per write transaction (default {DEFAULT_BATCH_SIZE})")
+    p.add_argument("--force", action="store_true", help="redo phases already done")
+    p.add_argument("--replace", action="store_true", help="drop the dataset first")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("stats", help="node and relationship counts per dataset")
+    p.add_argument("--dataset", help="one dataset (default: all)")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("explain", help="explain from the graph")
+    what = p.add_subparsers(dest="what", required=True)
+    q = what.add_parser("user", help="a user's items and their attributes")
+    q.add_argument("user_id")
+    q.add_argument("--dataset", required=True)
+    q.add_argument("--items", type=int, default=10, help="how many recent items (default 10)")
+    q.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("drop", help="remove one dataset from the graph")
+    p.add_argument("dataset")
+    p.set_defaults(func=cmd_drop)
+
+    p = sub.add_parser("demo", help="the main job end to end on ml-100k")
+    p.add_argument("--path", help="ml-100k folder (default: KGREC_DATA_DIR/ml-100k)")
+    p.add_argument("--user", default="1", help="user to explain (default 1)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (DatasetError, IngestError, ServerError, SettingsError, VocabularyError) as error:
+        print(f"kgrec: {error}", file=sys.stderr)
+        return 2
+    except neo4j.exceptions.Neo4jError as error:
+        print(f"kgrec: Neo4j refused the request: {error}", file=sys.stderr)
+        return 2
+    except neo4j.exceptions.DriverError as error:
+        print(f"kgrec: cannot reach Neo4j: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
