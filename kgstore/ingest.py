@@ -103,6 +103,7 @@ class Ingestor:
         with ``MERGE``, so nothing is ever duplicated.
         """
         report = IngestReport(data.name)
+        plan = list(self._plan(data))  # validates every label and type before any query
         apply_schema(self.driver, self.database, self.embedding_dim, self.persona_dim)
         digest = fingerprint(data)
         started, done = self._progress(data.name, digest)
@@ -116,7 +117,7 @@ class Ingestor:
             "expected_relationships": _as_pairs(relationships),
         })
         element_ids: dict[str, dict[str, str]] = {}
-        for phase in self._plan(data):
+        for phase in plan:
             if phase.name in done and not force:
                 report.phases.append(PhaseTiming(phase.name, len(phase.frame), 0.0, skipped=True))
                 continue

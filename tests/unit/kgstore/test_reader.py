@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kgstore.datasets import DatasetError, load_dataset
+from kgstore.datasets.amazon_kg import readable_entity, readable_title
+
+INTER_HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+
+
+def write(folder: Path, name: str, text: str | bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def recbole(tmp_path: Path, inter: str | bytes, **others: str) -> Path:
+    folder = tmp_path / "toy"
+    write(folder, "toy.inter", inter)
+    for suffix, text in others.items():
+        write(folder, f"toy.{suffix}", text)
+    return folder
+
+
+def good_inter() -> str:
+    rows = [f"u{u}\ti{i}\t{1 + (i % 5)}\t{100 * i + u}" for u in range(3) for i in range(4)]
+    return INTER_HEADER + "\n".join(rows) + "\n"
+
+
+def expect_error(path: Path, line: int | None, fragment: str) -> None:
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path, fmt="recbole" if path.is_dir() and any(path.glob("*.inter")) else None)
+    message = str(info.value)
+    assert fragment in message
+    assert info.value.path.endswith(info.value.path.split("/")[-1])
+    if line is not None:
+        assert info.value.line == line
+        assert f":{line}:" in message
+
+
+def test_a_well_formed_recbole_folder_loads(tmp_path: Path) -> None:
+    data = load_dataset(recbole(tmp_path, good_inter()), fmt="recbole")
+    assert len(data.interactions) == 12
+    assert set(data.interactions["split"]) == {"train", "valid", "test"}
+
+
+def test_missing_column_names_the_file_and_header_line(tmp_path: Path) -> None:
+    folder = recbole(tmp_path, "user_id:token\trating:float\nu1\t3\n")
+    expect_error(folder, 1, "missing column(s) item_id")
+
+
+def test_ragged_row_names_its_line(tmp_path: Path) -> None:
+    text = good_inter().splitlines()
+    text[5] = text[5] + "\textra"
+    folder = recbole(tmp_path, "\n".join(text) + "\n")
+    expect_error(folder, 6, "expected 4 fields, found 5")
+
+
+def test_bad_id_names_its_line(tmp_path: Path) -> None:
+    folder = recbole(tmp_path, INTER_HEADER + "u1\ti1\t3\t1\n\ti2\t3\t2\n")
+    expect_error(folder, 3, "bad user id ''")
+
+
+def test_non_numeric_rating_names_its_line(tmp_path: Path) -> None:
+    folder = recbole(tmp_path, INTER_HEADER + "u1\ti1\tgreat\t1\n")
+    expect_error(folder, 2, "rating 'great' is not a number")
+
+
+def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+    raw = (INTER_HEADER + "u1\ti1\t3\t1\n").encode() + "u2\tcaf\xe9\t3\t1\n".encode("latin-1")
+    folder = recbole(tmp_path, raw)
+    expect_error(folder, 3, "not valid UTF-8")
+
+
+def test_header_without_types_is_refused(tmp_path: Path) -> None:
+    folder = recbole(tmp_path, "user_id\titem_id\nu1\ti1\n")
+    expect_error(folder, 1, "is not name:type")
+
+
+def test_unknown_kg_relation_is_refused_with_its_line(tmp_path: Path) -> None:
+    kg = "head_id:token\trelation_id:token\ttail_id:token\nm.1\tfilm.film.actor\tm.2\n" \
+         "m.1\tfilm.film.rm_rf\tm.3\n"
+    folder = recbole(tmp_path, good_inter(), kg=kg)
+    expect_error(folder, 3, "relation 'film.film.rm_rf' has no relationship type")
+
+
+def test_duplicate_link_is_refused(tmp_path: Path) -> None:
+    link = "item_id:token\tentity_id:token\ni1\tm.1\ni2\tm.1\n"
+    folder = recbole(tmp_path, good_inter(), link=link)
+    expect_error(folder, 3, "entity 'm.1' already linked on line 2")
+
+
+def test_linked_kg_entities_become_items_and_duplicates_are_reported(tmp_path: Path) -> None:
+    link = "item_id:token\tentity_id:token\ni1\tm.film1\n"
+    kg = ("head_id:token\trelation_id:token\ttail_id:token\n"
+          "m.film1\tfilm.film.actor\tm.actor\n"
+          "m.film1\tfilm.film.actor\tm.actor\n"
+          "m.actor\tfilm.actor.film\tm.film1\n")
+    item = "item_id:token\tmovie_title:token_seq\tclass:token_seq\ni1\tA Film\tDrama Comedy\n"
+    data = load_dataset(recbole(tmp_path, good_inter(), link=link, kg=kg, item=item), fmt="recbole")
+    triples = {tuple(row) for row in data.triples.itertuples(index=False)}
+    assert ("i1", "Item", "FILM_ACTOR", "m.actor", "Entity") in triples
+    assert ("m.actor", "Entity", "ACTOR_FILM", "i1", "Item") in triples
+    assert ("i1", "Item", "HAS_GENRE", "Drama", "Genre") in triples
+    assert len(data.triples) == 4
+    assert any("1 duplicate KG triples collapsed" in note for note in data.notes)
+    assert data.items.set_index("id").loc["i1", "entity"] == "m.film1"
+    # Items with interactions but no .item row are kept, and the summary says so.
+    assert len(data.items) == 4
+    assert any("no .item row" in note for note in data.notes)
+
+
+def test_sequence_file_errors_name_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "seq", "Toy.txt", "1 1 2 3\n2 4  5\n")
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path.parent, fmt="sequences")
+    assert info.value.line == 2 and "bad item id ''" in str(info.value)
+
+
+def test_sequence_user_twice_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "seq", "Toy.txt", "1 1 2 3\n1 4 5\n")
+    with pytest.raises(DatasetError, match=r"Toy.txt:2: user '1' already has a line \(1\)"):
+        load_dataset(path.parent, fmt="sequences")
+
+
+def test_sequence_attributes_must_be_json(tmp_path: Path) -> None:
+    write(tmp_path / "seq", "Toy.txt", "1 1 2 3\n")
+    write(tmp_path / "seq", "Toy_item2attributes.json", '{"1": [1, 2],\n "2": [3,}')
+    with pytest.raises(DatasetError, match=r"Toy_item2attributes.json:2: invalid JSON"):
+        load_dataset(tmp_path / "seq", fmt="sequences")
+
+
+def test_sequence_attributes_become_typed_triples(tmp_path: Path) -> None:
+    write(tmp_path / "seq", "Toy.txt", "1 1 2 3\n2 2 3 4\n")
+    write(tmp_path / "seq", "Toy_item2attributes.json", json.dumps({"1": [7, 8], "9": [8]}))
+    data = load_dataset(tmp_path / "seq", fmt="sequences")
+    assert sorted(data.items["id"]) == ["1", "2", "3", "4", "9"]
+    assert set(data.triples["type"]) == {"HAS_ATTRIBUTE"}
+    assert len(data.entities) == 2
+
+
+def amazon(tmp_path: Path, metadata: str) -> Path:
+    folder = tmp_path / "amz"
+    write(folder, "Books.inter", "user_id:token\titem_id:token\trating:float\n"
+          + "".join(f"U{u}\tB{i}\t1\n" for u in range(2) for i in range(3)))
+    write(folder, "Books.link", "item_id:token\tentity_id:token\nB0\tres:Book_Zero\n")
+    write(folder, "items_Books.csv", "iid\ttitle\turi\nB0\tThe.*Prophet\\:.*A.*Tale\tx\n"
+          "B0\tThe.*Prophet\\:.*A.*Tale\ty\nB7\tCold\tz\n")
+    write(folder, "item_metadata_Books.csv", metadata)
+    return folder
+
+
+def test_amazon_kg_typed_neighbours_titles_and_cold_items(tmp_path: Path) -> None:
+    folder = amazon(tmp_path, "iid\tmetadata\nB0\tcat:Novels_set_in_Ontario\tres:Kahlil_Gibran\t"
+                    "http://example.org/\t\nB7\tcat:Novels_set_in_Ontario\t\n")
+    data = load_dataset(folder, fmt="amazon-kg")
+    items = data.items.set_index("id")
+    assert items.loc["B0", "title"] == "The Prophet: A Tale"
+    assert items.loc["B0", "entity"] == "res:Book_Zero"
+    assert items.loc["B0", "urls"] == ["http://example.org/"]
+    assert "B7" in items.index  # cold item: text, no interactions
+    assert sorted(data.triples["type"]) == ["HAS_RESOURCE", "IN_CATEGORY", "IN_CATEGORY"]
+    names = dict(zip(data.entities["id"], data.entities["name"], strict=True))
+    assert names["cat:Novels_set_in_Ontario"] == "Novels set in Ontario"
+    assert any("1 extra v1 DBpedia candidate" in note for note in data.notes)
+
+
+def test_amazon_kg_unknown_neighbour_prefix_names_the_line(tmp_path: Path) -> None:
+    folder = amazon(tmp_path, "iid\tmetadata\nB0\tcat:A\nB1\tyago:Something\n")
+    with pytest.raises(DatasetError, match=r"item_metadata_Books.csv:3: neighbour 'yago:Something'"):
+        load_dataset(folder, fmt="amazon-kg")
+
+
+def test_readable_names() -> None:
+    assert readable_title("For.*Whom.*the.*Bell.*Tolls") == "For Whom the Bell Tolls"
+    assert readable_title("Open\\:.*An.*Autobiography") == "Open: An Autobiography"
+    assert readable_entity("cat:Novels_set_in_Ontario") == "Novels set in Ontario"
+    assert readable_entity("res:Kahlil_Gibran") == "Kahlil Gibran"
+
+
+def test_missing_path_and_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no such file or folder"):
+        load_dataset(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="cannot tell the format"):
+        load_dataset(tmp_path / "empty")

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+
+from kgstore import queries
+from kgstore.vocabulary import (
+    FREEBASE_RELATIONS,
+    RELATIONSHIP_TYPES,
+    Label,
+    VocabularyError,
+    check_label,
+    check_relationship_type,
+    check_vector_property,
+)
+
+INJECTIONS = ["User) DETACH DELETE n //", "Item`:Admin", "User {x:1}", "", "user", "HAS_GENRE]-()"]
+
+
+def all_statements() -> list[str]:
+    names = []
+    root = resources.files("cypher")
+    for folder in root.iterdir():
+        if folder.is_dir() and not folder.name.startswith("_"):
+            names += [f"{folder.name}/{f.name[:-7]}" for f in folder.iterdir()
+                      if f.name.endswith(".cypher")]
+    return sorted(names)
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_identifiers_outside_the_allow_list_are_refused(value: str) -> None:
+    with pytest.raises(VocabularyError):
+        check_label(value)
+    with pytest.raises(VocabularyError):
+        check_relationship_type(value)
+    with pytest.raises(VocabularyError):
+        check_vector_property(value)
+
+
+def test_every_allowed_identifier_is_a_plain_identifier() -> None:
+    for value in [*Label, *RELATIONSHIP_TYPES]:
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value)
+        assert check_label(value) == value if value in set(Label) else True
+
+
+def test_freebase_mapping_targets_are_allowed_and_distinct() -> None:
+    targets = list(FREEBASE_RELATIONS.values())
+    assert len(targets) == len(set(targets))
+    for target in targets:
+        assert check_relationship_type(target) == target
+
+
+def test_render_fills_slots_from_the_allow_list() -> None:
+    text = queries.render("load/create_relationships", head="Item", type="HAS_GENRE", tail="Genre")
+    assert "MATCH (h:Item)" in text and "CREATE (h)-[:HAS_GENRE]->(t)" in text
+    assert "{{" not in text
+
+
+def test_render_refuses_a_bad_identifier_before_building_the_text() -> None:
+    with pytest.raises(VocabularyError):
+        queries.render("load/upsert_nodes", label="Item) DETACH DELETE n //")
+    with pytest.raises(VocabularyError):
+        queries.render("load/create_relationships", head="Item", type="DROP", tail="Genre")
+
+
+def test_render_requires_exactly_the_statement_slots() -> None:
+    with pytest.raises(KeyError):
+        queries.render("load/upsert_nodes")
+    with pytest.raises(KeyError):
+        queries.render("load/upsert_nodes", label="Item", type="HAS_GENRE")
+
+
+def test_unknown_statement_is_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        queries.load("load/no_such_statement")
+
+
+@pytest.mark.parametrize("name", all_statements())
+def test_every_statement_uses_only_known_slots_and_parameters(name: str) -> None:
+    text = queries.load(name)
+    assert queries.slots(name) <= {"label", "head", "tail", "type", "property"}
+    # Values are parameters: no string literals except fixed option names.
+    literals = re.findall(r"'([^']*)'", text)
+    assert set(literals) <= {"cosine"}, literals
+    if name.startswith("load/") and name not in {"load/delete_label"}:
+        assert "$dataset" in text
