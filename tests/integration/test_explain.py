@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import neo4j
+import pytest
+
+from kgstore.explain import format_neighbourhood, user_neighbourhood
+from kgstore.ingest import Ingestor
+from tests.integration.test_ingest import generated
+
+
+def test_user_neighbourhood_lists_training_items_and_their_attributes(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    data = generated(namespace)
+    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    items = user_neighbourhood(driver, database, namespace, "u1", max_items=50)
+    inter = data.interactions
+    train = inter[(inter["user"] == "u1") & (inter["split"] == "train")]
+    assert {entry.item for entry in items} == set(train["item"])
+    positions = [int(train.set_index("item").loc[e.item, "position"]) for e in items]
+    assert positions == sorted(positions, reverse=True)  # most recent first
+    for entry in items:
+        labels = {a["label"] for a in entry.attributes}
+        assert "Genre" in labels
+        assert not labels & {"User", "Dataset"}
+    text = format_neighbourhood("u1", items)
+    assert "most shared attributes" in text and "Genre:" in text
+
+
+def test_unknown_user_has_an_empty_neighbourhood(
+    driver: neo4j.Driver, database: str, namespace: str
+) -> None:
+    assert user_neighbourhood(driver, database, namespace, "nobody") == []
+    assert "no training interactions" in format_neighbourhood("nobody", [])
+
+
+def test_explain_runs_in_a_read_transaction(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    """The explanation statement passes where the server refuses any write (READ mode)."""
+    from kgstore import queries
+
+    Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace))
+    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        rows = session.execute_read(
+            lambda tx: tx.run(queries.load("explain/user_neighbourhood"), dataset=namespace,
+                              user="u2", max_items=5, max_attributes=3).data()
+        )
+    assert 0 < len(rows) <= 5
+    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        with pytest.raises(neo4j.exceptions.ClientError, match="read access mode"):
+            session.execute_read(lambda tx: tx.run(
+                "CREATE (:Item {dataset: $d, id: 'w'})", d=namespace).consume())

@@ -1,0 +1,170 @@
+"""Ingestion into the real Neo4j on small generated data: counts, idempotence, resume,
+injection safety, no test-split leakage, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import neo4j
+import pandas as pd
+import pytest
+
+from kgstore.datasets.canonical import CanonicalDataset
+from kgstore.datasets.split import leave_one_out
+from kgstore.ingest import IngestError, Ingestor
+from kgstore.splits import load_split
+from kgstore.stats import graph_counts
+
+INJECTION = "Robert'); MATCH (n) DETACH DELETE n; //\" } RETURN 1 // `x`"
+
+
+def generated(name: str, users: int = 30, items: int = 40, per_user: int = 8) -> CanonicalDataset:
+    rows = []
+    for u in range(users):
+        for k in range(per_user):
+            rows.append((f"u{u}", f"i{(u * 7 + k * 3) % items}", float(k % 5 + 1), float(k)))
+    interactions = pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"])
+    interactions["position"] = range(len(interactions))
+    titles = [INJECTION if i == 0 else f"Item {i}" for i in range(items)]
+    genres = ["Drama", "Comedy", "Noir"]
+    triples = pd.DataFrame(
+        [(f"i{i}", "Item", "HAS_GENRE", genres[i % 3], "Genre") for i in range(items)]
+        + [(f"i{i}", "Item", "FILM_SEQUEL", f"i{i + 1}", "Item") for i in range(0, items - 1, 5)],
+        columns=["head", "head_label", "type", "tail", "tail_label"],
+    )
+    return CanonicalDataset(
+        name=name,
+        interactions=leave_one_out(interactions),
+        users=pd.DataFrame({"id": [f"u{u}" for u in range(users)], "age": 30}),
+        items=pd.DataFrame({"id": [f"i{i}" for i in range(items)], "title": titles}),
+        entities=pd.DataFrame({"id": genres, "label": "Genre", "name": genres}),
+        triples=triples,
+    )
+
+
+def counts(driver: neo4j.Driver, database: str, name: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    return graph_counts(driver, database, name)
+
+
+def test_counts_match_and_a_second_run_changes_nothing(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    data = generated(namespace)
+    ingestor = Ingestor(driver, database, tmp_path, batch_size=37, progress=False)
+    first = ingestor.ingest(data)
+    assert counts(driver, database, namespace) == data.expected_counts()
+    second = ingestor.ingest(data)
+    assert all(phase.skipped for phase in second.phases)
+    assert counts(driver, database, namespace) == data.expected_counts()
+    # Forcing every phase through MERGE must not duplicate anything either.
+    ingestor.ingest(data, force=True)
+    assert counts(driver, database, namespace) == data.expected_counts()
+    assert not any(phase.skipped for phase in first.phases)
+
+
+def test_a_run_interrupted_mid_phase_resumes_without_duplicates(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = generated(namespace)
+    ingestor = Ingestor(driver, database, tmp_path, batch_size=25, progress=False)
+    original = Ingestor._write_batches
+    calls = {"batches": 0}
+
+    def dies_mid_interactions(self, phase, statement, dataset, rows):  # type: ignore[no-untyped-def]
+        if "INTERACTED" in phase:
+            # Write the first two batches, then die as a killed process would.
+            original(self, phase, statement, dataset, rows[:50])
+            calls["batches"] += 2
+            raise KeyboardInterrupt
+        return original(self, phase, statement, dataset, rows)
+
+    monkeypatch.setattr(Ingestor, "_write_batches", dies_mid_interactions)
+    with pytest.raises(KeyboardInterrupt):
+        ingestor.ingest(data)
+    partial_nodes, partial_rels = counts(driver, database, namespace)
+    assert 0 < partial_rels["INTERACTED"] < data.expected_counts()[1]["INTERACTED"]
+
+    monkeypatch.setattr(Ingestor, "_write_batches", original)
+    report = ingestor.ingest(data)
+    redone = [p.phase for p in report.phases if not p.skipped]
+    assert redone == ["rel:User-INTERACTED-Item"]
+    assert counts(driver, database, namespace) == data.expected_counts()
+
+
+def test_injection_in_a_title_is_stored_verbatim_and_runs_nothing(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    data = generated(namespace)
+    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    records, _, _ = driver.execute_query(
+        "MATCH (i:Item {dataset: $d, id: 'i0'}) RETURN i.title AS title", d=namespace,
+        database_=database,
+    )
+    assert records[0]["title"] == INJECTION
+    assert counts(driver, database, namespace) == data.expected_counts()
+
+
+def test_test_split_interactions_are_absent_from_the_graph(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    data = generated(namespace)
+    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    assert_no_heldout_edges(driver, database, namespace, data)
+    recorded = load_split(tmp_path, namespace)
+    pd.testing.assert_series_equal(
+        recorded["split"].reset_index(drop=True), data.interactions["split"].reset_index(drop=True)
+    )
+
+
+def assert_no_heldout_edges(
+    driver: neo4j.Driver, database: str, name: str, data: CanonicalDataset
+) -> None:
+    """Every valid/test pair not also seen in training has no INTERACTED edge."""
+    inter = data.interactions
+    train_pairs = set(zip(*(inter.loc[inter["split"] == "train", c] for c in ("user", "item")),
+                          strict=True))
+    heldout = inter[inter["split"] != "train"]
+    pairs = [[u, i] for u, i in zip(heldout["user"], heldout["item"], strict=True)
+             if (u, i) not in train_pairs]
+    assert pairs, "the data must hold held-out pairs for this check to mean anything"
+    records, _, _ = driver.execute_query(
+        "UNWIND $pairs AS p MATCH (:User {dataset: $d, id: p[0]})-[r:INTERACTED]->"
+        "(:Item {dataset: $d, id: p[1]}) RETURN count(r) AS leaked",
+        pairs=pairs, d=name, database_=database,
+    )
+    assert records[0]["leaked"] == 0
+    records, _, _ = driver.execute_query(
+        "UNWIND $pairs AS p MATCH (:User {dataset: $d, id: p[0]})-[r:INTERACTED]->"
+        "(:Item {dataset: $d, id: p[1]}) RETURN count(r) AS present",
+        pairs=[[u, i] for u, i in list(train_pairs)[:50]], d=name, database_=database,
+    )
+    assert records[0]["present"] == min(50, len(train_pairs))
+
+
+def test_a_changed_dataset_is_not_mixed_with_the_old_one(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    ingestor = Ingestor(driver, database, tmp_path, progress=False)
+    ingestor.ingest(generated(namespace))
+    with pytest.raises(IngestError, match="different version"):
+        ingestor.ingest(generated(namespace, users=31))
+    ingestor.drop(namespace)
+    assert counts(driver, database, namespace) == ({}, {})
+
+
+def test_schema_constraints_and_vector_indexes_exist(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace))
+    records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n",
+                                         database_=database)
+    assert {"Item_key", "User_key", "Genre_key"} <= set(records[0]["n"])
+    records, _, _ = driver.execute_query(
+        "SHOW VECTOR INDEXES YIELD name, state, options "
+        "RETURN name, state, options.indexConfig.`vector.dimensions` AS dim", database_=database)
+    found = {r["name"]: r["dim"] for r in records}
+    assert found["Item_embedding"] == 384 and found["User_persona"] == 64
+    with pytest.raises(neo4j.exceptions.ConstraintError):
+        driver.execute_query("CREATE (:Item {dataset: $d, id: 'i1'})", d=namespace,
+                             database_=database)
