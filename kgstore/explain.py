@@ -20,14 +20,22 @@ class NeighbourhoodItem:
 
 
 def user_neighbourhood(
-    driver: neo4j.Driver, database: str, dataset: str, user: str,
-    max_items: int = 20, max_attributes: int = 10,
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    user: str,
+    max_items: int = 20,
+    max_attributes: int = 10,
 ) -> list[NeighbourhoodItem]:
     """The user's training items (most recent first) and each item's attributes/entities."""
     records, _, _ = driver.execute_query(
         queries.load("explain/user_neighbourhood"),
-        dataset=dataset, user=user, max_items=max_items, max_attributes=max_attributes,
-        database_=database, routing_=neo4j.RoutingControl.READ,
+        dataset=dataset,
+        user=user,
+        max_items=max_items,
+        max_attributes=max_attributes,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
     )
     return [
         NeighbourhoodItem(r["item"], r["title"], r["rating"], list(r["attributes"]))

@@ -58,7 +58,9 @@ def fingerprint(data: CanonicalDataset) -> str:
     digest = hashlib.sha256(data.name.encode())
     for frame in (data.interactions, data.users, data.items, data.entities, data.triples):
         digest.update(str(list(frame.columns)).encode())
-        digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+        digest.update(
+            pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes()
+        )
     return digest.hexdigest()
 
 
@@ -109,13 +111,17 @@ class Ingestor:
         started, done = self._progress(data.name, digest)
         split_file, split_sha = save_split(data, self.home)
         nodes, relationships = data.expected_counts()
-        self._write_one("load/upsert_dataset", data.name, props={
-            "fingerprint": digest,
-            "split_file": str(split_file),
-            "split_sha256": split_sha,
-            "expected_nodes": _as_pairs(nodes),
-            "expected_relationships": _as_pairs(relationships),
-        })
+        self._write_one(
+            "load/upsert_dataset",
+            data.name,
+            props={
+                "fingerprint": digest,
+                "split_file": str(split_file),
+                "split_sha256": split_sha,
+                "expected_nodes": _as_pairs(nodes),
+                "expected_relationships": _as_pairs(relationships),
+            },
+        )
         element_ids: dict[str, dict[str, str]] = {}
         for phase in plan:
             if phase.name in done and not force:
@@ -127,21 +133,24 @@ class Ingestor:
             if phase.head is None:
                 rows = _node_rows(phase.frame)
                 statement = queries.render(
-                    "load/upsert_nodes" if merge else "load/create_nodes", label=phase.label)
+                    "load/upsert_nodes" if merge else "load/create_nodes", label=phase.label
+                )
             else:
                 for label in (phase.head, phase.label):
                     if label not in element_ids:
                         element_ids[label] = self._element_ids(data.name, label)
-                rows = _relationship_rows(
-                    phase, element_ids[phase.head], element_ids[phase.label]
-                )
+                rows = _relationship_rows(phase, element_ids[phase.head], element_ids[phase.label])
                 statement = _relationship_statement(phase, merge)
             self._write_batches(phase.name, statement, data.name, rows)
             self._write_one("load/mark_phase_done", data.name, phase=phase.name)
             report.phases.append(PhaseTiming(phase.name, len(rows), time.perf_counter() - began))
-        self._write_one("load/upsert_dataset", data.name, props={
-            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        })
+        self._write_one(
+            "load/upsert_dataset",
+            data.name,
+            props={
+                "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
         return report
 
     def drop(self, dataset: str) -> None:
@@ -150,14 +159,17 @@ class Ingestor:
             for label in Label:
                 session.run(
                     queries.render("load/delete_label", label=label),
-                    dataset=dataset, batch_size=self.batch_size,
+                    dataset=dataset,
+                    batch_size=self.batch_size,
                 ).consume()
 
     # -- internals ------------------------------------------------------------------------
 
     def _progress(self, dataset: str, digest: str) -> tuple[set[str], set[str]]:
         records, _, _ = self.driver.execute_query(
-            queries.load("load/read_dataset"), dataset=dataset, database_=self.database,
+            queries.load("load/read_dataset"),
+            dataset=dataset,
+            database_=self.database,
             routing_=neo4j.RoutingControl.READ,
         )
         if not records:
@@ -172,8 +184,10 @@ class Ingestor:
     def _element_ids(self, dataset: str, label: str) -> dict[str, str]:
         """id -> elementId for one label; element ids are stable while the nodes exist."""
         records, _, _ = self.driver.execute_query(
-            queries.render("load/element_ids", label=label), dataset=dataset,
-            database_=self.database, routing_=neo4j.RoutingControl.READ,
+            queries.render("load/element_ids", label=label),
+            dataset=dataset,
+            database_=self.database,
+            routing_=neo4j.RoutingControl.READ,
         )
         return {record["id"]: record["element_id"] for record in records}
 
@@ -185,21 +199,31 @@ class Ingestor:
         groups = data.triples.groupby(["head_label", "type", "tail_label"], sort=True)
         for (head, rel, tail), frame in groups:
             yield Phase(
-                f"rel:{head}-{rel}-{tail}", check_label(str(tail)), frame[["head", "tail"]],
-                head=check_label(str(head)), type=check_relationship_type(str(rel)),
+                f"rel:{head}-{rel}-{tail}",
+                check_label(str(tail)),
+                frame[["head", "tail"]],
+                head=check_label(str(head)),
+                type=check_relationship_type(str(rel)),
             )
         edges = data.train_edges().rename(columns={"user": "head", "item": "tail"})
-        yield Phase(f"rel:User-{INTERACTED}-Item", Label.ITEM, edges,
-                    head=Label.USER, type=INTERACTED)
+        yield Phase(
+            f"rel:User-{INTERACTED}-Item", Label.ITEM, edges, head=Label.USER, type=INTERACTED
+        )
 
     def _write_batches(
         self, phase: str, statement: str, dataset: str, rows: Sequence[dict[str, Any]]
     ) -> None:
-        bar = tqdm(total=len(rows), desc=phase, unit="row", disable=not self.progress,
-                   leave=False, mininterval=0.5)
+        bar = tqdm(
+            total=len(rows),
+            desc=phase,
+            unit="row",
+            disable=not self.progress,
+            leave=False,
+            mininterval=0.5,
+        )
         with bar, self.driver.session(database=self.database) as session:
             for start in range(0, len(rows), self.batch_size):
-                batch = rows[start:start + self.batch_size]
+                batch = rows[start : start + self.batch_size]
                 session.execute_write(_run, statement, {"rows": batch, "dataset": dataset})
                 bar.update(len(batch))
 
@@ -249,10 +273,12 @@ def _node_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     props = [c for c in frame.columns if c != "id"]
     rows = []
     for record in frame.to_dict("records"):
-        rows.append({
-            "id": str(record["id"]),
-            "props": {key: _clean(record[key]) for key in props},
-        })
+        rows.append(
+            {
+                "id": str(record["id"]),
+                "props": {key: _clean(record[key]) for key in props},
+            }
+        )
     return rows
 
 

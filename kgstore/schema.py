@@ -9,7 +9,12 @@ from kgstore.vocabulary import Label
 
 # Labels that carry a text embedding (issue: LLM item semantics) and the user persona.
 EMBEDDED_LABELS = (
-    Label.ITEM, Label.ENTITY, Label.GENRE, Label.CATEGORY, Label.RESOURCE, Label.ATTRIBUTE,
+    Label.ITEM,
+    Label.ENTITY,
+    Label.GENRE,
+    Label.CATEGORY,
+    Label.RESOURCE,
+    Label.ATTRIBUTE,
 )
 
 
@@ -39,7 +44,8 @@ def apply_schema(
     for label, prop, dim in vectors:
         driver.execute_query(
             queries.render("schema/vector_index", label=label, property=prop),
-            dimensions=dim, database_=database,
+            dimensions=dim,
+            database_=database,
         )
         _check_dimension(driver, database, f"{label}_{prop}", dim)
     driver.execute_query(queries.load("schema/await_indexes"), timeout_s=300, database_=database)
@@ -47,7 +53,9 @@ def apply_schema(
 
 def _check_dimension(driver: neo4j.Driver, database: str, name: str, dim: int) -> None:
     records, _, _ = driver.execute_query(
-        queries.load("schema/show_vector_index"), name=name, database_=database,
+        queries.load("schema/show_vector_index"),
+        name=name,
+        database_=database,
         routing_=neo4j.RoutingControl.READ,
     )
     if records and records[0]["dimensions"] != dim:

@@ -17,7 +17,10 @@ def kgrec_home() -> Path:
 
 
 def data_dir() -> Path:
-    """Where the public datasets live: ``KGREC_DATA_DIR`` or ``shared/datasets`` beside the checkout."""
+    """Where the public datasets live.
+
+    ``KGREC_DATA_DIR``, or by default ``shared/datasets`` beside the project checkout.
+    """
     configured = os.environ.get("KGREC_DATA_DIR")
     if configured:
         return Path(configured).resolve()

@@ -18,14 +18,18 @@ def graph_counts(
     relationships: Counter[str] = Counter()
     for label in Label:
         records, _, _ = driver.execute_query(
-            queries.render("stats/count_nodes", label=label), dataset=dataset,
-            database_=database, routing_=neo4j.RoutingControl.READ,
+            queries.render("stats/count_nodes", label=label),
+            dataset=dataset,
+            database_=database,
+            routing_=neo4j.RoutingControl.READ,
         )
         if records[0]["count"]:
             nodes[label.value] = records[0]["count"]
         records, _, _ = driver.execute_query(
-            queries.render("stats/count_relationships", label=label), dataset=dataset,
-            database_=database, routing_=neo4j.RoutingControl.READ,
+            queries.render("stats/count_relationships", label=label),
+            dataset=dataset,
+            database_=database,
+            routing_=neo4j.RoutingControl.READ,
         )
         for record in records:
             relationships[record["type"]] += record["count"]

@@ -24,43 +24,47 @@ class Label(StrEnum):
 
 # Freebase relation names (RecBole ``.kg`` files) -> relationship types. Inverse pairs stay
 # separate types, as in the source graph.
-FREEBASE_RELATIONS: MappingProxyType[str, str] = MappingProxyType({
-    "film.film.actor": "FILM_ACTOR",
-    "film.actor.film": "ACTOR_FILM",
-    "film.film.genre": "FILM_GENRE",
-    "film.film_genre.films_in_this_genre": "GENRE_FILMS",
-    "film.film.award_nomination": "FILM_AWARD_NOMINATION",
-    "film.film.award_won": "FILM_AWARD_WON",
-    "film.film.produced_by": "FILM_PRODUCED_BY",
-    "film.producer.film": "PRODUCER_FILM",
-    "film.film.written_by": "FILM_WRITTEN_BY",
-    "film.writer.film": "WRITER_FILM",
-    "film.film.directed_by": "FILM_DIRECTED_BY",
-    "film.director.film": "DIRECTOR_FILM",
-    "film.film.cinematography": "FILM_CINEMATOGRAPHY",
-    "film.cinematographer.film": "CINEMATOGRAPHER_FILM",
-    "film.film.production_companies": "FILM_PRODUCTION_COMPANIES",
-    "film.production_company.films": "PRODUCTION_COMPANY_FILMS",
-    "film.film.rating": "FILM_RATING",
-    "film.content_rating.film": "CONTENT_RATING_FILM",
-    "film.film.subjects": "FILM_SUBJECTS",
-    "film.film_subject.films": "FILM_SUBJECT_FILMS",
-    "film.film.language": "FILM_LANGUAGE",
-    "film.film.country": "FILM_COUNTRY",
-    "film.film.sequel": "FILM_SEQUEL",
-    "film.film.prequel": "FILM_PREQUEL",
-})
+FREEBASE_RELATIONS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "film.film.actor": "FILM_ACTOR",
+        "film.actor.film": "ACTOR_FILM",
+        "film.film.genre": "FILM_GENRE",
+        "film.film_genre.films_in_this_genre": "GENRE_FILMS",
+        "film.film.award_nomination": "FILM_AWARD_NOMINATION",
+        "film.film.award_won": "FILM_AWARD_WON",
+        "film.film.produced_by": "FILM_PRODUCED_BY",
+        "film.producer.film": "PRODUCER_FILM",
+        "film.film.written_by": "FILM_WRITTEN_BY",
+        "film.writer.film": "WRITER_FILM",
+        "film.film.directed_by": "FILM_DIRECTED_BY",
+        "film.director.film": "DIRECTOR_FILM",
+        "film.film.cinematography": "FILM_CINEMATOGRAPHY",
+        "film.cinematographer.film": "CINEMATOGRAPHER_FILM",
+        "film.film.production_companies": "FILM_PRODUCTION_COMPANIES",
+        "film.production_company.films": "PRODUCTION_COMPANY_FILMS",
+        "film.film.rating": "FILM_RATING",
+        "film.content_rating.film": "CONTENT_RATING_FILM",
+        "film.film.subjects": "FILM_SUBJECTS",
+        "film.film_subject.films": "FILM_SUBJECT_FILMS",
+        "film.film.language": "FILM_LANGUAGE",
+        "film.film.country": "FILM_COUNTRY",
+        "film.film.sequel": "FILM_SEQUEL",
+        "film.film.prequel": "FILM_PREQUEL",
+    }
+)
 
 INTERACTED = "INTERACTED"  # user -> item, from the training split only
 
-RELATIONSHIP_TYPES: frozenset[str] = frozenset({
-    INTERACTED,
-    "HAS_GENRE",
-    "IN_CATEGORY",
-    "HAS_RESOURCE",
-    "HAS_ATTRIBUTE",
-    *FREEBASE_RELATIONS.values(),
-})
+RELATIONSHIP_TYPES: frozenset[str] = frozenset(
+    {
+        INTERACTED,
+        "HAS_GENRE",
+        "IN_CATEGORY",
+        "HAS_RESOURCE",
+        "HAS_ATTRIBUTE",
+        *FREEBASE_RELATIONS.values(),
+    }
+)
 
 # Node properties that hold vectors (vector indexes are created on them).
 VECTOR_PROPERTIES: frozenset[str] = frozenset({"embedding", "persona"})

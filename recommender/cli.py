@@ -25,7 +25,8 @@ DEMO_DATASET = "ml-100k"
 
 def _local_server(settings: Neo4jSettings) -> LocalNeo4j:
     return LocalNeo4j(
-        kgrec_home() / "neo4j", settings,
+        kgrec_home() / "neo4j",
+        settings,
         heap=os.environ.get("KGREC_NEO4J_HEAP", "2g"),
         page_cache_mb=int(os.environ.get("KGREC_NEO4J_PAGECACHE_MB", "1024")),
     )
@@ -52,7 +53,9 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
         print("Neo4j stopped" if server.stop() else "Neo4j was not running")
     else:
         status = server.status()
-        print(f"Neo4j {status.detail} ({status.uri}" + (f", pid {status.pid})" if status.pid else ")"))
+        print(
+            f"Neo4j {status.detail} ({status.uri}" + (f", pid {status.pid})" if status.pid else ")")
+        )
         return 0 if status.running else 3
     return 0
 
@@ -66,7 +69,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     driver, settings = connect()
     with driver:
         ingestor = Ingestor(
-            driver, settings.database, kgrec_home(), batch_size=args.batch_size,
+            driver,
+            settings.database,
+            kgrec_home(),
+            batch_size=args.batch_size,
             progress=not args.quiet,
             embedding_dim=int(os.environ.get("KGREC_EMBEDDING_DIM", "384")),
             persona_dim=int(os.environ.get("KGREC_PERSONA_DIM", "64")),
@@ -86,17 +92,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"  graph    {nodes} {relationships}", file=sys.stderr)
         print(f"  expected {expected_nodes} {expected_relationships}", file=sys.stderr)
         return 1
-    print(f"  graph matches the dataset: {sum(nodes.values()):,} nodes, "
-          f"{sum(relationships.values()):,} relationships")
+    print(
+        f"  graph matches the dataset: {sum(nodes.values()):,} nodes, "
+        f"{sum(relationships.values()):,} relationships"
+    )
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     driver, settings = connect()
     with driver:
-        names = [args.dataset] if args.dataset else [
-            str(d["dataset"]) for d in stats.datasets(driver, settings.database)
-        ]
+        names = (
+            [args.dataset]
+            if args.dataset
+            else [str(d["dataset"]) for d in stats.datasets(driver, settings.database)]
+        )
         if not names:
             print("the graph holds no dataset yet; run `kgrec ingest <dataset>`")
         for name in names:
@@ -158,11 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="load a dataset into the knowledge graph")
     p.add_argument("dataset", help="dataset name (ml-100k, amazon-kg-books, beauty, or your own)")
     p.add_argument("--path", help="dataset folder (default: KGREC_DATA_DIR/<dataset>)")
-    p.add_argument("--format", choices=["recbole", "amazon-kg", "sequences"],
-                   help="input format (default: detected)")
+    p.add_argument(
+        "--format",
+        choices=["recbole", "amazon-kg", "sequences"],
+        help="input format (default: detected)",
+    )
     p.add_argument("--name", help="namespace in the graph (default: the dataset name)")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                   help=f"rows per write transaction (default {DEFAULT_BATCH_SIZE})")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"rows per write transaction (default {DEFAULT_BATCH_SIZE})",
+    )
     p.add_argument("--force", action="store_true", help="redo phases already done")
     p.add_argument("--replace", action="store_true", help="drop the dataset first")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -20,3 +20,20 @@ def datasets_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly how many integration tests ran against the real Neo4j."""
+    outcomes: dict[str, int] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if "tests/integration/" in getattr(report, "nodeid", "") and report.when in (
+                "call",
+                "setup",
+            ):
+                if outcome == "passed" and report.when == "setup":
+                    continue
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if outcomes:
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+        terminalreporter.write_line(f"integration tests against a real Neo4j: {summary}")

@@ -21,7 +21,10 @@ from kgstore.datasets.split import leave_one_out
 from kgstore.vocabulary import Label
 
 _ESCAPE = re.compile(r"\\(.)")
-_PREFIXES = {"cat:": (Label.CATEGORY.value, "IN_CATEGORY"), "res:": (Label.RESOURCE.value, "HAS_RESOURCE")}
+_PREFIXES = {
+    "cat:": (Label.CATEGORY.value, "IN_CATEGORY"),
+    "res:": (Label.RESOURCE.value, "HAS_RESOURCE"),
+}
 
 
 def readable_title(pattern: str) -> str:
@@ -86,15 +89,18 @@ def load_amazon_kg(path: Path, name: str | None = None) -> CanonicalDataset:
     notes: list[str] = []
     interactions = read_interactions(_find(path, ".inter"))
     link = read_link(_find(path, ".link"))
-    titles, extra_candidates = _read_titles(path / "items_Books.csv") if (
-        path / "items_Books.csv").exists() else ({}, 0)
+    titles, extra_candidates = (
+        _read_titles(path / "items_Books.csv") if (path / "items_Books.csv").exists() else ({}, 0)
+    )
     neighbours, urls = (
         _read_neighbours(path / "item_metadata_Books.csv")
-        if (path / "item_metadata_Books.csv").exists() else ([], {})
+        if (path / "item_metadata_Books.csv").exists()
+        else ([], {})
     )
     if extra_candidates:
         notes.append(
-            f"{extra_candidates} extra v1 DBpedia candidate rows ignored (v2 .link is authoritative)"
+            f"{extra_candidates} extra v1 DBpedia candidate rows ignored "
+            "(v2 .link is authoritative)"
         )
 
     ids = sorted(set(interactions["item"]) | set(link) | set(titles) | {i for i, _ in neighbours})
@@ -119,8 +125,12 @@ def load_amazon_kg(path: Path, name: str | None = None) -> CanonicalDataset:
     pairs["head_label"] = Label.ITEM.value
     triples = pairs[["head", "head_label", "type", "tail", "tail_label"]].reset_index(drop=True)
 
-    entities = triples[["tail", "tail_label"]].drop_duplicates().rename(
-        columns={"tail": "id", "tail_label": "label"}).reset_index(drop=True)
+    entities = (
+        triples[["tail", "tail_label"]]
+        .drop_duplicates()
+        .rename(columns={"tail": "id", "tail_label": "label"})
+        .reset_index(drop=True)
+    )
     entities["name"] = entities["id"].map(readable_entity)
 
     users = pd.DataFrame({"id": sorted(set(interactions["user"]))})

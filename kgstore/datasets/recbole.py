@@ -15,7 +15,9 @@ _TYPES = {"token", "token_seq", "float", "float_seq"}
 GENRE_COLUMNS = ("class", "genre", "genres")
 
 
-def read_atomic(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def read_atomic(
+    path: Path, required: tuple[str, ...]
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header names (types stripped) and data rows; checks required columns and row width."""
     rows = read_rows(path)
     if not rows:
@@ -44,15 +46,19 @@ def read_interactions(path: Path) -> pd.DataFrame:
     time_at = names.index("timestamp") if "timestamp" in names else None
     records = []
     for position, (number, fields) in enumerate(rows):
-        records.append((
-            check_id(fields[user_at], path, number, "user"),
-            check_id(fields[item_at], path, number, "item"),
-            parse_float(fields[rating_at], path, number, "rating") if rating_at is not None
-            else float("nan"),
-            parse_float(fields[time_at], path, number, "timestamp") if time_at is not None
-            else float("nan"),
-            position,
-        ))
+        records.append(
+            (
+                check_id(fields[user_at], path, number, "user"),
+                check_id(fields[item_at], path, number, "item"),
+                parse_float(fields[rating_at], path, number, "rating")
+                if rating_at is not None
+                else float("nan"),
+                parse_float(fields[time_at], path, number, "timestamp")
+                if time_at is not None
+                else float("nan"),
+                position,
+            )
+        )
     if not records:
         raise DatasetError(path, None, "no interactions")
     return pd.DataFrame(records, columns=["user", "item", "rating", "timestamp", "position"])
@@ -70,7 +76,9 @@ def read_link(path: Path) -> dict[str, str]:
         if item in link:
             raise DatasetError(path, number, f"item {item!r} is linked twice")
         if entity in seen:
-            raise DatasetError(path, number, f"entity {entity!r} already linked on line {seen[entity]}")
+            raise DatasetError(
+                path, number, f"entity {entity!r} already linked on line {seen[entity]}"
+            )
         link[item] = entity
         seen[entity] = number
     return link
@@ -119,16 +127,21 @@ def _read_kg(path: Path, entity_to_item: dict[str, str]) -> pd.DataFrame:
         relation = fields[rel_at]
         if relation not in FREEBASE_RELATIONS:
             raise DatasetError(
-                path, number,
+                path,
+                number,
                 f"relation {relation!r} has no relationship type; add it to "
                 "kgstore.vocabulary.FREEBASE_RELATIONS",
             )
         head_item, tail_item = entity_to_item.get(head), entity_to_item.get(tail)
-        records.append((
-            head_item or head, Label.ITEM.value if head_item else Label.ENTITY.value,
-            FREEBASE_RELATIONS[relation],
-            tail_item or tail, Label.ITEM.value if tail_item else Label.ENTITY.value,
-        ))
+        records.append(
+            (
+                head_item or head,
+                Label.ITEM.value if head_item else Label.ENTITY.value,
+                FREEBASE_RELATIONS[relation],
+                tail_item or tail,
+                Label.ITEM.value if tail_item else Label.ENTITY.value,
+            )
+        )
     return pd.DataFrame(records, columns=["head", "head_label", "type", "tail", "tail_label"])
 
 
@@ -136,7 +149,9 @@ def load_recbole(path: Path, name: str | None = None) -> CanonicalDataset:
     """Load ``<path>/<name>.inter`` and whichever of ``.item .user .kg .link`` exist."""
     path = Path(path)
     name = name or path.name
-    files = {suffix: path / f"{path.name}.{suffix}" for suffix in ("inter", "item", "user", "kg", "link")}
+    files = {
+        suffix: path / f"{path.name}.{suffix}" for suffix in ("inter", "item", "user", "kg", "link")
+    }
     notes: list[str] = []
     interactions = read_interactions(files["inter"])
 
@@ -164,8 +179,11 @@ def load_recbole(path: Path, name: str | None = None) -> CanonicalDataset:
     entity_parts = []
     if genres:
         genre_frame = pd.DataFrame(genres, columns=["head", "tail"]).drop_duplicates()
-        triple_parts.append(genre_frame.assign(
-            head_label=Label.ITEM.value, type="HAS_GENRE", tail_label=Label.GENRE.value))
+        triple_parts.append(
+            genre_frame.assign(
+                head_label=Label.ITEM.value, type="HAS_GENRE", tail_label=Label.GENRE.value
+            )
+        )
         names = sorted(set(genre_frame["tail"]))
         entity_parts.append(pd.DataFrame({"id": names, "label": Label.GENRE.value, "name": names}))
     if files["kg"].exists():
@@ -175,8 +193,10 @@ def load_recbole(path: Path, name: str | None = None) -> CanonicalDataset:
         if before != len(kg):
             notes.append(f"{before - len(kg)} duplicate KG triples collapsed")
         triple_parts.append(kg)
-        ids = sorted(set(kg.loc[kg["head_label"] == "Entity", "head"])
-                     | set(kg.loc[kg["tail_label"] == "Entity", "tail"]))
+        ids = sorted(
+            set(kg.loc[kg["head_label"] == "Entity", "head"])
+            | set(kg.loc[kg["tail_label"] == "Entity", "tail"])
+        )
         entity_parts.append(pd.DataFrame({"id": ids, "label": Label.ENTITY.value, "name": None}))
         notes.append(f"{len(link)} items merged with their linked KG entity")
     triples = _concat(triple_parts, ["head", "head_label", "type", "tail", "tail_label"])

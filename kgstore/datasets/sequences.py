@@ -21,7 +21,9 @@ def _read_sequences(path: Path) -> pd.DataFrame:
     for number, fields in read_rows(path, sep=" ", min_fields=2):
         user = check_id(fields[0], path, number, "user")
         if user in seen_users:
-            raise DatasetError(path, number, f"user {user!r} already has a line ({seen_users[user]})")
+            raise DatasetError(
+                path, number, f"user {user!r} already has a line ({seen_users[user]})"
+            )
         seen_users[user] = number
         for item in fields[1:]:
             records.append((user, check_id(item, path, number, "item"), position))
@@ -59,7 +61,9 @@ def load_sequences(path: Path, name: str | None = None) -> CanonicalDataset:
     if path.is_dir():
         candidates = sorted(p for p in path.glob("*.txt"))
         if len(candidates) != 1:
-            raise DatasetError(path, None, f"expected one sequence .txt file, found {len(candidates)}")
+            raise DatasetError(
+                path, None, f"expected one sequence .txt file, found {len(candidates)}"
+            )
         path = candidates[0]
     name = name or path.stem.lower()
     interactions = _read_sequences(path)

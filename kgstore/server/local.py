@@ -99,9 +99,19 @@ class LocalNeo4j:
         with resources.as_file(resources.files("kgstore.server") / "pom.xml") as pom:
             print("kgrec: fetching Neo4j 5.26 from Maven Central (once)...", file=sys.stderr)
             result = subprocess.run(
-                [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-                 f"-DoutputDirectory={partial}", "-DincludeScope=runtime"],
-                capture_output=True, text=True, check=False,
+                [
+                    mvn,
+                    "-q",
+                    "-B",
+                    "-f",
+                    str(pom),
+                    "dependency:copy-dependencies",
+                    f"-DoutputDirectory={partial}",
+                    "-DincludeScope=runtime",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
         if result.returncode != 0:
             raise ServerError(f"Maven could not resolve Neo4j:\n{result.stdout}{result.stderr}")
@@ -145,13 +155,21 @@ class LocalNeo4j:
         )
         launcher = resources.files("kgstore.server") / "KgrecNeo4j.java"
         command = [
-            "java", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-            "-cp", str(self.lib_dir / "*"), str(launcher),
+            "java",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-cp",
+            str(self.lib_dir / "*"),
+            str(launcher),
         ]
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True,
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid), encoding="utf-8")
         return self._wait_ready(process.pid, timeout_s)

@@ -45,11 +45,17 @@ def test_explain_runs_in_a_read_transaction(
     Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace))
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
         rows = session.execute_read(
-            lambda tx: tx.run(queries.load("explain/user_neighbourhood"), dataset=namespace,
-                              user="u2", max_items=5, max_attributes=3).data()
+            lambda tx: tx.run(
+                queries.load("explain/user_neighbourhood"),
+                dataset=namespace,
+                user="u2",
+                max_items=5,
+                max_attributes=3,
+            ).data()
         )
     assert 0 < len(rows) <= 5
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        with pytest.raises(neo4j.exceptions.ClientError, match="read access mode"):
-            session.execute_read(lambda tx: tx.run(
-                "CREATE (:Item {dataset: $d, id: 'w'})", d=namespace).consume())
+    read_mode = driver.session(database=database, default_access_mode=neo4j.READ_ACCESS)
+    with read_mode as session, pytest.raises(neo4j.exceptions.ClientError, match="read access"):
+        session.execute_read(
+            lambda tx: tx.run("CREATE (:Item {dataset: $d, id: 'w'})", d=namespace).consume()
+        )

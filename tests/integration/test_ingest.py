@@ -63,7 +63,10 @@ def test_counts_match_and_a_second_run_changes_nothing(
 
 
 def test_a_run_interrupted_mid_phase_resumes_without_duplicates(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path,
+    driver: neo4j.Driver,
+    database: str,
+    namespace: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = generated(namespace)
@@ -82,7 +85,7 @@ def test_a_run_interrupted_mid_phase_resumes_without_duplicates(
     monkeypatch.setattr(Ingestor, "_write_batches", dies_mid_interactions)
     with pytest.raises(KeyboardInterrupt):
         ingestor.ingest(data)
-    partial_nodes, partial_rels = counts(driver, database, namespace)
+    _, partial_rels = counts(driver, database, namespace)
     assert 0 < partial_rels["INTERACTED"] < data.expected_counts()[1]["INTERACTED"]
 
     monkeypatch.setattr(Ingestor, "_write_batches", original)
@@ -98,7 +101,8 @@ def test_injection_in_a_title_is_stored_verbatim_and_runs_nothing(
     data = generated(namespace)
     Ingestor(driver, database, tmp_path, progress=False).ingest(data)
     records, _, _ = driver.execute_query(
-        "MATCH (i:Item {dataset: $d, id: 'i0'}) RETURN i.title AS title", d=namespace,
+        "MATCH (i:Item {dataset: $d, id: 'i0'}) RETURN i.title AS title",
+        d=namespace,
         database_=database,
     )
     assert records[0]["title"] == INJECTION
@@ -122,22 +126,30 @@ def assert_no_heldout_edges(
 ) -> None:
     """Every valid/test pair not also seen in training has no INTERACTED edge."""
     inter = data.interactions
-    train_pairs = set(zip(*(inter.loc[inter["split"] == "train", c] for c in ("user", "item")),
-                          strict=True))
+    train_pairs = set(
+        zip(*(inter.loc[inter["split"] == "train", c] for c in ("user", "item")), strict=True)
+    )
     heldout = inter[inter["split"] != "train"]
-    pairs = [[u, i] for u, i in zip(heldout["user"], heldout["item"], strict=True)
-             if (u, i) not in train_pairs]
+    pairs = [
+        [u, i]
+        for u, i in zip(heldout["user"], heldout["item"], strict=True)
+        if (u, i) not in train_pairs
+    ]
     assert pairs, "the data must hold held-out pairs for this check to mean anything"
     records, _, _ = driver.execute_query(
         "UNWIND $pairs AS p MATCH (:User {dataset: $d, id: p[0]})-[r:INTERACTED]->"
         "(:Item {dataset: $d, id: p[1]}) RETURN count(r) AS leaked",
-        pairs=pairs, d=name, database_=database,
+        pairs=pairs,
+        d=name,
+        database_=database,
     )
     assert records[0]["leaked"] == 0
     records, _, _ = driver.execute_query(
         "UNWIND $pairs AS p MATCH (:User {dataset: $d, id: p[0]})-[r:INTERACTED]->"
         "(:Item {dataset: $d, id: p[1]}) RETURN count(r) AS present",
-        pairs=[[u, i] for u, i in list(train_pairs)[:50]], d=name, database_=database,
+        pairs=[[u, i] for u, i in list(train_pairs)[:50]],
+        d=name,
+        database_=database,
     )
     assert records[0]["present"] == min(50, len(train_pairs))
 
@@ -157,14 +169,18 @@ def test_schema_constraints_and_vector_indexes_exist(
     driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
     Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace))
-    records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n",
-                                         database_=database)
+    records, _, _ = driver.execute_query(
+        "SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n", database_=database
+    )
     assert {"Item_key", "User_key", "Genre_key"} <= set(records[0]["n"])
     records, _, _ = driver.execute_query(
         "SHOW VECTOR INDEXES YIELD name, state, options "
-        "RETURN name, state, options.indexConfig.`vector.dimensions` AS dim", database_=database)
+        "RETURN name, state, options.indexConfig.`vector.dimensions` AS dim",
+        database_=database,
+    )
     found = {r["name"]: r["dim"] for r in records}
     assert found["Item_embedding"] == 384 and found["User_persona"] == 64
     with pytest.raises(neo4j.exceptions.ConstraintError):
-        driver.execute_query("CREATE (:Item {dataset: $d, id: 'i1'})", d=namespace,
-                             database_=database)
+        driver.execute_query(
+            "CREATE (:Item {dataset: $d, id: 'i1'})", d=namespace, database_=database
+        )

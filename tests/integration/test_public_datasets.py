@@ -23,7 +23,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("name", ["ml-100k", "amazon-kg-books", "beauty"])
 def test_ingest_matches_the_dataset_and_is_idempotent(
-    name: str, datasets_dir: Path, driver: neo4j.Driver, database: str, namespace: str,
+    name: str,
+    datasets_dir: Path,
+    driver: neo4j.Driver,
+    database: str,
+    namespace: str,
     tmp_path: Path,
 ) -> None:
     data = load_dataset(datasets_dir / name, name=namespace)
@@ -37,17 +41,36 @@ def test_ingest_matches_the_dataset_and_is_idempotent(
 
 
 def test_a_killed_ingest_restarted_ends_with_the_same_counts(
-    datasets_dir: Path, driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path,
+    datasets_dir: Path,
+    driver: neo4j.Driver,
+    database: str,
+    namespace: str,
+    tmp_path: Path,
     neo4j_settings: Neo4jSettings,
 ) -> None:
-    env = dict(os.environ, KGREC_HOME=str(tmp_path), NEO4J_URI=neo4j_settings.uri,
-               NEO4J_USER=neo4j_settings.user, NEO4J_PASSWORD=neo4j_settings.password,
-               NEO4J_DATABASE=database)
-    command = [sys.executable, "-m", "recommender.cli", "ingest", "amazon-kg-books",
-               "--path", str(datasets_dir / "amazon-kg-books"), "--name", namespace,
-               "--batch-size", "2000", "--quiet"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    env = dict(
+        os.environ,
+        KGREC_HOME=str(tmp_path),
+        NEO4J_URI=neo4j_settings.uri,
+        NEO4J_USER=neo4j_settings.user,
+        NEO4J_PASSWORD=neo4j_settings.password,
+        NEO4J_DATABASE=database,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "recommender.cli",
+        "ingest",
+        "amazon-kg-books",
+        "--path",
+        str(datasets_dir / "amazon-kg-books"),
+        "--name",
+        namespace,
+        "--batch-size",
+        "2000",
+        "--quiet",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:

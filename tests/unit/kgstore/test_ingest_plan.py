@@ -15,26 +15,36 @@ from kgstore.vocabulary import VocabularyError
 
 
 def tiny(entity_label: str = "Genre", relation: str = "HAS_GENRE") -> CanonicalDataset:
-    interactions = pd.DataFrame({
-        "user": ["u"] * 3, "item": ["a", "b", "c"], "rating": 1.0,
-        "timestamp": [1.0, 2.0, 3.0], "position": [0, 1, 2],
-    })
+    interactions = pd.DataFrame(
+        {
+            "user": ["u"] * 3,
+            "item": ["a", "b", "c"],
+            "rating": 1.0,
+            "timestamp": [1.0, 2.0, 3.0],
+            "position": [0, 1, 2],
+        }
+    )
     return CanonicalDataset(
         name="tiny",
         interactions=leave_one_out(interactions),
         users=pd.DataFrame({"id": ["u"]}),
         items=pd.DataFrame({"id": ["a", "b", "c"], "title": ["A", "B", "C"]}),
         entities=pd.DataFrame({"id": ["g"], "label": [entity_label], "name": ["G"]}),
-        triples=pd.DataFrame([("a", "Item", relation, "g", entity_label)],
-                             columns=["head", "head_label", "type", "tail", "tail_label"]),
+        triples=pd.DataFrame(
+            [("a", "Item", relation, "g", entity_label)],
+            columns=["head", "head_label", "type", "tail", "tail_label"],
+        ),
     )
 
 
-@pytest.mark.parametrize(("label", "relation"), [
-    ("Genre) DETACH DELETE n //", "HAS_GENRE"),
-    ("Genre", "HAS_GENRE]->() DETACH DELETE n //"),
-    ("Admin", "HAS_GENRE"),
-])
+@pytest.mark.parametrize(
+    ("label", "relation"),
+    [
+        ("Genre) DETACH DELETE n //", "HAS_GENRE"),
+        ("Genre", "HAS_GENRE]->() DETACH DELETE n //"),
+        ("Admin", "HAS_GENRE"),
+    ],
+)
 def test_identifiers_outside_the_allow_list_stop_ingest_before_any_query(
     label: str, relation: str, tmp_path: Path
 ) -> None:

@@ -43,7 +43,10 @@ def test_beauty(datasets_dir: Path) -> None:
 def test_test_items_are_last(name: str, datasets_dir: Path) -> None:
     data = load_dataset(datasets_dir / name)
     inter = data.interactions
-    order = ["user", "timestamp", "position"] if inter["timestamp"].notna().all() else [
-        "user", "position"]
+    order = (
+        ["user", "timestamp", "position"]
+        if inter["timestamp"].notna().all()
+        else ["user", "position"]
+    )
     last = inter.sort_values(order, kind="stable").groupby("user").tail(1)
     assert (last["split"] == "test").all()

@@ -85,8 +85,10 @@ def test_header_without_types_is_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_kg_relation_is_refused_with_its_line(tmp_path: Path) -> None:
-    kg = "head_id:token\trelation_id:token\ttail_id:token\nm.1\tfilm.film.actor\tm.2\n" \
-         "m.1\tfilm.film.rm_rf\tm.3\n"
+    kg = (
+        "head_id:token\trelation_id:token\ttail_id:token\nm.1\tfilm.film.actor\tm.2\n"
+        "m.1\tfilm.film.rm_rf\tm.3\n"
+    )
     folder = recbole(tmp_path, good_inter(), kg=kg)
     expect_error(folder, 3, "relation 'film.film.rm_rf' has no relationship type")
 
@@ -99,10 +101,12 @@ def test_duplicate_link_is_refused(tmp_path: Path) -> None:
 
 def test_linked_kg_entities_become_items_and_duplicates_are_reported(tmp_path: Path) -> None:
     link = "item_id:token\tentity_id:token\ni1\tm.film1\n"
-    kg = ("head_id:token\trelation_id:token\ttail_id:token\n"
-          "m.film1\tfilm.film.actor\tm.actor\n"
-          "m.film1\tfilm.film.actor\tm.actor\n"
-          "m.actor\tfilm.actor.film\tm.film1\n")
+    kg = (
+        "head_id:token\trelation_id:token\ttail_id:token\n"
+        "m.film1\tfilm.film.actor\tm.actor\n"
+        "m.film1\tfilm.film.actor\tm.actor\n"
+        "m.actor\tfilm.actor.film\tm.film1\n"
+    )
     item = "item_id:token\tmovie_title:token_seq\tclass:token_seq\ni1\tA Film\tDrama Comedy\n"
     data = load_dataset(recbole(tmp_path, good_inter(), link=link, kg=kg, item=item), fmt="recbole")
     triples = {tuple(row) for row in data.triples.itertuples(index=False)}
@@ -148,18 +152,29 @@ def test_sequence_attributes_become_typed_triples(tmp_path: Path) -> None:
 
 def amazon(tmp_path: Path, metadata: str) -> Path:
     folder = tmp_path / "amz"
-    write(folder, "Books.inter", "user_id:token\titem_id:token\trating:float\n"
-          + "".join(f"U{u}\tB{i}\t1\n" for u in range(2) for i in range(3)))
+    write(
+        folder,
+        "Books.inter",
+        "user_id:token\titem_id:token\trating:float\n"
+        + "".join(f"U{u}\tB{i}\t1\n" for u in range(2) for i in range(3)),
+    )
     write(folder, "Books.link", "item_id:token\tentity_id:token\nB0\tres:Book_Zero\n")
-    write(folder, "items_Books.csv", "iid\ttitle\turi\nB0\tThe.*Prophet\\:.*A.*Tale\tx\n"
-          "B0\tThe.*Prophet\\:.*A.*Tale\ty\nB7\tCold\tz\n")
+    write(
+        folder,
+        "items_Books.csv",
+        "iid\ttitle\turi\nB0\tThe.*Prophet\\:.*A.*Tale\tx\n"
+        "B0\tThe.*Prophet\\:.*A.*Tale\ty\nB7\tCold\tz\n",
+    )
     write(folder, "item_metadata_Books.csv", metadata)
     return folder
 
 
 def test_amazon_kg_typed_neighbours_titles_and_cold_items(tmp_path: Path) -> None:
-    folder = amazon(tmp_path, "iid\tmetadata\nB0\tcat:Novels_set_in_Ontario\tres:Kahlil_Gibran\t"
-                    "http://example.org/\t\nB7\tcat:Novels_set_in_Ontario\t\n")
+    folder = amazon(
+        tmp_path,
+        "iid\tmetadata\nB0\tcat:Novels_set_in_Ontario\tres:Kahlil_Gibran\t"
+        "http://example.org/\t\nB7\tcat:Novels_set_in_Ontario\t\n",
+    )
     data = load_dataset(folder, fmt="amazon-kg")
     items = data.items.set_index("id")
     assert items.loc["B0", "title"] == "The Prophet: A Tale"
@@ -174,7 +189,9 @@ def test_amazon_kg_typed_neighbours_titles_and_cold_items(tmp_path: Path) -> Non
 
 def test_amazon_kg_unknown_neighbour_prefix_names_the_line(tmp_path: Path) -> None:
     folder = amazon(tmp_path, "iid\tmetadata\nB0\tcat:A\nB1\tyago:Something\n")
-    with pytest.raises(DatasetError, match=r"item_metadata_Books.csv:3: neighbour 'yago:Something'"):
+    with pytest.raises(
+        DatasetError, match=r"item_metadata_Books.csv:3: neighbour 'yago:Something'"
+    ):
         load_dataset(folder, fmt="amazon-kg")
 
 

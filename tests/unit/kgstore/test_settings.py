@@ -23,7 +23,10 @@ def test_environment_wins(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("NEO4J_PASSWORD", "from-env")
     settings = Neo4jSettings.from_env()
     assert (settings.uri, settings.user, settings.password) == (
-        "neo4j://graph.example:7688", "alice", "from-env")
+        "neo4j://graph.example:7688",
+        "alice",
+        "from-env",
+    )
     assert not settings.is_local and settings.port == 7688
 
 

@@ -22,9 +22,16 @@ def splits_of(result: pd.DataFrame, user: str) -> list[tuple[str, str]]:
 
 def test_chronological_with_ties_broken_by_file_order() -> None:
     # File order differs from time order; d and c share a timestamp and d comes first in the file.
-    result = leave_one_out(frame([
-        ("u", "d", 30.0), ("u", "a", 10.0), ("u", "c", 30.0), ("u", "b", 20.0),
-    ]))
+    result = leave_one_out(
+        frame(
+            [
+                ("u", "d", 30.0),
+                ("u", "a", 10.0),
+                ("u", "c", 30.0),
+                ("u", "b", 20.0),
+            ]
+        )
+    )
     by_item = dict(splits_of(result, "u"))
     assert by_item == {"a": "train", "b": "train", "d": "valid", "c": "test"}
 
@@ -47,9 +54,15 @@ def test_rows_keep_file_order_and_every_row_gets_a_split() -> None:
 
 
 def test_train_edges_collapse_repeats_and_expected_counts() -> None:
-    interactions = frame([
-        ("u", "a", 1.0), ("u", "a", 2.0), ("u", "b", 3.0), ("u", "c", 4.0), ("u", "d", 5.0),
-    ])
+    interactions = frame(
+        [
+            ("u", "a", 1.0),
+            ("u", "a", 2.0),
+            ("u", "b", 3.0),
+            ("u", "c", 4.0),
+            ("u", "d", 5.0),
+        ]
+    )
     interactions["rating"] = [1.0, 4.0, 1.0, 1.0, 1.0]
     data = CanonicalDataset(
         name="t",
@@ -57,8 +70,10 @@ def test_train_edges_collapse_repeats_and_expected_counts() -> None:
         users=pd.DataFrame({"id": ["u"]}),
         items=pd.DataFrame({"id": list("abcd"), "title": None}),
         entities=pd.DataFrame({"id": ["g"], "label": ["Genre"], "name": ["G"]}),
-        triples=pd.DataFrame([("a", "Item", "HAS_GENRE", "g", "Genre")],
-                             columns=["head", "head_label", "type", "tail", "tail_label"]),
+        triples=pd.DataFrame(
+            [("a", "Item", "HAS_GENRE", "g", "Genre")],
+            columns=["head", "head_label", "type", "tail", "tail_label"],
+        ),
     )
     edges = data.train_edges().set_index("item")
     assert list(edges.index) == ["a", "b"]  # c is valid, d is test

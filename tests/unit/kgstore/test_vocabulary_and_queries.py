@@ -24,8 +24,11 @@ def all_statements() -> list[str]:
     root = resources.files("cypher")
     for folder in root.iterdir():
         if folder.is_dir() and not folder.name.startswith("_"):
-            names += [f"{folder.name}/{f.name[:-7]}" for f in folder.iterdir()
-                      if f.name.endswith(".cypher")]
+            names += [
+                f"{folder.name}/{f.name[:-7]}"
+                for f in folder.iterdir()
+                if f.name.endswith(".cypher")
+            ]
     return sorted(names)
 
 
