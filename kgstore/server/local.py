@@ -22,6 +22,8 @@ import neo4j
 
 from kgstore.settings import Neo4jSettings
 
+READY_LINE = b"kgrec-neo4j: ready"
+
 
 class ServerError(RuntimeError):
     """The local server could not be obtained, started or stopped."""
@@ -162,6 +164,7 @@ class LocalNeo4j:
             str(self.lib_dir / "*"),
             str(launcher),
         ]
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
                 command,
@@ -172,7 +175,7 @@ class LocalNeo4j:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid), encoding="utf-8")
-        return self._wait_ready(process.pid, timeout_s)
+        return self._wait_ready(process.pid, timeout_s, log_offset)
 
     def stop(self, timeout_s: float = 60.0) -> bool:
         """Stop the server cleanly (SIGTERM runs Neo4j's shutdown); False if none ran."""
@@ -191,12 +194,22 @@ class LocalNeo4j:
             f"Neo4j (pid {pid}) did not stop within {timeout_s:.0f}s; see {self.log_file}"
         )
 
-    def _wait_ready(self, pid: int, timeout_s: float) -> ServerStatus:
+    def _wait_ready(
+        self, pid: int, timeout_s: float, log_offset: int | None = None
+    ) -> ServerStatus:
+        """Wait for Bolt; for a process started here, first for the launcher's ready line.
+
+        Bolt opens before the launcher has applied the credentials, and logging in too early
+        would fail (and could trip Neo4j's lock-out after repeated failures).
+        """
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not _alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise ServerError(f"Neo4j exited during start-up:\n{self._log_tail()}")
+            if log_offset is not None and not self._logged_ready(log_offset):
+                time.sleep(0.3)
+                continue
             if self._bolt_answers():
                 return ServerStatus(True, pid, self.settings.uri, "running")
             time.sleep(0.5)
@@ -216,6 +229,14 @@ class LocalNeo4j:
         except (neo4j.exceptions.ServiceUnavailable, OSError):
             return False
         return True
+
+    def _logged_ready(self, offset: int) -> bool:
+        try:
+            with open(self.log_file, "rb") as log:
+                log.seek(offset)
+                return READY_LINE in log.read()
+        except FileNotFoundError:
+            return False
 
     def _read_pid(self) -> int | None:
         try:
