@@ -43,13 +43,22 @@ def user_neighbourhood(
     ]
 
 
+def describe(attribute: dict[str, Any]) -> str:
+    """``Genre: Comedy``; an entity without a name shows how it relates, e.g.
+    ``FILM_DIRECTED_BY m.0jtz1_``."""
+    if attribute.get("name"):
+        return f"{attribute['label']}: {attribute['name']}"
+    relations = attribute.get("relations") or [attribute["label"]]
+    return f"{'/'.join(relations)} {attribute['id']}"
+
+
 def format_neighbourhood(user: str, items: list[NeighbourhoodItem], top: int = 8) -> str:
     """Readable text: the attributes the user's items share most, then the items."""
     if not items:
         return f"user {user}: no training interactions in the graph"
     shared: Counter[str] = Counter()
     for entry in items:
-        shared.update({f"{a['label']}: {a['name']}" for a in entry.attributes})
+        shared.update({describe(a) for a in entry.attributes})
     lines = [f"user {user}: {len(items)} recent training items"]
     if shared:
         lines.append("  most shared attributes:")
@@ -58,6 +67,6 @@ def format_neighbourhood(user: str, items: list[NeighbourhoodItem], top: int = 8
     for entry in items:
         title = entry.title or "(no title)"
         rating = f"  rating {entry.rating:g}" if entry.rating is not None else ""
-        names = ", ".join(str(a["name"]) for a in entry.attributes[:4])
+        names = ", ".join(describe(a) for a in entry.attributes[:4])
         lines.append(f"    {entry.item}  {title}{rating}" + (f"  [{names}]" if names else ""))
     return "\n".join(lines)
