@@ -1,4 +1,6 @@
+// Endpoints by element id, read for this dataset just before (load/element_ids).
+// No dataset predicate here: it would let the planner trade the id seek for an index scan.
 UNWIND $rows AS row
-MATCH (h:{{head}}) WHERE elementId(h) = row.h AND h.dataset = $dataset
-MATCH (t:{{tail}}) WHERE elementId(t) = row.t AND t.dataset = $dataset
+MATCH (h:{{head}}) WHERE elementId(h) = row.h
+MATCH (t:{{tail}}) WHERE elementId(t) = row.t
 CREATE (h)-[:{{type}}]->(t)

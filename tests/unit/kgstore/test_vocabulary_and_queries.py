@@ -88,5 +88,15 @@ def test_every_statement_uses_only_known_slots_and_parameters(name: str) -> None
     code = "\n".join(line.split("//")[0] for line in text.splitlines())
     literals = re.findall(r"'([^']*)'", code)
     assert set(literals) <= {"cosine"}, literals
-    if name.startswith("load/") and name not in {"load/delete_label"}:
-        assert "$dataset" in text
+    if name.startswith("load/") and name != "load/delete_label":
+        # Either scoped to the dataset, or addressing nodes only by element ids that were
+        # read for the dataset (load/element_ids).
+        assert "$dataset" in text or ("elementId(" in text and "MATCH (" in text)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in all_statements() if "WHERE elementId(" in queries.load(n)]
+)
+def test_element_id_writes_carry_no_predicate_that_could_replace_the_id_seek(name: str) -> None:
+    code = "\n".join(line.split("//")[0] for line in queries.load(name).splitlines())
+    assert ".dataset" not in code and ".id " not in code

@@ -1,0 +1,110 @@
+"""Ingestion throughput into the real Neo4j: relationships/s per dataset and batch size.
+
+Usage:
+    python benchmarks/ingest.py [--datasets ml-100k amazon-kg-books] [--batch-sizes ...]
+
+Each configuration is a full ingest into a fresh namespace (dropped afterwards), after one
+warm-up ingest so the JVM's JIT is not what gets measured. "bulk" counts the relationship
+phases of at least 10,000 rows, where the time goes; "overall" counts every relationship
+phase including the fixed per-phase cost (progress markers, element-id look-ups, planning).
+"merge" re-runs every phase of the default batch size through MERGE, the path a resumed
+(killed) ingest takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kgstore.connection import open_driver
+from kgstore.datasets import load_dataset
+from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor, IngestReport
+from kgstore.settings import Neo4jSettings, data_dir
+
+BULK_ROWS = 10_000
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{mem_kb / 2**20:.0f} GiB"
+    except OSError:
+        memory = "?"
+    return f"{cpu}, {os.cpu_count()} cores, {memory} RAM, Python {platform.python_version()}"
+
+
+def rates(report: IngestReport) -> tuple[float, float, int]:
+    rel = [p for p in report.phases if p.phase.startswith("rel:") and not p.skipped]
+    bulk = [p for p in rel if p.rows >= BULK_ROWS]
+    bulk_rate = sum(p.rows for p in bulk) / sum(p.seconds for p in bulk)
+    overall = sum(p.rows for p in rel) / sum(p.seconds for p in rel)
+    return bulk_rate, overall, sum(p.rows for p in rel)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["ml-100k", "amazon-kg-books"])
+    parser.add_argument(
+        "--batch-sizes", nargs="+", type=int, default=[1_000, 5_000, 10_000, 20_000, 50_000]
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="runs per configuration")
+    args = parser.parse_args()
+
+    settings = Neo4jSettings.from_env()
+    home = Path(tempfile.mkdtemp(prefix="kgrec-bench-"))
+    with open_driver(settings) as driver:
+        version = driver.execute_query(
+            "CALL dbms.components() YIELD versions RETURN versions[0] AS v"
+        ).records[0]["v"]
+        print(f"machine: {machine()}; Neo4j {version} at {settings.uri}")
+        ingestor = Ingestor(driver, settings.database, home, progress=False)
+
+        warm = load_dataset(data_dir() / args.datasets[0], name="bench-warmup")
+        ingestor.ingest(warm)
+        ingestor.drop("bench-warmup")
+
+        print("| dataset | batch | rels | bulk rels/s | overall rels/s | wall s |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for name in args.datasets:
+            for batch in args.batch_sizes:
+                bulk_runs, overall_runs, walls = [], [], []
+                for repeat in range(args.repeats):
+                    namespace = f"bench-{name}-{batch}-{repeat}"
+                    data_ns = load_dataset(data_dir() / name, name=namespace)
+                    runner = Ingestor(
+                        driver, settings.database, home, batch_size=batch, progress=False
+                    )
+                    started = time.perf_counter()
+                    report = runner.ingest(data_ns)
+                    walls.append(time.perf_counter() - started)
+                    bulk, overall, count = rates(report)
+                    bulk_runs.append(bulk)
+                    overall_runs.append(overall)
+                    if batch == DEFAULT_BATCH_SIZE and repeat == 0:
+                        merged = rates(runner.ingest(data_ns, force=True))
+                        print(
+                            f"| {name} (MERGE path) | {batch:,} | {count:,} | "
+                            f"{merged[0]:,.0f} | {merged[1]:,.0f} | |"
+                        )
+                    runner.drop(namespace)
+                print(
+                    f"| {name} | {batch:,} | {count:,} | {statistics.median(bulk_runs):,.0f} | "
+                    f"{statistics.median(overall_runs):,.0f} | {statistics.median(walls):.1f} |",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
