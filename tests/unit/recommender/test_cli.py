@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recommender.cli import build_parser, main
+
+
+def test_malformed_dataset_fails_before_any_connection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    (folder / "toy.inter").write_text("user_id:token\titem_id:token\nu1\n", encoding="utf-8")
+    # Any attempt to reach Neo4j would fail loudly: nothing listens on this port.
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:9")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    code = main(["ingest", "toy", "--path", str(folder), "--format", "recbole"])
+    assert code == 2
+    assert f"kgrec: {folder / 'toy.inter'}:2: expected 2 fields, found 1" in capsys.readouterr().err
+
+
+def test_missing_dataset_path_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", "nothing", "--path", str(tmp_path / "absent")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_unreachable_remote_neo4j_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_URI", "bolt://neo4j.invalid:7687")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    assert main(["stats"]) == 2
+    assert "cannot reach Neo4j" in capsys.readouterr().err
+
+
+def test_parser_requires_a_dataset_for_explanations() -> None:
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["explain", "user", "1"])
+    assert info.value.code == 2
+
+
+def test_neo4j_command_refuses_to_manage_a_remote_server(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_URI", "bolt://db.example:7687")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    assert main(["neo4j", "start"]) == 2
+    assert "only provisions a server on 127.0.0.1" in capsys.readouterr().err
