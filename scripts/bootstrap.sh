@@ -33,8 +33,12 @@ fi
 stamp=".venv/.kgrec-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "kgrec: installing the project into .venv ..." >&2
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  if ! { .venv/bin/python -m pip install --upgrade pip &&
+         .venv/bin/python -m pip install -e '.[dev]'; } > .venv/install.log 2>&1; then
+    tail -30 .venv/install.log >&2
+    echo "kgrec: installation failed; full log in .venv/install.log" >&2
+    exit 1
+  fi
   rm -f .venv/.kgrec-installed-*
   touch "$stamp"
 fi
