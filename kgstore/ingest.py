@@ -194,6 +194,7 @@ class Ingestor:
     def _plan(self, data: CanonicalDataset) -> Iterator[Phase]:
         yield Phase("node:User", Label.USER, data.users)
         yield Phase("node:Item", Label.ITEM, data.items)
+        yield Phase("node:Relation", Label.RELATION, data.relations())
         for label, frame in data.entities.groupby("label", sort=True):
             yield Phase(f"node:{label}", check_label(str(label)), frame.drop(columns="label"))
         groups = data.triples.groupby(["head_label", "type", "tail_label"], sort=True)

@@ -15,6 +15,7 @@ EMBEDDED_LABELS = (
     Label.CATEGORY,
     Label.RESOURCE,
     Label.ATTRIBUTE,
+    Label.RELATION,
 )
 
 
@@ -51,15 +52,27 @@ def apply_schema(
     driver.execute_query(queries.load("schema/await_indexes"), timeout_s=300, database_=database)
 
 
-def _check_dimension(driver: neo4j.Driver, database: str, name: str, dim: int) -> None:
+def vector_index_dimension(driver: neo4j.Driver, database: str, name: str) -> int | None:
+    """The dimension of vector index ``name``, or ``None`` if there is no such index."""
     records, _, _ = driver.execute_query(
         queries.load("schema/show_vector_index"),
         name=name,
         database_=database,
         routing_=neo4j.RoutingControl.READ,
     )
-    if records and records[0]["dimensions"] != dim:
+    return int(records[0]["dimensions"]) if records else None
+
+
+def drop_vector_index(driver: neo4j.Driver, database: str, label: str, prop: str) -> None:
+    driver.execute_query(
+        queries.render("schema/drop_vector_index", label=label, property=prop), database_=database
+    )
+
+
+def _check_dimension(driver: neo4j.Driver, database: str, name: str, dim: int) -> None:
+    existing = vector_index_dimension(driver, database, name)
+    if existing is not None and existing != dim:
         raise SchemaError(
-            f"vector index {name} exists with dimension {records[0]['dimensions']}, "
-            f"configuration says {dim}; drop the index (DROP INDEX {name}) to change it"
+            f"vector index {name} exists with dimension {existing}, configuration says {dim}; "
+            f"re-create it with `kgrec embed --reindex` (or DROP INDEX {name})"
         )

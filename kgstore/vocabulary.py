@@ -20,6 +20,7 @@ class Label(StrEnum):
     CATEGORY = "Category"  # DBpedia dct:subject category (``cat:``)
     RESOURCE = "Resource"  # DBpedia resource linked one hop from an item (``res:``)
     ATTRIBUTE = "Attribute"  # anonymous item attribute
+    RELATION = "Relation"  # a relationship type of the dataset, with a readable name
 
 
 # Freebase relation names (RecBole ``.kg`` files) -> relationship types. Inverse pairs stay
@@ -68,6 +69,14 @@ RELATIONSHIP_TYPES: frozenset[str] = frozenset(
 
 # Node properties that hold vectors (vector indexes are created on them).
 VECTOR_PROPERTIES: frozenset[str] = frozenset({"embedding", "persona"})
+
+
+def readable_relation(relationship_type: str) -> str:
+    """``FILM_DIRECTED_BY`` -> ``film directed by``; ``INTERACTED`` -> ``interacted with``."""
+    if relationship_type == INTERACTED:
+        return "interacted with"
+    return relationship_type.lower().replace("_", " ")
+
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 

@@ -15,10 +15,12 @@ from kgstore import explain, stats
 from kgstore.connection import open_driver
 from kgstore.datasets import DatasetError, load_dataset
 from kgstore.ingest import DEFAULT_BATCH_SIZE, IngestError, Ingestor
+from kgstore.schema import SchemaError
 from kgstore.server import LocalNeo4j, ServerError
 from kgstore.server.local import _port_open
 from kgstore.settings import Neo4jSettings, SettingsError, data_dir, kgrec_home
 from kgstore.vocabulary import VocabularyError
+from learners.semantics.embedders import Embedder, EmbeddingError
 
 DEMO_DATASET = "ml-100k"
 
@@ -132,6 +134,69 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0 if items else 1
 
 
+def make_embedder(args: argparse.Namespace) -> Embedder:
+    """The configured embedding backend: an endpoint, a model directory, or the packaged one."""
+    from learners.semantics import OpenAIEmbedder, SentenceTransformerEmbedder
+
+    endpoint = args.endpoint or os.environ.get("KGREC_EMBED_ENDPOINT")
+    if endpoint:
+        model = args.endpoint_model or os.environ.get("KGREC_EMBED_ENDPOINT_MODEL")
+        if not model:
+            raise EmbeddingError(
+                "an endpoint needs --endpoint-model (or KGREC_EMBED_ENDPOINT_MODEL)"
+            )
+        return OpenAIEmbedder(endpoint, model, query_instruction=args.query_instruction)
+    return SentenceTransformerEmbedder(
+        args.model or os.environ.get("KGREC_EMBED_MODEL") or None,
+        num_threads=args.threads,
+        query_instruction=args.query_instruction,
+    )
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from recommender.semantics import embed_dataset
+
+    embedder = make_embedder(args)
+    print(f"embedding with {embedder!r}")
+    driver, settings = connect()
+    with driver:
+        report = embed_dataset(
+            driver,
+            settings.database,
+            args.dataset,
+            embedder,
+            persona_dim=int(os.environ.get("KGREC_PERSONA_DIM", "64")),
+            force=args.force,
+            reindex=args.reindex,
+            progress=not args.quiet,
+        )
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from kgstore.embeddings import nearest_items, similar_items
+
+    driver, settings = connect()
+    with driver:
+        if args.text:
+            vector = make_embedder(args).embed_queries([args.text])[0]
+            found = nearest_items(driver, settings.database, args.dataset, vector, args.k)
+            print(f"items nearest to {args.text!r}:")
+        else:
+            found = similar_items(driver, settings.database, args.dataset, args.item, args.k)
+            if not found:
+                print(
+                    f"item {args.item!r} has no vector in {args.dataset} (run kgrec embed)",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"items nearest to {args.item}:")
+    for neighbour in found:
+        print(f"  {neighbour.score:.3f}  {neighbour.item}  {neighbour.title or '(no title)'}")
+    return 0
+
+
 def cmd_drop(args: argparse.Namespace) -> int:
     driver, settings = connect()
     with driver:
@@ -200,6 +265,41 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--items", type=int, default=10, help="how many recent items (default 10)")
     q.set_defaults(func=cmd_explain)
 
+    def add_model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--model",
+            help="sentence-transformers model directory "
+            "(default: KGREC_EMBED_MODEL, else the packaged all-MiniLM-L6-v2)",
+        )
+        p.add_argument(
+            "--endpoint",
+            help="OpenAI-compatible API root, e.g. "
+            "http://127.0.0.1:8000/v1 (default: KGREC_EMBED_ENDPOINT)",
+        )
+        p.add_argument("--endpoint-model", help="model name at the endpoint")
+        p.add_argument("--query-instruction", help="prefix for query texts only (Qwen3)")
+        p.add_argument("--threads", type=int, help="CPU threads for a local model")
+
+    p = sub.add_parser("embed", help="text embeddings on items, attributes and relations")
+    p.add_argument("--dataset", required=True)
+    add_model_options(p)
+    p.add_argument("--force", action="store_true", help="re-embed nodes whose text is unchanged")
+    p.add_argument(
+        "--reindex",
+        action="store_true",
+        help="drop and re-create the vector indexes for this model's dimension",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("similar", help="nearest items by text embedding (vector index)")
+    p.add_argument("item", nargs="?", help="item id")
+    p.add_argument("--text", help="free text instead of an item")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("-k", "--k", type=int, default=10, help="how many (default 10)")
+    add_model_options(p)
+    p.set_defaults(func=cmd_similar)
+
     p = sub.add_parser("drop", help="remove one dataset from the graph")
     p.add_argument("dataset")
     p.set_defaults(func=cmd_drop)
@@ -212,10 +312,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "similar" and bool(args.item) == bool(args.text):
+        parser.error("similar needs an item id or --text, not both")
     try:
         return int(args.func(args))
-    except (DatasetError, IngestError, ServerError, SettingsError, VocabularyError) as error:
+    except (
+        DatasetError,
+        EmbeddingError,
+        IngestError,
+        SchemaError,
+        ServerError,
+        SettingsError,
+        VocabularyError,
+    ) as error:
         print(f"kgrec: {error}", file=sys.stderr)
         return 2
     except neo4j.exceptions.Neo4jError as error:

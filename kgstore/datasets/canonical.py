@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kgstore.vocabulary import INTERACTED, Label
+from kgstore.vocabulary import INTERACTED, Label, readable_relation
 
 SPLITS = ("train", "valid", "test")
 
@@ -61,6 +61,13 @@ class CanonicalDataset:
         )
         return edges.reset_index()
 
+    def relations(self) -> pd.DataFrame:
+        """One row per relationship type present (``id, name``): the ``Relation`` nodes."""
+        types = sorted(
+            set(self.triples["type"]) | ({INTERACTED} if len(self.train_edges()) else set())
+        )
+        return pd.DataFrame({"id": types, "name": [readable_relation(t) for t in types]})
+
     def expected_counts(self) -> tuple[dict[str, int], dict[str, int]]:
         """Node counts per label and relationship counts per type that ingestion must produce."""
         nodes: Counter[str] = Counter()
@@ -68,6 +75,7 @@ class CanonicalDataset:
         nodes[Label.USER.value] = len(self.users)
         nodes[Label.ITEM.value] = len(self.items)
         nodes.update(self.entities["label"].tolist())
+        nodes[Label.RELATION.value] = len(self.relations())
         relationships: Counter[str] = Counter(self.triples["type"].tolist())
         relationships[INTERACTED] = len(self.train_edges())
         return dict(nodes), {k: v for k, v in relationships.items() if v}

@@ -79,6 +79,7 @@ def test_train_edges_collapse_repeats_and_expected_counts() -> None:
     assert list(edges.index) == ["a", "b"]  # c is valid, d is test
     assert edges.loc["a", "count"] == 2 and edges.loc["a", "rating"] == 4.0
     nodes, relationships = data.expected_counts()
-    assert nodes == {"Dataset": 1, "User": 1, "Item": 4, "Genre": 1}
+    assert nodes == {"Dataset": 1, "User": 1, "Item": 4, "Genre": 1, "Relation": 2}
+    assert list(data.relations()["name"]) == ["has genre", "interacted with"]
     assert relationships == {"HAS_GENRE": 1, "INTERACTED": 2}
     assert "train=3 valid=1 test=1" in data.summary()

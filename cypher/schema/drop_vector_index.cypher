@@ -1,0 +1,1 @@
+DROP INDEX {{label}}_{{property}} IF EXISTS

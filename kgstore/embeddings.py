@@ -1,0 +1,177 @@
+"""Node texts out of the graph, vectors back in, and nearest-neighbour look-ups.
+
+This module knows nothing of models: the caller turns texts into vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import neo4j
+import numpy as np
+from tqdm import tqdm
+
+from kgstore import queries
+from kgstore.node_text import item_text, name_text
+from kgstore.schema import EMBEDDED_LABELS, SchemaError, vector_index_dimension
+from kgstore.vocabulary import Label
+
+EMBEDDING = "embedding"
+
+
+@dataclass(frozen=True)
+class NodeText:
+    """A node's current text (``None``: nothing to embed) and what its vector came from."""
+
+    label: str
+    id: str
+    text: str | None
+    model: str | None
+    hash: str | None
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    item: str
+    title: str | None
+    score: float
+
+
+def index_name(label: str, prop: str = EMBEDDING) -> str:
+    return f"{label}_{prop}"
+
+
+def read_texts(driver: neo4j.Driver, database: str, dataset: str) -> list[NodeText]:
+    """Texts of the dataset's items, named attribute/entity nodes and relation types."""
+    read = neo4j.RoutingControl.READ
+    records, _, _ = driver.execute_query(
+        queries.load("embed/item_texts"), dataset=dataset, database_=database, routing_=read
+    )
+    texts = [
+        NodeText(
+            Label.ITEM,
+            r["id"],
+            item_text(r["title"], r["description"], [tuple(a) for a in r["attributes"]]),
+            r["model"],
+            r["hash"],
+        )
+        for r in records
+    ]
+    for label in EMBEDDED_LABELS:
+        if label == Label.ITEM:
+            continue
+        records, _, _ = driver.execute_query(
+            queries.render("embed/named_texts", label=label),
+            dataset=dataset,
+            database_=database,
+            routing_=read,
+        )
+        texts += [
+            NodeText(label, r["id"], name_text(r["name"]), r["model"], r["hash"]) for r in records
+        ]
+    return texts
+
+
+def check_dimension(driver: neo4j.Driver, database: str, dimension: int) -> None:
+    """Every embedding index must have the model's dimension, before anything is written."""
+    for label in EMBEDDED_LABELS:
+        existing = vector_index_dimension(driver, database, index_name(label))
+        if existing is not None and existing != dimension:
+            raise SchemaError(
+                f"vector index {index_name(label)} has dimension {existing} but the model "
+                f"gives {dimension}; set KGREC_EMBEDDING_DIM={dimension} and re-create the "
+                "indexes with `kgrec embed --reindex`"
+            )
+
+
+def write_vectors(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    label: str,
+    ids: Sequence[str],
+    vectors: np.ndarray,
+    hashes: Sequence[str],
+    model: str,
+    batch_size: int = 500,
+    progress: bool = True,
+) -> None:
+    """Store float32 vectors on ``label`` nodes, batched, each with its model and text hash."""
+    if not len(ids) == len(vectors) == len(hashes):
+        raise ValueError("ids, vectors and hashes differ in length")
+    statement = queries.render("embed/set_vectors", label=label)
+    dimension = int(vectors.shape[1]) if len(vectors) else 0
+    with (
+        tqdm(
+            total=len(ids),
+            desc=f"store {label} vectors",
+            unit="node",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+        driver.session(database=database) as s,
+    ):
+        for start in range(0, len(ids), batch_size):
+            rows = [
+                {"id": node, "vector": vector.tolist(), "hash": digest}
+                for node, vector, digest in zip(
+                    ids[start : start + batch_size],
+                    vectors[start : start + batch_size],
+                    hashes[start : start + batch_size],
+                    strict=True,
+                )
+            ]
+            s.execute_write(
+                _run,
+                statement,
+                {
+                    "rows": rows,
+                    "dataset": dataset,
+                    "property": EMBEDDING,
+                    "model": model,
+                    "dimension": dimension,
+                },
+            )
+            bar.update(len(rows))
+
+
+def similar_items(
+    driver: neo4j.Driver, database: str, dataset: str, item: str, k: int = 10
+) -> list[Neighbour]:
+    """Items nearest to ``item`` by text embedding (empty if the item has no vector)."""
+    records, _, _ = driver.execute_query(
+        queries.load("embed/similar_items"),
+        dataset=dataset,
+        item=item,
+        k=k,
+        index=index_name(Label.ITEM),
+        candidates=_candidates(k),
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [Neighbour(r["item"], r["title"], float(r["score"])) for r in records]
+
+
+def nearest_items(
+    driver: neo4j.Driver, database: str, dataset: str, vector: np.ndarray, k: int = 10
+) -> list[Neighbour]:
+    records, _, _ = driver.execute_query(
+        queries.load("embed/nearest_items"),
+        dataset=dataset,
+        vector=vector.tolist(),
+        k=k,
+        index=index_name(Label.ITEM),
+        candidates=_candidates(k),
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [Neighbour(r["item"], r["title"], float(r["score"])) for r in records]
+
+
+def _candidates(k: int) -> int:
+    return min(max(10 * k, 100), 10_000)
+
+
+def _run(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, object]) -> None:
+    tx.run(statement, params).consume()

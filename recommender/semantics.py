@@ -1,0 +1,116 @@
+"""Put text embeddings on the graph's nodes: read texts, embed what changed, write back."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import neo4j
+import numpy as np
+from tqdm import tqdm
+
+from kgstore.embeddings import NodeText, check_dimension, read_texts, write_vectors
+from kgstore.node_text import text_hash
+from kgstore.schema import EMBEDDED_LABELS, apply_schema, drop_vector_index
+from learners.semantics import Embedder, EmbeddingError
+
+CHUNK = 2_048  # texts embedded, then written, at a time: a failure loses at most one chunk
+
+
+@dataclass
+class EmbedReport:
+    model: str
+    dimension: int
+    nodes: Counter[str] = field(default_factory=Counter)
+    without_text: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    embedded: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = [f"model {self.model} ({self.dimension} dimensions)"]
+        for label in sorted(self.nodes):
+            out.append(
+                f"  {label:<10} {self.nodes[label]:>7,} nodes  {self.embedded[label]:>7,} embedded"
+                f"  {self.unchanged[label]:>7,} unchanged  {self.without_text[label]:>7,} no text"
+            )
+        total = sum(self.embedded.values())
+        rate = f", {total / self.seconds:,.0f} texts/s" if total and self.seconds else ""
+        out.append(f"  {total:,} embedded in {self.seconds:.1f}s{rate}")
+        return out
+
+
+def embed_dataset(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    embedder: Embedder,
+    persona_dim: int = 64,
+    force: bool = False,
+    reindex: bool = False,
+    progress: bool = True,
+) -> EmbedReport:
+    """Embed every node of ``dataset`` whose text or model changed since its last vector.
+
+    Raises:
+        EmbeddingError: the dataset is not in the graph, or the model fails.
+        SchemaError: an index has another dimension than the model (use ``reindex``).
+    """
+    if reindex:
+        for label in EMBEDDED_LABELS:
+            drop_vector_index(driver, database, label, "embedding")
+    else:
+        check_dimension(driver, database, embedder.dimension)
+    apply_schema(driver, database, embedder.dimension, persona_dim)
+    texts = read_texts(driver, database, dataset)
+    if not texts:
+        raise EmbeddingError(f"dataset {dataset!r} has no items in the graph; ingest it first")
+    report = EmbedReport(embedder.name, embedder.dimension)
+    todo: list[tuple[NodeText, str]] = []
+    for node in texts:
+        report.nodes[node.label] += 1
+        if node.text is None:
+            report.without_text[node.label] += 1
+            continue
+        digest = text_hash(embedder.name, node.text)
+        if not force and node.model == embedder.name and node.hash == digest:
+            report.unchanged[node.label] += 1
+        else:
+            todo.append((node, digest))
+    started = time.perf_counter()
+    with tqdm(total=len(todo), desc="embed", unit="text", disable=not progress) as bar:
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start : start + CHUNK]
+            vectors = embedder.embed([node.text or "" for node, _ in chunk])
+            _write_by_label(driver, database, dataset, embedder.name, chunk, vectors)
+            for node, _ in chunk:
+                report.embedded[node.label] += 1
+            bar.update(len(chunk))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write_by_label(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    model: str,
+    chunk: list[tuple[NodeText, str]],
+    vectors: np.ndarray,
+) -> None:
+    by_label: dict[str, list[int]] = {}
+    for index, (node, _) in enumerate(chunk):
+        by_label.setdefault(node.label, []).append(index)
+    for label, rows in by_label.items():
+        write_vectors(
+            driver,
+            database,
+            dataset,
+            label,
+            [chunk[i][0].id for i in rows],
+            vectors[rows],
+            [chunk[i][1] for i in rows],
+            model,
+            progress=False,
+        )
