@@ -140,37 +140,49 @@ def similar_items(
     driver: neo4j.Driver, database: str, dataset: str, item: str, k: int = 10
 ) -> list[Neighbour]:
     """Items nearest to ``item`` by text embedding (empty if the item has no vector)."""
-    records, _, _ = driver.execute_query(
-        queries.load("embed/similar_items"),
-        dataset=dataset,
-        item=item,
-        k=k,
-        index=index_name(Label.ITEM),
-        candidates=_candidates(k),
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    return [Neighbour(r["item"], r["title"], float(r["score"])) for r in records]
+    return _search(driver, database, "embed/similar_items", k, dataset=dataset, item=item)
 
 
 def nearest_items(
     driver: neo4j.Driver, database: str, dataset: str, vector: np.ndarray, k: int = 10
 ) -> list[Neighbour]:
-    records, _, _ = driver.execute_query(
-        queries.load("embed/nearest_items"),
+    """Items of ``dataset`` nearest to a query vector."""
+    return _search(
+        driver,
+        database,
+        "embed/nearest_items",
+        k,
         dataset=dataset,
-        vector=vector.tolist(),
-        k=k,
-        index=index_name(Label.ITEM),
-        candidates=_candidates(k),
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
+        vector=np.asarray(vector, dtype=np.float32).tolist(),
     )
-    return [Neighbour(r["item"], r["title"], float(r["score"])) for r in records]
 
 
-def _candidates(k: int) -> int:
-    return min(max(10 * k, 100), 10_000)
+MAX_CANDIDATES = 100_000
+
+
+def _search(
+    driver: neo4j.Driver, database: str, statement: str, k: int, **params: object
+) -> list[Neighbour]:
+    """Widen the candidate pool until ``k`` hits of the dataset, or the index is exhausted."""
+    if k < 1:
+        raise ValueError(f"k must be positive, got {k}")
+    candidates = max(10 * k, 100)
+    while True:
+        records, _, _ = driver.execute_query(
+            queries.load(statement),
+            k=k,
+            index=index_name(Label.ITEM),
+            candidates=candidates,
+            database_=database,
+            routing_=neo4j.RoutingControl.READ,
+            **params,
+        )
+        if not records:
+            return []
+        found, fetched = records[0]["found"], records[0]["fetched"]
+        if len(found) >= k or fetched < candidates or candidates >= MAX_CANDIDATES:
+            return [Neighbour(f["item"], f["title"], float(f["score"])) for f in found]
+        candidates = min(candidates * 4, MAX_CANDIDATES)
 
 
 def _run(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, object]) -> None:

@@ -37,3 +37,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if outcomes:
         summary = ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
         terminalreporter.write_line(f"integration tests against a real Neo4j: {summary}")
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """The packaged all-MiniLM-L6-v2 on one CPU thread (two collapse under a busy core)."""
+    from learners.semantics import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(num_threads=1)

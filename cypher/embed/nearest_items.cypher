@@ -1,7 +1,6 @@
-// Nearest items of one dataset to a query vector.
+// Nearest items of one dataset to a query vector (over-fetch and filter, as similar_items).
 CALL db.index.vector.queryNodes($index, $candidates, $vector) YIELD node, score
-WITH node, score
-WHERE node.dataset = $dataset
-RETURN node.id AS item, node.title AS title, score
-ORDER BY score DESC
-LIMIT $k
+WITH collect({node: node, score: score}) AS hits
+RETURN size(hits) AS fetched,
+       [hit IN hits WHERE hit.node.dataset = $dataset
+        | {item: hit.node.id, title: hit.node.title, score: hit.score}][..$k] AS found

@@ -1,0 +1,217 @@
+"""Text embeddings on the real graph: coverage, incremental updates, the vector index,
+semantic sanity on ml-100k, cold items, and failures that leave stored vectors alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import neo4j
+import numpy as np
+import pandas as pd
+import pytest
+
+from kgstore.datasets import load_dataset
+from kgstore.embeddings import similar_items
+from kgstore.ingest import Ingestor
+from kgstore.schema import SchemaError
+from learners.semantics import EmbeddingError, OpenAIEmbedder, SentenceTransformerEmbedder
+from recommender.semantics import embed_dataset
+from tests.integration.test_ingest import generated
+from tests.openai_stub import openai_stub
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def movielens(
+    driver: neo4j.Driver,
+    database: str,
+    datasets_dir: Path,
+    minilm: SentenceTransformerEmbedder,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """ml-100k ingested and embedded once for this module, in its own namespace."""
+    name = "test-embed-ml-100k"
+    ingestor = Ingestor(driver, database, tmp_path_factory.mktemp("home"), progress=False)
+    ingestor.drop(name)
+    ingestor.ingest(load_dataset(datasets_dir / "ml-100k", name=name))
+    embed_dataset(driver, database, name, minilm, progress=False)
+    yield name
+    ingestor.drop(name)
+
+
+def query(driver: neo4j.Driver, database: str, text: str, **params: object) -> list[dict]:  # type: ignore[type-arg]
+    records, _, _ = driver.execute_query(text, params, database_=database)
+    return [r.data() for r in records]
+
+
+def vector_of(driver: neo4j.Driver, database: str, dataset: str, item: str) -> list[float]:
+    rows = query(
+        driver,
+        database,
+        "MATCH (i:Item {dataset: $d, id: $i}) RETURN i.embedding AS v",
+        d=dataset,
+        i=item,
+    )
+    return list(rows[0]["v"])
+
+
+def test_every_node_with_text_has_a_vector_of_the_model_dimension(
+    driver: neo4j.Driver, database: str, movielens: str
+) -> None:
+    rows = query(
+        driver,
+        database,
+        """
+        MATCH (n {dataset: $d}) WHERE n:Item OR n:Genre OR n:Relation
+        RETURN labels(n)[0] AS label, count(n) AS nodes, count(n.embedding) AS vectors,
+               collect(DISTINCT size(n.embedding)) AS sizes,
+               collect(DISTINCT n.embedding_model) AS models""",
+        d=movielens,
+    )
+    by_label = {r["label"]: r for r in rows}
+    assert set(by_label) == {"Item", "Genre", "Relation"}
+    for row in rows:
+        assert row["vectors"] == row["nodes"], row
+        assert row["sizes"] == [384] and row["models"] == ["all-MiniLM-L6-v2"]
+    assert by_label["Item"]["nodes"] == 1_682
+
+
+def test_rerun_embeds_nothing_and_one_changed_title_re_embeds_one_node(
+    driver: neo4j.Driver, database: str, movielens: str, minilm: SentenceTransformerEmbedder
+) -> None:
+    again = embed_dataset(driver, database, movielens, minilm, progress=False)
+    assert sum(again.embedded.values()) == 0
+    assert again.unchanged["Item"] == 1_682
+    before = vector_of(driver, database, movielens, "50")
+    other = vector_of(driver, database, movielens, "1")
+    query(
+        driver,
+        database,
+        "MATCH (i:Item {dataset: $d, id: '50'}) SET i.title = $t",
+        d=movielens,
+        t="A Space Opera About Rebels",
+    )
+    try:
+        changed = embed_dataset(driver, database, movielens, minilm, progress=False)
+        assert dict(changed.embedded) == {"Item": 1}
+        assert vector_of(driver, database, movielens, "50") != before
+        assert vector_of(driver, database, movielens, "1") == other
+    finally:
+        query(
+            driver,
+            database,
+            "MATCH (i:Item {dataset: $d, id: '50'}) SET i.title = $t",
+            d=movielens,
+            t="Star Wars",
+        )
+        embed_dataset(driver, database, movielens, minilm, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("item", "related"),
+    [
+        ("50", "Return of the Jedi"),
+        ("127", "Godfather: Part II, The"),
+        ("231", "Batman"),
+        ("226", "Die Hard"),
+        ("181", "Empire Strikes Back, The"),
+    ],
+)
+def test_vector_index_finds_an_obviously_related_title(
+    driver: neo4j.Driver, database: str, movielens: str, item: str, related: str
+) -> None:
+    neighbours = similar_items(driver, database, movielens, item, k=5)
+    assert len(neighbours) == 5
+    assert item not in {n.item for n in neighbours}
+    assert related in {n.title for n in neighbours}, neighbours
+    assert [n.score for n in neighbours] == sorted((n.score for n in neighbours), reverse=True)
+
+
+def test_related_pairs_are_more_similar_than_random_pairs(
+    driver: neo4j.Driver, database: str, movielens: str
+) -> None:
+    rows = query(
+        driver,
+        database,
+        "MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.embedding AS v",
+        d=movielens,
+    )
+    vectors = {r["id"]: np.array(r["v"], dtype=np.float32) for r in rows}
+    related = [("50", "181"), ("50", "172"), ("127", "187"), ("231", "403"), ("226", "144")]
+    related_sim = np.mean([vectors[a] @ vectors[b] for a, b in related])
+    rng = np.random.default_rng(0)
+    ids = sorted(vectors)
+    pairs = rng.choice(len(ids), size=(500, 2))
+    random_sim = np.mean([vectors[ids[a]] @ vectors[ids[b]] for a, b in pairs if a != b])
+    assert related_sim > random_sim + 0.2, (related_sim, random_sim)
+
+
+def test_vector_index_answers_queries(driver: neo4j.Driver, database: str, movielens: str) -> None:
+    rows = query(
+        driver,
+        database,
+        """
+        MATCH (i:Item {dataset: $d, id: '50'})
+        CALL db.index.vector.queryNodes('Item_embedding', 50, i.embedding) YIELD node, score
+        WHERE node.dataset = $d RETURN node.id AS id, score LIMIT 3""",
+        d=movielens,
+    )
+    assert rows[0]["id"] == "50" and rows[0]["score"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_failures_leave_stored_vectors_unchanged(
+    driver: neo4j.Driver, database: str, movielens: str, tmp_path: Path
+) -> None:
+    before = vector_of(driver, database, movielens, "50")
+    with openai_stub(dimension=384) as (url, state):
+        embedder = OpenAIEmbedder(url, "other-model")
+        state.fail_with = 503  # the endpoint goes down after the probe
+        with pytest.raises(EmbeddingError, match="HTTP 503"):
+            embed_dataset(driver, database, movielens, embedder, progress=False)
+    with (
+        openai_stub(dimension=16) as (url, _),
+        pytest.raises(SchemaError, match="has dimension 384 but the model gives 16"),
+    ):
+        embed_dataset(driver, database, movielens, OpenAIEmbedder(url, "tiny"), progress=False)
+    with pytest.raises(EmbeddingError, match="does not exist"):
+        SentenceTransformerEmbedder(tmp_path / "missing-model")
+    assert vector_of(driver, database, movielens, "50") == before
+    models = query(
+        driver,
+        database,
+        "MATCH (i:Item {dataset: $d}) RETURN collect(DISTINCT i.embedding_model) AS m",
+        d=movielens,
+    )
+    assert models[0]["m"] == ["all-MiniLM-L6-v2"]
+
+
+def test_a_cold_item_gets_a_vector_like_any_other(
+    driver: neo4j.Driver,
+    database: str,
+    namespace: str,
+    tmp_path: Path,
+    minilm: SentenceTransformerEmbedder,
+) -> None:
+    data = generated(namespace)
+    cold = pd.DataFrame({"id": ["cold-1"], "title": ["A brand new film nobody has seen"]})
+    data = type(data)(
+        data.name,
+        data.interactions,
+        data.users,
+        pd.concat([data.items, cold], ignore_index=True),
+        data.entities,
+        data.triples,
+    )
+    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    embed_dataset(driver, database, namespace, minilm, progress=False)
+    rows = query(
+        driver,
+        database,
+        "MATCH (i:Item {dataset: $d, id: 'cold-1'}) "
+        "RETURN size(i.embedding) AS n, COUNT { (i)<-[:INTERACTED]-() } AS users",
+        d=namespace,
+    )
+    assert rows == [{"n": 384, "users": 0}]
+    assert similar_items(driver, database, namespace, "cold-1", k=3)
