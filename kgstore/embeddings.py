@@ -170,12 +170,9 @@ def _search(
     while True:
         records, _, _ = driver.execute_query(
             queries.load(statement),
-            k=k,
-            index=index_name(Label.ITEM),
-            candidates=candidates,
+            {**params, "k": k, "index": index_name(Label.ITEM), "candidates": candidates},
             database_=database,
             routing_=neo4j.RoutingControl.READ,
-            **params,
         )
         if not records:
             return []
