@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import neo4j
 import numpy as np
@@ -42,12 +43,21 @@ def index_name(label: str, prop: str = EMBEDDING) -> str:
     return f"{label}_{prop}"
 
 
+def read_item_rows(driver: neo4j.Driver, database: str, dataset: str) -> list[dict[str, Any]]:
+    """Each item's id, title, description, named attributes, and vector provenance."""
+    records, _, _ = driver.execute_query(
+        queries.load("embed/item_texts"),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [record.data() for record in records]
+
+
 def read_texts(driver: neo4j.Driver, database: str, dataset: str) -> list[NodeText]:
     """Texts of the dataset's items, named attribute/entity nodes and relation types."""
     read = neo4j.RoutingControl.READ
-    records, _, _ = driver.execute_query(
-        queries.load("embed/item_texts"), dataset=dataset, database_=database, routing_=read
-    )
+    records = read_item_rows(driver, database, dataset)
     texts = [
         NodeText(
             Label.ITEM,
@@ -61,14 +71,14 @@ def read_texts(driver: neo4j.Driver, database: str, dataset: str) -> list[NodeTe
     for label in EMBEDDED_LABELS:
         if label == Label.ITEM:
             continue
-        records, _, _ = driver.execute_query(
+        named, _, _ = driver.execute_query(
             queries.render("embed/named_texts", label=label),
             dataset=dataset,
             database_=database,
             routing_=read,
         )
         texts += [
-            NodeText(label, r["id"], name_text(r["name"]), r["model"], r["hash"]) for r in records
+            NodeText(label, r["id"], name_text(r["name"]), r["model"], r["hash"]) for r in named
         ]
     return texts
 
@@ -184,3 +194,76 @@ def _search(
 
 def _run(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, object]) -> None:
     tx.run(statement, params).consume()
+
+
+def items_to_describe(
+    driver: neo4j.Driver, database: str, dataset: str, limit: int | None, force: bool
+) -> list[tuple[str, str]]:
+    records, _, _ = driver.execute_query(
+        queries.load("embed/items_to_describe"),
+        dataset=dataset,
+        force=force,
+        limit=limit if limit is not None else 2**62,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [(r["id"], r["title"]) for r in records]
+
+
+def write_descriptions(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    model: str,
+    rows: Sequence[tuple[str, str]],
+) -> None:
+    with driver.session(database=database) as session:
+        session.execute_write(
+            _run,
+            queries.load("embed/set_descriptions"),
+            {
+                "rows": [{"id": item, "text": text} for item, text in rows],
+                "dataset": dataset,
+                "model": model,
+            },
+        )
+
+
+def user_histories(
+    driver: neo4j.Driver, database: str, dataset: str, max_history: int
+) -> list[tuple[str, list[str], str | None]]:
+    """(user, training item ids in order, model of the stored LLM persona) per user."""
+    records, _, _ = driver.execute_query(
+        queries.load("embed/user_histories"),
+        dataset=dataset,
+        max_history=max_history,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [(r["user"], list(r["items"]), r["model"]) for r in records]
+
+
+def write_llm_personas(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    model: str,
+    users: Sequence[str],
+    texts: Sequence[str],
+    vectors: np.ndarray,
+) -> None:
+    rows = [
+        {"id": u, "text": t, "vector": v.tolist()}
+        for u, t, v in zip(users, texts, vectors, strict=True)
+    ]
+    with driver.session(database=database) as session:
+        session.execute_write(
+            _run,
+            queries.load("embed/set_user_vectors"),
+            {
+                "rows": rows,
+                "dataset": dataset,
+                "model": model,
+                "property": "llm_persona",
+            },
+        )

@@ -21,6 +21,7 @@ from kgstore.server.local import _port_open
 from kgstore.settings import Neo4jSettings, SettingsError, data_dir, kgrec_home
 from kgstore.vocabulary import VocabularyError
 from learners.semantics.embedders import Embedder, EmbeddingError
+from learners.semantics.generators import GenerationError, Generator
 
 DEMO_DATASET = "ml-100k"
 
@@ -174,6 +175,75 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def make_generator(args: argparse.Namespace) -> Generator:
+    """The configured text generator (endpoint, local model, or the packaged SmolLM2), cached
+    under ``KGREC_HOME/cache`` so a re-run costs nothing."""
+    from learners.semantics.generators import (
+        CachedGenerator,
+        OpenAIChatGenerator,
+        TransformersGenerator,
+    )
+
+    endpoint = args.chat_endpoint or os.environ.get("KGREC_CHAT_ENDPOINT")
+    inner: Generator
+    if endpoint:
+        model = args.chat_model or os.environ.get("KGREC_CHAT_MODEL")
+        if not model:
+            raise GenerationError("a chat endpoint needs --chat-model (or KGREC_CHAT_MODEL)")
+        inner = OpenAIChatGenerator(endpoint, model)
+    else:
+        inner = TransformersGenerator(
+            args.generator or os.environ.get("KGREC_GENERATOR_MODEL") or None,
+            num_threads=args.threads,
+        )
+    return CachedGenerator(inner, kgrec_home() / "cache" / "generations.sqlite")
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from recommender.semantics import describe_items
+
+    generator = make_generator(args)
+    print(f"describing items with {generator!r}")
+    driver, settings = connect()
+    with driver:
+        count = describe_items(
+            driver,
+            settings.database,
+            args.dataset,
+            generator,
+            kind=args.kind,
+            limit=args.limit,
+            force=args.force,
+            max_new_tokens=args.max_new_tokens,
+            progress=not args.quiet,
+        )
+    print(f"{count:,} items described; run `kgrec embed --dataset {args.dataset}` to re-embed them")
+    return 0
+
+
+def cmd_llm_persona(args: argparse.Namespace) -> int:
+    from recommender.semantics import llm_personas
+
+    generator = make_generator(args)
+    embedder = make_embedder(args)
+    print(f"LLM personas with {generator!r}, embedded by {embedder!r}")
+    driver, settings = connect()
+    with driver:
+        count = llm_personas(
+            driver,
+            settings.database,
+            args.dataset,
+            generator,
+            embedder,
+            max_history=args.max_history,
+            limit=args.limit,
+            force=args.force,
+            progress=not args.quiet,
+        )
+    print(f"{count:,} users given an LLM persona (User.llm_persona)")
+    return 0
+
+
 def cmd_similar(args: argparse.Namespace) -> int:
     from kgstore.embeddings import nearest_items, similar_items
 
@@ -292,6 +362,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_embed)
 
+    def add_generator_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--generator",
+            help="local model: a .gguf file or model directory "
+            "(default: KGREC_GENERATOR_MODEL, else the packaged SmolLM2-135M)",
+        )
+        p.add_argument(
+            "--chat-endpoint",
+            help="OpenAI-compatible API root for generation "
+            "(default: KGREC_CHAT_ENDPOINT), e.g. vLLM serving Qwen3-8B",
+        )
+        p.add_argument("--chat-model", help="model name at the chat endpoint")
+        p.add_argument("--limit", type=int, help="at most this many (default: all)")
+        p.add_argument("--force", action="store_true", help="redo those already done")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("describe", help="LLM-written item descriptions from titles (cached)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument(
+        "--kind",
+        default="Movie and TV",
+        help="what the items are, for the prompt (default 'Movie and TV'; e.g. 'book')",
+    )
+    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--threads", type=int, help="CPU threads for a local model")
+    add_generator_options(p)
+    p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser(
+        "llm-persona",
+        help="the LLM persona baseline: preference keywords "
+        "from each user's training items, embedded",
+    )
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--max-history", type=int, default=20, help="last N training items (20)")
+    add_model_options(p)
+    add_generator_options(p)
+    p.set_defaults(func=cmd_llm_persona)
+
     p = sub.add_parser("similar", help="nearest items by text embedding (vector index)")
     p.add_argument("item", nargs="?", help="item id")
     p.add_argument("--text", help="free text instead of an item")
@@ -321,6 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (
         DatasetError,
         EmbeddingError,
+        GenerationError,
         IngestError,
         SchemaError,
         ServerError,

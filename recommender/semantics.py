@@ -10,10 +10,22 @@ import neo4j
 import numpy as np
 from tqdm import tqdm
 
-from kgstore.embeddings import NodeText, check_dimension, read_texts, write_vectors
-from kgstore.node_text import text_hash
+from kgstore.embeddings import (
+    NodeText,
+    check_dimension,
+    items_to_describe,
+    read_item_rows,
+    read_texts,
+    user_histories,
+    write_descriptions,
+    write_llm_personas,
+    write_vectors,
+)
+from kgstore.node_text import item_text, readable_title, text_hash
 from kgstore.schema import EMBEDDED_LABELS, apply_schema, drop_vector_index
 from learners.semantics import Embedder, EmbeddingError
+from learners.semantics.generators import Generator
+from learners.semantics.prompts import item_description_prompt, user_preferences_prompt
 
 CHUNK = 2_048  # texts embedded, then written, at a time: a failure loses at most one chunk
 
@@ -114,3 +126,89 @@ def _write_by_label(
             model,
             progress=False,
         )
+
+
+def describe_items(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    generator: Generator,
+    kind: str = "Movie and TV",
+    limit: int | None = None,
+    force: bool = False,
+    max_new_tokens: int = 96,
+    progress: bool = True,
+) -> int:
+    """Write an LLM description on items that have a title (and no description yet).
+
+    The next ``embed_dataset`` re-embeds exactly those items, since their text changed.
+    Descriptions are written in small batches, so an interruption keeps what was done.
+    """
+    todo = items_to_describe(driver, database, dataset, limit, force)
+    done: list[tuple[str, str]] = []
+    for item, title in tqdm(todo, desc="describe", unit="item", disable=not progress):
+        text = generator.generate(
+            item_description_prompt(readable_title(title), kind), max_new_tokens
+        )
+        if text:
+            done.append((item, text))
+        if len(done) >= 20:
+            write_descriptions(driver, database, dataset, generator.name, done)
+            done = []
+    if done:
+        write_descriptions(driver, database, dataset, generator.name, done)
+    return len(todo)
+
+
+def llm_personas(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    generator: Generator,
+    embedder: Embedder,
+    max_history: int = 20,
+    limit: int | None = None,
+    force: bool = False,
+    max_new_tokens: int = 48,
+    progress: bool = True,
+) -> int:
+    """The "LLM" user representation of the method: preference keywords generated from the
+    user's training items, embedded, stored as ``User.llm_persona`` (with the keywords)."""
+    items = {
+        row["id"]: item_text(row["title"], None, [tuple(a) for a in row["attributes"]]) or row["id"]
+        for row in read_item_rows(driver, database, dataset)
+    }
+    histories = [
+        (user, history)
+        for user, history, model in user_histories(driver, database, dataset, max_history)
+        if force or model != generator.name
+    ][:limit]
+    batch_users: list[str] = []
+    batch_texts: list[str] = []
+    for user, history in tqdm(histories, desc="llm persona", unit="user", disable=not progress):
+        keywords = generator.generate(
+            user_preferences_prompt([items[i] for i in history]), max_new_tokens
+        )
+        batch_users.append(user)
+        batch_texts.append(keywords or "unknown preferences")
+        if len(batch_users) >= 64:
+            _store_personas(
+                driver, database, dataset, generator, embedder, batch_users, batch_texts
+            )
+            batch_users, batch_texts = [], []
+    if batch_users:
+        _store_personas(driver, database, dataset, generator, embedder, batch_users, batch_texts)
+    return len(histories)
+
+
+def _store_personas(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    generator: Generator,
+    embedder: Embedder,
+    users: list[str],
+    texts: list[str],
+) -> None:
+    vectors = embedder.embed(texts)
+    write_llm_personas(driver, database, dataset, generator.name, users, texts, vectors)

