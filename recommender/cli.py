@@ -276,7 +276,8 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job, end to end: provision Neo4j, ingest ml-100k, stats, one explanation."""
+    """The main job, end to end: provision Neo4j, ingest and embed ml-100k, stats, one
+    explanation, nearest items by embedding."""
     settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
     if settings.is_local:
         status = _local_server(settings).start() if not _port_open(settings.port) else None
@@ -284,8 +285,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"Neo4j running on {status.uri}")
     steps = [
         ["ingest", DEMO_DATASET] + (["--path", args.path] if args.path else []),
+        ["embed", "--dataset", DEMO_DATASET],
         ["stats", "--dataset", DEMO_DATASET],
         ["explain", "user", args.user, "--dataset", DEMO_DATASET, "--items", "8"],
+        ["similar", "50", "--dataset", DEMO_DATASET, "-k", "5"],
     ]
     for step in steps:
         print(f"\n$ kgrec {' '.join(step)}")
