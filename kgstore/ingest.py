@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from kgstore import queries
 from kgstore.datasets.canonical import CanonicalDataset
+from kgstore.export import bump_version
 from kgstore.schema import apply_schema
 from kgstore.splits import save_split
 from kgstore.vocabulary import INTERACTED, Label, check_label, check_relationship_type
@@ -151,6 +152,8 @@ class Ingestor:
                 "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
+        if any(not phase.skipped for phase in report.phases):
+            bump_version(self.driver, self.database, data.name)
         return report
 
     def drop(self, dataset: str) -> None:

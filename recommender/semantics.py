@@ -21,6 +21,7 @@ from kgstore.embeddings import (
     write_llm_personas,
     write_vectors,
 )
+from kgstore.export import bump_version
 from kgstore.node_text import item_text, readable_title, text_hash
 from kgstore.schema import EMBEDDED_LABELS, apply_schema, drop_vector_index
 from learners.semantics import Embedder, EmbeddingError
@@ -100,6 +101,8 @@ def embed_dataset(
                 report.embedded[node.label] += 1
             bar.update(len(chunk))
     report.seconds = time.perf_counter() - started
+    if todo:
+        bump_version(driver, database, dataset)
     return report
 
 

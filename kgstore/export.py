@@ -1,0 +1,219 @@
+"""Typed subgraphs out of Neo4j into arrays: per label an id map and a feature matrix, per
+relationship type an edge index. Cached on disk by the dataset's graph version.
+
+Memory is linear in nodes and edges; edges stream in chunks of head nodes, and ids become
+integer indices through vectorised pandas look-ups (no per-edge Python loop).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Any, cast
+
+import neo4j
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from kgstore import queries
+from kgstore.vocabulary import Label, check_label, check_relationship_type
+
+EdgeType = tuple[str, str, str]
+EXPORT_LABELS = tuple(label for label in Label if label not in (Label.DATASET, Label.RELATION))
+HEAD_CHUNK = 5_000
+
+
+class ExportError(RuntimeError):
+    """The graph cannot be exported as asked (no such dataset, no users, ...)."""
+
+
+@dataclass
+class GraphExport:
+    """A dataset's graph as arrays.
+
+    Attributes:
+        ids: label -> node ids (object array); row ``k`` of every array of that label is node
+            ``ids[label][k]``.
+        features: label -> float32 ``(n, d)`` embeddings, zero rows where a node has none.
+        has_feature: label -> bool ``(n,)``, True where the node had an embedding.
+        edges: ``(head label, type, tail label)`` -> int64 ``(2, m)`` row indices.
+    """
+
+    dataset: str
+    version: str
+    ids: dict[str, np.ndarray] = field(default_factory=dict)
+    features: dict[str, np.ndarray] = field(default_factory=dict)
+    has_feature: dict[str, np.ndarray] = field(default_factory=dict)
+    edges: dict[EdgeType, np.ndarray] = field(default_factory=dict)
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        nodes = {label: len(ids) for label, ids in self.ids.items() if len(ids)}
+        rels: dict[str, int] = {}
+        for (_, rel, _), index in self.edges.items():
+            rels[rel] = rels.get(rel, 0) + index.shape[1]
+        return nodes, rels
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {}
+        for label in self.ids:
+            arrays[f"ids/{label}"] = self.ids[label].astype(str)
+            arrays[f"features/{label}"] = self.features[label]
+            arrays[f"has_feature/{label}"] = self.has_feature[label]
+        for key, index in self.edges.items():
+            arrays["edges/" + "|".join(key)] = index
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, **cast(dict[str, Any], arrays))
+        partial.replace(path)
+        path.with_suffix(".json").write_text(
+            json.dumps({"dataset": self.dataset, "version": self.version}), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> GraphExport:
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        export = cls(meta["dataset"], meta["version"])
+        with np.load(path, allow_pickle=False) as arrays:
+            for name in arrays.files:
+                kind, _, key = name.partition("/")
+                if kind == "ids":
+                    export.ids[key] = arrays[name].astype(object)
+                elif kind == "features":
+                    export.features[key] = arrays[name]
+                elif kind == "has_feature":
+                    export.has_feature[key] = arrays[name]
+                else:
+                    head, rel, tail = key.split("|")
+                    export.edges[(head, rel, tail)] = arrays[name]
+        return export
+
+
+def graph_version(driver: neo4j.Driver, database: str, dataset: str) -> str:
+    records, _, _ = driver.execute_query(
+        queries.load("export/read_version"),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    if not records:
+        raise ExportError(f"dataset {dataset!r} is not in the graph; run kgrec ingest first")
+    version = records[0]["version"]
+    return str(version) if version else bump_version(driver, database, dataset)
+
+
+def bump_version(driver: neo4j.Driver, database: str, dataset: str) -> str:
+    """Mark the dataset's graph as changed; callers do this after every content write."""
+    version = uuid.uuid4().hex[:16]
+    driver.execute_query(
+        queries.load("load/bump_version"), dataset=dataset, version=version, database_=database
+    )
+    return version
+
+
+def export_graph(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> GraphExport:
+    """The dataset's graph as arrays, from the cache when the graph has not changed.
+
+    Raises:
+        ExportError: no such dataset, no users, or no user with interactions.
+    """
+    version = graph_version(driver, database, dataset)
+    cached = cache_dir / f"{dataset}-{version}.npz" if cache_dir else None
+    if cached is not None and cached.exists():
+        return GraphExport.load(cached)
+    export = GraphExport(dataset, version)
+    read = neo4j.RoutingControl.READ
+    for label in tqdm(EXPORT_LABELS, desc="export nodes", disable=not progress, leave=False):
+        records, _, _ = driver.execute_query(
+            queries.render("export/nodes", label=label),
+            dataset=dataset,
+            database_=database,
+            routing_=read,
+        )
+        ids = np.array(records[0]["ids"], dtype=object)
+        if len(ids):
+            export.ids[label.value] = ids
+            export.features[label.value], export.has_feature[label.value] = _features(
+                records[0]["embeddings"]
+            )
+    if not len(export.ids.get(Label.USER, [])):
+        raise ExportError(f"dataset {dataset!r} has no users; personas need users")
+    edge_types: list[tuple[EdgeType, int]] = []
+    for head in export.ids:
+        records, _, _ = driver.execute_query(
+            queries.render("export/edge_types", label=check_label(head)),
+            dataset=dataset,
+            database_=database,
+            routing_=read,
+        )
+        edge_types += [
+            ((head, r["type"], r["tail"]), r["count"]) for r in records if r["tail"] in export.ids
+        ]
+    total = sum(count for _, count in edge_types)
+    with tqdm(
+        total=total, desc="export edges", unit="edge", disable=not progress, leave=False
+    ) as bar:
+        for key, _ in sorted(edge_types):
+            export.edges[key] = _edges(driver, database, dataset, key, export.ids, bar)
+    if not any(head == Label.USER for head, _, _ in export.edges):
+        raise ExportError(f"no user of {dataset!r} has a training interaction")
+    if cached is not None:
+        export.save(cached)
+    return export
+
+
+def _features(embeddings: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows aligned with the ids; ``[]`` marks a node without an embedding."""
+    present = np.array([len(e) > 0 for e in embeddings], dtype=bool)
+    if not present.any():
+        return np.zeros((len(embeddings), 0), dtype=np.float32), present
+    dims = {len(e) for e in embeddings if e}
+    if len(dims) > 1:
+        raise ExportError(f"embeddings of several dimensions {sorted(dims)}; run kgrec embed")
+    matrix = np.zeros((len(embeddings), dims.pop()), dtype=np.float32)
+    matrix[present] = np.array([e for e in embeddings if e], dtype=np.float32)
+    return matrix, present
+
+
+def _edges(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    key: EdgeType,
+    ids: dict[str, np.ndarray],
+    bar: tqdm,  # type: ignore[type-arg]
+) -> np.ndarray:
+    head, rel, tail = key
+    statement = queries.render(
+        "export/edges",
+        head=check_label(head),
+        type=check_relationship_type(rel),
+        tail=check_label(tail),
+    )
+    head_index, tail_index = pd.Index(ids[head]), pd.Index(ids[tail])
+    parts = []
+    for start in range(0, len(ids[head]), HEAD_CHUNK):
+        chunk = ids[head][start : start + HEAD_CHUNK].tolist()
+        records, _, _ = driver.execute_query(
+            statement,
+            dataset=dataset,
+            heads=chunk,
+            database_=database,
+            routing_=neo4j.RoutingControl.READ,
+        )
+        heads, tails = records[0]["heads"], records[0]["tails"]
+        lengths = np.fromiter((len(t) for t in tails), dtype=np.int64, count=len(tails))
+        rows = np.repeat(head_index.get_indexer(heads), lengths)
+        cols = tail_index.get_indexer(list(chain.from_iterable(tails)))
+        parts.append(np.vstack([rows, cols]))
+        bar.update(int(lengths.sum()))
+    return np.hstack(parts).astype(np.int64) if parts else np.zeros((2, 0), dtype=np.int64)
