@@ -68,7 +68,9 @@ RELATIONSHIP_TYPES: frozenset[str] = frozenset(
 )
 
 # Node properties that hold vectors (vector indexes are created on them).
-VECTOR_PROPERTIES: frozenset[str] = frozenset({"embedding", "persona", "llm_persona"})
+VECTOR_PROPERTIES: frozenset[str] = frozenset(
+    {"embedding", "persona", "persona_staged", "llm_persona"}
+)
 
 
 def readable_relation(relationship_type: str) -> str:

@@ -14,6 +14,7 @@ import neo4j
 from kgstore import explain, stats
 from kgstore.connection import open_driver
 from kgstore.datasets import DatasetError, load_dataset
+from kgstore.export import ExportError
 from kgstore.ingest import DEFAULT_BATCH_SIZE, IngestError, Ingestor
 from kgstore.schema import SchemaError
 from kgstore.server import LocalNeo4j, ServerError
@@ -267,6 +268,54 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_personas(args: argparse.Namespace) -> int:
+    from recommender.personas import learn_personas
+
+    driver, settings = connect()
+    with driver:
+        report = learn_personas(
+            driver,
+            settings.database,
+            args.dataset,
+            kgrec_home(),
+            hidden_channels=args.hidden,
+            epochs=args.epochs,
+            patience=args.patience,
+            seed=args.seed,
+            device=args.device,
+            progress=not args.quiet,
+        )
+    result = report.result
+    print(
+        f"HDGI on {result.device}: {len(result.losses)} epochs, "
+        f"{result.seconds_per_epoch:.3f}s/epoch, loss {result.losses[0]:.4f} -> "
+        f"{min(result.losses):.4f} (best epoch {result.best_epoch})"
+    )
+    for path, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
+        print(f"  metapath {path:<32} attention {weight:.3f}")
+    print(f"personas version {report.version} published on {report.users:,} users")
+    return 0
+
+
+def cmd_explain_persona(args: argparse.Namespace) -> int:
+    from kgstore.personas import nearest_users
+
+    driver, settings = connect()
+    with driver:
+        found = nearest_users(driver, settings.database, args.dataset, args.user_id, k=args.k)
+    if not found:
+        print(f"user {args.user_id} has no persona in {args.dataset} (run kgrec personas)")
+        return 1
+    print(f"users nearest to {args.user_id} by persona:")
+    for n in found:
+        print(f"  {n.score:.3f}  user {n.user}")
+        if n.shared_attributes:
+            print(f"         shares: {', '.join(map(str, n.shared_attributes))}")
+        if n.shared_items:
+            print(f"         both have: {', '.join(map(str, n.shared_items))}")
+    return 0
+
+
 def cmd_drop(args: argparse.Namespace) -> int:
     driver, settings = connect()
     with driver:
@@ -337,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", required=True)
     q.add_argument("--items", type=int, default=10, help="how many recent items (default 10)")
     q.set_defaults(func=cmd_explain)
+    q = what.add_parser("persona", help="users nearest by persona and what they share")
+    q.add_argument("user_id")
+    q.add_argument("--dataset", required=True)
+    q.add_argument("-k", "--k", type=int, default=5)
+    q.set_defaults(func=cmd_explain_persona)
 
     def add_model_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -412,6 +466,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     p.set_defaults(func=cmd_similar)
 
+    p = sub.add_parser("personas", help="learn user personas with HDGI and write them back")
+    p.add_argument("--dataset", required=True)
+    p.add_argument(
+        "--hidden",
+        type=int,
+        default=int(os.environ.get("KGREC_PERSONA_DIM", "64")),
+        help="persona size (default KGREC_PERSONA_DIM or 64)",
+    )
+    p.add_argument("--epochs", type=int, default=200, help="at most (default 200)")
+    p.add_argument("--patience", type=int, default=20, help="early stopping (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_personas)
+
     p = sub.add_parser("drop", help="remove one dataset from the graph")
     p.add_argument("dataset")
     p.set_defaults(func=cmd_drop)
@@ -434,6 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         DatasetError,
         EmbeddingError,
         GenerationError,
+        ExportError,
         IngestError,
         SchemaError,
         ServerError,

@@ -99,7 +99,8 @@ class MetapathEncoder(nn.Module):
             per_path.append(self.activation(out(h)))
         fused, weights = self.semantic(torch.stack(per_path))
         self.last_attention = weights.detach()
-        return fused
+        result: Tensor = fused
+        return result
 
     def __repr__(self) -> str:
         paths = ", ".join("-".join(p) for p in self.metapaths)

@@ -53,8 +53,9 @@ class HDGI(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if hasattr(self.encoder, "reset_parameters"):
-            self.encoder.reset_parameters()
+        reset = getattr(self.encoder, "reset_parameters", None)
+        if callable(reset):
+            reset()
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, x: dict[str, Tensor], adjacency: Adjacency) -> tuple[Tensor, Tensor, Tensor]:

@@ -65,7 +65,7 @@ def train_hdgi(
         model.train()
         optimiser.zero_grad()
         loss = model.loss(*model(data.x, data.adjacency))
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
         value = float(loss.detach())
         result.losses.append(value)

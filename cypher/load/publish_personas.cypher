@@ -1,0 +1,13 @@
+// One transaction: every staged persona becomes current, and personas of other versions are
+// removed, so no reader ever sees two versions at once.
+MATCH (u:User {dataset: $dataset})
+WITH u, u.persona_staged_version = $version AS staged
+SET u.persona = CASE WHEN staged THEN u.persona_staged ELSE null END,
+    u.persona_version = CASE WHEN staged THEN $version ELSE null END,
+    u.persona_model = CASE WHEN staged THEN $model ELSE null END,
+    u.persona_updated_at = CASE WHEN staged THEN $updated_at ELSE null END
+REMOVE u.persona_staged, u.persona_staged_version
+WITH count(*) AS users, sum(CASE WHEN staged THEN 1 ELSE 0 END) AS published
+MATCH (d:Dataset {dataset: $dataset, id: $dataset})
+SET d.persona_version = $version, d.persona_model = $model
+RETURN users, published

@@ -1,0 +1,126 @@
+"""Persona vectors on User nodes: staged in batches, published in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import neo4j
+import numpy as np
+from tqdm import tqdm
+
+from kgstore import queries
+from kgstore.schema import SchemaError, vector_index_dimension
+from kgstore.vocabulary import Label
+
+
+@dataclass(frozen=True)
+class PersonaNeighbour:
+    user: str
+    score: float
+    shared_items: list[str]
+    shared_attributes: list[str]
+
+
+def write_personas(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    users: Sequence[str],
+    vectors: np.ndarray,
+    model: str,
+    batch_size: int = 1_000,
+    progress: bool = True,
+) -> str:
+    """Write a new persona version for ``users``; returns the version id.
+
+    Vectors are staged batch by batch in a separate property, then one transaction makes the
+    staged version current for every user at once (and clears personas of older versions),
+    so readers see either the old version or the new one, never a mix. A failure before the
+    publish leaves the current personas untouched.
+    """
+    if len(users) != len(vectors):
+        raise ValueError(f"{len(users)} users but {len(vectors)} vectors")
+    if len(users) == 0:
+        raise ValueError("no personas to write")
+    existing = vector_index_dimension(driver, database, f"{Label.USER}_persona")
+    if existing is not None and existing != vectors.shape[1]:
+        raise SchemaError(
+            f"vector index User_persona has dimension {existing}, personas have "
+            f"{vectors.shape[1]}; set KGREC_PERSONA_DIM={vectors.shape[1]} and DROP INDEX "
+            "User_persona, or train with that dimension"
+        )
+    version = uuid.uuid4().hex[:12]
+    stage = queries.load("load/stage_personas")
+    with (
+        driver.session(database=database) as session,
+        tqdm(
+            total=len(users), desc="stage personas", unit="user", disable=not progress, leave=False
+        ) as bar,
+    ):
+        for start in range(0, len(users), batch_size):
+            rows = [
+                {"id": u, "vector": v.tolist()}
+                for u, v in zip(
+                    users[start : start + batch_size],
+                    vectors[start : start + batch_size],
+                    strict=True,
+                )
+            ]
+            session.execute_write(
+                _run,
+                stage,
+                {
+                    "rows": rows,
+                    "dataset": dataset,
+                    "version": version,
+                    "property": "persona_staged",
+                },
+            )
+            bar.update(len(rows))
+        session.execute_write(
+            _run,
+            queries.load("load/publish_personas"),
+            {
+                "dataset": dataset,
+                "version": version,
+                "model": model,
+                "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+    return version
+
+
+def nearest_users(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    user: str,
+    k: int = 5,
+    max_shared: int = 5,
+) -> list[PersonaNeighbour]:
+    """Users nearest by persona, with the items and attributes they share with ``user``."""
+    candidates = max(20 * k, 200)
+    records, _, _ = driver.execute_query(
+        queries.load("explain/nearest_users"),
+        dataset=dataset,
+        user=user,
+        k=k,
+        max_shared=max_shared,
+        index=f"{Label.USER}_persona",
+        candidates=candidates,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [
+        PersonaNeighbour(
+            r["user"], float(r["score"]), list(r["shared_items"]), list(r["shared_attributes"])
+        )
+        for r in records
+    ]
+
+
+def _run(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, object]) -> None:
+    tx.run(statement, params).consume()
