@@ -1,0 +1,139 @@
+"""Export, HDGI personas and their write-back on the real Neo4j."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import neo4j
+import numpy as np
+import pytest
+
+from kgstore.export import ExportError, export_graph
+from kgstore.ingest import Ingestor
+from kgstore.personas import nearest_users, write_personas
+from kgstore.stats import graph_counts
+from recommender.personas import learn_personas
+from tests.integration.test_ingest import generated
+
+
+def ingest(driver: neo4j.Driver, database: str, namespace: str, home: Path) -> None:
+    Ingestor(driver, database, home, progress=False).ingest(generated(namespace))
+
+
+def test_export_has_exactly_the_graph_counts_and_is_cached(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    ingest(driver, database, namespace, tmp_path)
+    export = export_graph(driver, database, namespace, tmp_path / "cache", progress=False)
+    nodes, relationships = graph_counts(driver, database, namespace)
+    expected_nodes = {k: v for k, v in nodes.items() if k not in ("Dataset", "Relation")}
+    assert export.counts() == (expected_nodes, relationships)
+    cached = list((tmp_path / "cache").glob(f"{namespace}-*.npz"))
+    assert len(cached) == 1
+    again = export_graph(driver, database, namespace, tmp_path / "cache", progress=False)
+    assert again.version == export.version
+    for key, index in export.edges.items():
+        np.testing.assert_array_equal(again.edges[key], index)
+    # Any ingest that writes gives a new version, so the cache is not reused.
+    Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace), force=True)
+    assert (
+        export_graph(driver, database, namespace, tmp_path / "cache", progress=False).version
+        != export.version
+    )
+
+
+def test_personas_are_written_for_every_user_with_interactions(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    ingest(driver, database, namespace, tmp_path)
+    report = learn_personas(
+        driver, database, namespace, tmp_path, hidden_channels=64, epochs=30, progress=False
+    )
+    assert report.users == 30
+    assert report.result.losses[report.result.best_epoch] < report.result.losses[0]
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User {dataset: $d}) RETURN count(u.persona) AS n, "
+        "collect(DISTINCT size(u.persona)) AS sizes, collect(DISTINCT u.persona_version) AS v",
+        d=namespace,
+        database_=database,
+    )
+    assert records[0]["n"] == 30 and records[0]["sizes"] == [64]
+    assert records[0]["v"] == [report.version]
+    found = nearest_users(driver, database, namespace, "u3", k=3)
+    assert len(found) == 3 and "u3" not in {n.user for n in found}
+    assert [n.score for n in found] == sorted((n.score for n in found), reverse=True)
+
+
+def test_readers_never_see_two_persona_versions(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    ingest(driver, database, namespace, tmp_path)
+    users = [f"u{u}" for u in range(30)]
+    rng = np.random.default_rng(0)
+    write_personas(
+        driver,
+        database,
+        namespace,
+        users,
+        rng.standard_normal((30, 64)).astype(np.float32),
+        "first",
+        progress=False,
+    )
+    seen: list[list[str]] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            records, _, _ = driver.execute_query(
+                "MATCH (u:User {dataset: $d}) WHERE u.persona IS NOT NULL "
+                "RETURN collect(DISTINCT u.persona_version) AS v, count(*) AS n",
+                d=namespace,
+                database_=database,
+                routing_=neo4j.RoutingControl.READ,
+            )
+            seen.append(records[0]["v"])
+            assert records[0]["n"] == 30
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(5):  # batches of 4 users: many staged writes per version
+            write_personas(
+                driver,
+                database,
+                namespace,
+                users,
+                rng.standard_normal((30, 64)).astype(np.float32),
+                "next",
+                batch_size=4,
+                progress=False,
+            )
+    finally:
+        done.set()
+        reader.join()
+    assert len(seen) > 5
+    assert all(len(versions) == 1 for versions in seen), [v for v in seen if len(v) != 1]
+
+
+def test_bad_graphs_give_clear_messages(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ExportError, match="not in the graph"):
+        export_graph(driver, database, namespace, progress=False)
+    ingest(driver, database, namespace, tmp_path)
+    driver.execute_query(
+        "MATCH (:Item {dataset: $d})-[r:HAS_GENRE]->() DELETE r", d=namespace, database_=database
+    )
+    export = export_graph(driver, database, namespace, progress=False)
+    assert not any(rel == "HAS_GENRE" for _, rel, _ in export.edges)
+    driver.execute_query(
+        "MATCH (:User {dataset: $d})-[r:INTERACTED]->() DELETE r", d=namespace, database_=database
+    )
+    with pytest.raises(ExportError, match="has a training interaction"):
+        export_graph(driver, database, namespace, progress=False)
+    driver.execute_query(
+        "MATCH (u:User {dataset: $d}) DETACH DELETE u", d=namespace, database_=database
+    )
+    with pytest.raises(ExportError, match="has no users"):
+        export_graph(driver, database, namespace, progress=False)
