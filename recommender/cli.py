@@ -316,6 +316,27 @@ def cmd_explain_persona(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from recommender.personas import probe_personas
+
+    driver, settings = connect()
+    with driver:
+        report = probe_personas(
+            driver,
+            settings.database,
+            args.dataset,
+            kgrec_home(),
+            seeds=tuple(args.seeds),
+            hidden_channels=args.hidden,
+            epochs=args.epochs,
+            device=args.device,
+            progress=not args.quiet,
+        )
+    print(report.table())
+    print(f"HDGI seconds per epoch: {', '.join(f'{s:.3f}' for s in report.seconds_per_epoch)}")
+    return 0
+
+
 def cmd_drop(args: argparse.Namespace) -> int:
     driver, settings = connect()
     with driver:
@@ -480,6 +501,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_personas)
+
+    p = sub.add_parser(
+        "probe",
+        help="how much a persona says about a user: linear probe "
+        "against random vectors and mean item embeddings",
+    )
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--hidden", type=int, default=64, help="persona size (default 64)")
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("drop", help="remove one dataset from the graph")
     p.add_argument("dataset")

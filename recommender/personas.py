@@ -12,6 +12,7 @@ from kgstore.export import ExportError, export_graph
 from kgstore.personas import write_personas
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import TrainResult, train_hdgi
+from recommender.probe import ProbeScore, mean_item_embeddings, probe_task, score
 
 
 @dataclass
@@ -64,3 +65,77 @@ def learn_personas(
         progress=progress,
     )
     return PersonaReport(version, len(users), result)
+
+
+@dataclass
+class ProbeReport:
+    dataset: str
+    attribute: str
+    users: int
+    classes: int
+    rows: dict[str, list[ProbeScore]]  # method -> one score per seed
+    seconds_per_epoch: list[float]
+
+    def table(self) -> str:
+        lines = [
+            f"probe on {self.dataset}: predict the most frequent {self.attribute} of "
+            f"{self.users:,} users ({self.classes} classes), {len(self.seconds_per_epoch)} "
+            "seeds, mean ± std",
+            "| persona | accuracy | macro-F1 |",
+            "| --- | ---: | ---: |",
+        ]
+        for method, scores in self.rows.items():
+            acc = np.array([s.accuracy for s in scores])
+            f1 = np.array([s.macro_f1 for s in scores])
+            lines.append(
+                f"| {method} | {acc.mean():.3f} ± {acc.std():.3f} | "
+                f"{f1.mean():.3f} ± {f1.std():.3f} |"
+            )
+        return "\n".join(lines)
+
+
+def probe_personas(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    home: Path,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    hidden_channels: int = 64,
+    epochs: int = 200,
+    patience: int = 20,
+    device: str | None = None,
+    progress: bool = True,
+) -> ProbeReport:
+    """HDGI personas against random vectors and mean item embeddings, over ``seeds`` (each
+    seed trains HDGI anew and draws a new train/test split of the users)."""
+    export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
+    task = probe_task(export)
+    inputs_by_seed = {}
+    rows: dict[str, list[ProbeScore]] = {
+        "HDGI (KG + LLM)": [],
+        "random vectors": [],
+        "mean of item embeddings": [],
+    }
+    mean_items = mean_item_embeddings(export)
+    timings = []
+    for seed in seeds:
+        data = to_hetero_data(
+            export.features, export.has_feature, export.edges, random_dim=hidden_channels, seed=seed
+        )
+        inputs_by_seed[seed] = hdgi_inputs(data)
+        result = train_hdgi(
+            inputs_by_seed[seed],
+            hidden_channels=hidden_channels,
+            epochs=epochs,
+            patience=patience,
+            seed=seed,
+            device=device,
+            progress=progress,
+        )
+        timings.append(result.seconds_per_epoch)
+        rng = np.random.default_rng(seed)
+        random = rng.standard_normal(result.personas.shape).astype(np.float32)
+        rows["HDGI (KG + LLM)"].append(score(result.personas, task, seed))
+        rows["random vectors"].append(score(random, task, seed))
+        rows["mean of item embeddings"].append(score(mean_items, task, seed))
+    return ProbeReport(dataset, task.attribute, len(task.users), task.classes, rows, timings)

@@ -5,7 +5,8 @@ A metapath is a sequence of node types from users back to users, e.g. User-Item-
 User-Item-Genre-Item-User. It is never materialised as a (dense) user x user matrix: each
 hop is one sparse, row-normalised adjacency applied to the running representation, so the
 cost grows with the number of edges. At every hop the visited node type adds its own
-projected features, so item and attribute text embeddings reach the users.
+projected features, so item and attribute text embeddings reach the users; the target
+type's own (random) features only start each path.
 """
 
 from __future__ import annotations
@@ -94,8 +95,14 @@ class MetapathEncoder(nn.Module):
         per_path = []
         for path, out in zip(self.metapaths, self.path_out, strict=True):
             h = projected[path[0]]
-            for previous, current in pairwise(path):
-                h = torch.sparse.mm(adjacency[(current, previous)], h) + projected[current]
+            for step, (previous, current) in enumerate(pairwise(path), start=1):
+                h = torch.sparse.mm(adjacency[(current, previous)], h)
+                # Intermediate types add their own features (item and attribute texts). The
+                # target's own features are not added at the end: users start random, and
+                # the discriminator would otherwise tell real from corrupted users by that
+                # noise alone, leaving the persona close to its random input.
+                if step < len(path) - 1:
+                    h = h + projected[current]
             per_path.append(self.activation(out(h)))
         fused, weights = self.semantic(torch.stack(per_path))
         self.last_attention = weights.detach()

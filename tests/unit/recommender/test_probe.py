@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kgstore.export import GraphExport
+from recommender.probe import mean_item_embeddings, probe_task, score
+
+
+def export_with_genres() -> GraphExport:
+    export = GraphExport("t", "v1")
+    export.ids = {
+        "User": np.array(["a", "b", "c"], dtype=object),
+        "Item": np.array(["i", "j", "k"], dtype=object),
+        "Genre": np.array(["Drama", "Comedy"], dtype=object),
+    }
+    export.features = {
+        "User": np.zeros((3, 0), np.float32),
+        "Item": np.array([[1, 0], [0, 1], [3, 3]], np.float32),
+        "Genre": np.zeros((2, 0), np.float32),
+    }
+    export.has_feature = {
+        "User": np.zeros(3, bool),
+        "Item": np.array([True, True, False]),
+        "Genre": np.zeros(2, bool),
+    }
+    export.edges = {
+        # a: i, j, j's genre twice via k -> Comedy; b: i -> Drama; c: nothing
+        ("User", "INTERACTED", "Item"): np.array([[0, 0, 0, 1], [0, 1, 2, 0]]),
+        ("Item", "HAS_GENRE", "Genre"): np.array([[0, 1, 2], [0, 1, 1]]),
+    }
+    return export
+
+
+def test_probe_target_is_the_most_frequent_attribute() -> None:
+    task = probe_task(export_with_genres())
+    assert task.attribute == "Genre"
+    assert task.users.tolist() == [0, 1]  # c has no genre and is left out
+    assert task.labels.tolist() == [1, 0]  # a: Comedy (2 of 3), b: Drama
+
+
+def test_mean_item_embeddings_skip_items_without_text() -> None:
+    means = mean_item_embeddings(export_with_genres())
+    np.testing.assert_allclose(means[0], [1 / 3, 1 / 3])  # k has no embedding: counts as 0
+    np.testing.assert_allclose(means[1], [1, 0])
+    np.testing.assert_allclose(means[2], [0, 0])
+
+
+def test_score_separates_informative_from_random_features() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 600)
+    from recommender.probe import ProbeTask
+
+    task = ProbeTask(np.arange(600), labels, "Genre", 3)
+    informative = np.eye(3)[labels] + 0.3 * rng.standard_normal((600, 3))
+    noise = rng.standard_normal((600, 3))
+    assert score(informative, task, seed=0).accuracy > 0.9
+    assert score(noise, task, seed=0).accuracy < 0.5
+
+
+def test_a_graph_without_attributes_cannot_be_probed() -> None:
+    export = export_with_genres()
+    del export.ids["Genre"]
+    with pytest.raises(ValueError, match="no Genre, Category or Attribute"):
+        probe_task(export)
