@@ -107,6 +107,11 @@ def load_amazon_kg(path: Path, name: str | None = None) -> CanonicalDataset:
     items = pd.DataFrame({"id": ids})
     items["title"] = items["id"].map(titles)
     items["entity"] = items["id"].map(link)
+    # No v1 title: the linked DBpedia resource names the book (res:The_Prophet_(book)).
+    untitled = items["title"].isna() & items["entity"].notna()
+    items.loc[untitled, "title"] = items.loc[untitled, "entity"].map(readable_entity)
+    if untitled.any():
+        notes.append(f"{int(untitled.sum())} titles taken from the linked DBpedia resource")
     items["urls"] = items["id"].map(urls)
     if urls:
         notes.append(f"{sum(map(len, urls.values()))} web addresses kept as item property 'urls'")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kgstore.datasets import DatasetError, load_dataset
@@ -158,7 +159,11 @@ def amazon(tmp_path: Path, metadata: str) -> Path:
         "user_id:token\titem_id:token\trating:float\n"
         + "".join(f"U{u}\tB{i}\t1\n" for u in range(2) for i in range(3)),
     )
-    write(folder, "Books.link", "item_id:token\tentity_id:token\nB0\tres:Book_Zero\n")
+    write(
+        folder,
+        "Books.link",
+        "item_id:token\tentity_id:token\nB0\tres:Book_Zero\nB2\tres:The_Prophet_(book)\n",
+    )
     write(
         folder,
         "items_Books.csv",
@@ -181,6 +186,8 @@ def test_amazon_kg_typed_neighbours_titles_and_cold_items(tmp_path: Path) -> Non
     assert items.loc["B0", "entity"] == "res:Book_Zero"
     assert items.loc["B0", "urls"] == ["http://example.org/"]
     assert "B7" in items.index  # cold item: text, no interactions
+    assert items.loc["B2", "title"] == "The Prophet (book)"  # no v1 title: the link names it
+    assert pd.isna(items.loc["B1", "title"])  # neither title nor link
     assert sorted(data.triples["type"]) == ["HAS_RESOURCE", "IN_CATEGORY", "IN_CATEGORY"]
     names = dict(zip(data.entities["id"], data.entities["name"], strict=True))
     assert names["cat:Novels_set_in_Ontario"] == "Novels set in Ontario"
