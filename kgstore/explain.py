@@ -70,3 +70,39 @@ def format_neighbourhood(user: str, items: list[NeighbourhoodItem], top: int = 8
         names = ", ".join(describe(a) for a in entry.attributes[:4])
         lines.append(f"    {entry.item}  {title}{rating}" + (f"  [{names}]" if names else ""))
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class GraphPath:
+    nodes: list[dict[str, Any]]
+    types: list[str]
+
+    def text(self) -> str:
+        """``user 1 -INTERACTED-> Item: Heat -HAS_GENRE-> Genre: Crime <-HAS_GENRE- ...``"""
+        parts = [_node_text(self.nodes[0])]
+        for rel, node in zip(self.types, self.nodes[1:], strict=True):
+            parts.append(f"-{rel}- {_node_text(node)}")
+        return " ".join(parts)
+
+
+def user_item_paths(
+    driver: neo4j.Driver, database: str, dataset: str, user: str, item: str, k: int = 5
+) -> list[GraphPath]:
+    """Shortest KG paths (up to 4 hops) connecting ``user`` to ``item``."""
+    records, _, _ = driver.execute_query(
+        queries.load("explain/user_item_paths"),
+        dataset=dataset,
+        user=user,
+        item=item,
+        k=k,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [GraphPath(list(r["nodes"]), list(r["types"])) for r in records]
+
+
+def _node_text(node: dict[str, Any]) -> str:
+    if node["label"] == "User":
+        return f"user {node['id']}"
+    name = node.get("name")
+    return f"{node['label']}: {name}" if name else f"{node['label']} {node['id']}"

@@ -337,6 +337,21 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain_path(args: argparse.Namespace) -> int:
+    driver, settings = connect()
+    with driver:
+        paths = explain.user_item_paths(
+            driver, settings.database, args.dataset, args.user_id, args.item_id, k=args.k
+        )
+    if not paths:
+        print(f"no path of at most 4 hops links user {args.user_id} to item {args.item_id}")
+        return 1
+    print(f"how user {args.user_id} connects to item {args.item_id}:")
+    for path in paths:
+        print(f"  {path.text()}")
+    return 0
+
+
 def cmd_drop(args: argparse.Namespace) -> int:
     driver, settings = connect()
     with driver:
@@ -412,6 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", required=True)
     q.add_argument("-k", "--k", type=int, default=5)
     q.set_defaults(func=cmd_explain_persona)
+    q = what.add_parser("path", help="shortest KG paths from a user to an item")
+    q.add_argument("user_id")
+    q.add_argument("item_id")
+    q.add_argument("--dataset", required=True)
+    q.add_argument("-k", "--k", type=int, default=5)
+    q.set_defaults(func=cmd_explain_path)
 
     def add_model_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(

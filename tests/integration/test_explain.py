@@ -59,3 +59,22 @@ def test_explain_runs_in_a_read_transaction(
         session.execute_read(
             lambda tx: tx.run("CREATE (:Item {dataset: $d, id: 'w'})", d=namespace).consume()
         )
+
+
+def test_paths_connect_a_user_to_an_item_through_the_graph(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    from kgstore.explain import user_item_paths
+
+    data = generated(namespace)
+    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    inter = data.interactions
+    seen = set(inter.loc[(inter["user"] == "u1") & (inter["split"] == "train"), "item"])
+    target = next(i for i in sorted(data.items["id"]) if i not in seen)
+    paths = user_item_paths(driver, database, namespace, "u1", target, k=3)
+    assert 0 < len(paths) <= 3
+    for path in paths:
+        assert path.nodes[0]["id"] == "u1" and path.nodes[-1]["id"] == target
+        assert path.types[0] == "INTERACTED" and len(path.types) == len(path.nodes) - 1
+        assert path.text().startswith("user u1 -INTERACTED- Item: ")
+    assert user_item_paths(driver, database, namespace, "u1", "no-such-item") == []
