@@ -362,7 +362,7 @@ def cmd_drop(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job, end to end: provision Neo4j, ingest and embed ml-100k, stats, one
-    explanation, nearest items by embedding."""
+    explanation, nearest items by embedding, HDGI personas and a persona neighbourhood."""
     settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
     if settings.is_local:
         status = _local_server(settings).start() if not _port_open(settings.port) else None
@@ -374,6 +374,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ["stats", "--dataset", DEMO_DATASET],
         ["explain", "user", args.user, "--dataset", DEMO_DATASET, "--items", "8"],
         ["similar", "50", "--dataset", DEMO_DATASET, "-k", "5"],
+        ["personas", "--dataset", DEMO_DATASET],
+        ["explain", "persona", args.user, "--dataset", DEMO_DATASET, "-k", "3"],
     ]
     for step in steps:
         print(f"\n$ kgrec {' '.join(step)}")
