@@ -55,12 +55,15 @@ def learn_personas(
         checkpoint=home / "models" / dataset / f"hdgi-seed{seed}.pt",
     )
     users = export.ids["User"][active].tolist()
+    # Centred on the mean user: HDGI embeddings share a large common direction, and cosine
+    # similarity (the persona index) should compare how users differ from the average user.
+    personas = result.personas[active] - result.personas[active].mean(axis=0, keepdims=True)
     version = write_personas(
         driver,
         database,
         dataset,
         users,
-        result.personas[active],
+        personas,
         model=f"hdgi-{hidden_channels}d-seed{seed}",
         progress=progress,
     )

@@ -60,7 +60,14 @@ def train_hdgi(
     result = TrainResult(np.zeros((0, hidden_channels), np.float32), device=device)
     best_loss, best_state, waited = float("inf"), None, 0
     started = time.perf_counter()
-    bar = tqdm(range(epochs), desc="HDGI", unit="epoch", disable=not progress, leave=False)
+    bar = tqdm(
+        range(epochs),
+        desc="HDGI",
+        unit="epoch",
+        disable=not progress,
+        leave=False,
+        mininterval=1.0,
+    )
     for epoch in bar:
         model.train()
         optimiser.zero_grad()

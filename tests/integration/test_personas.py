@@ -63,6 +63,15 @@ def test_personas_are_written_for_every_user_with_interactions(
     found = nearest_users(driver, database, namespace, "u3", k=3)
     assert len(found) == 3 and "u3" not in {n.user for n in found}
     assert [n.score for n in found] == sorted((n.score for n in found), reverse=True)
+    # Centred personas: cosine tells users apart (it is not ~1 for everyone).
+    records, _, _ = driver.execute_query(
+        "MATCH (a:User {dataset: $d}), (b:User {dataset: $d}) WHERE a.id < b.id "
+        "RETURN min(vector.similarity.cosine(a.persona, b.persona)) AS low, "
+        "max(vector.similarity.cosine(a.persona, b.persona)) AS high",
+        d=namespace,
+        database_=database,
+    )
+    assert records[0]["high"] - records[0]["low"] > 0.2, records[0]
 
 
 def test_readers_never_see_two_persona_versions(
