@@ -72,6 +72,14 @@ def test_personas_are_written_for_every_user_with_interactions(
         database_=database,
     )
     assert records[0]["high"] - records[0]["low"] > 0.2, records[0]
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User {dataset: $d}) RETURN collect(u.persona) AS v",
+        d=namespace,
+        database_=database,
+    )
+    vectors = np.array(records[0]["v"])
+    mean_norm = np.linalg.norm(vectors.mean(axis=0))
+    assert mean_norm < 1e-3 * np.linalg.norm(vectors, axis=1).mean()  # centred on the mean user
 
 
 def test_readers_never_see_two_persona_versions(
