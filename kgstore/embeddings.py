@@ -11,12 +11,12 @@ from typing import Any
 
 import neo4j
 import numpy as np
-from tqdm import tqdm
 
 from kgstore import queries
 from kgstore.node_text import item_text, name_text
 from kgstore.schema import EMBEDDED_LABELS, SchemaError, vector_index_dimension
 from kgstore.vocabulary import Label
+from kgstore.writes import run_write, write_batches
 
 EMBEDDING = "embedding"
 
@@ -112,38 +112,30 @@ def write_vectors(
         raise ValueError("ids, vectors and hashes differ in length")
     statement = queries.render("embed/set_vectors", label=label)
     dimension = int(vectors.shape[1]) if len(vectors) else 0
-    with (
-        tqdm(
-            total=len(ids),
-            desc=f"store {label} vectors",
-            unit="node",
-            disable=not progress,
-            leave=False,
-        ) as bar,
-        driver.session(database=database) as s,
-    ):
-        for start in range(0, len(ids), batch_size):
-            rows = [
-                {"id": node, "vector": vector.tolist(), "hash": digest}
-                for node, vector, digest in zip(
-                    ids[start : start + batch_size],
-                    vectors[start : start + batch_size],
-                    hashes[start : start + batch_size],
-                    strict=True,
-                )
-            ]
-            s.execute_write(
-                _run,
-                statement,
-                {
-                    "rows": rows,
-                    "dataset": dataset,
-                    "property": EMBEDDING,
-                    "model": model,
-                    "dimension": dimension,
-                },
+    batches = (
+        [
+            {"id": node, "vector": vector.tolist(), "hash": digest}
+            for node, vector, digest in zip(
+                ids[start : start + batch_size],
+                vectors[start : start + batch_size],
+                hashes[start : start + batch_size],
+                strict=True,
             )
-            bar.update(len(rows))
+        ]
+        for start in range(0, len(ids), batch_size)
+    )
+    params = {"dataset": dataset, "property": EMBEDDING, "model": model, "dimension": dimension}
+    write_batches(
+        driver,
+        database,
+        statement,
+        batches,
+        params,
+        total=len(ids),
+        desc=f"store {label} vectors",
+        progress=progress,
+        unit="node",
+    )
 
 
 def similar_items(
@@ -192,10 +184,6 @@ def _search(
         candidates = min(candidates * 4, MAX_CANDIDATES)
 
 
-def _run(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, object]) -> None:
-    tx.run(statement, params).consume()
-
-
 def items_to_describe(
     driver: neo4j.Driver, database: str, dataset: str, limit: int | None, force: bool
 ) -> list[tuple[str, str]]:
@@ -217,16 +205,16 @@ def write_descriptions(
     model: str,
     rows: Sequence[tuple[str, str]],
 ) -> None:
-    with driver.session(database=database) as session:
-        session.execute_write(
-            _run,
-            queries.load("embed/set_descriptions"),
-            {
-                "rows": [{"id": item, "text": text} for item, text in rows],
-                "dataset": dataset,
-                "model": model,
-            },
-        )
+    run_write(
+        driver,
+        database,
+        queries.load("embed/set_descriptions"),
+        {
+            "rows": [{"id": item, "text": text} for item, text in rows],
+            "dataset": dataset,
+            "model": model,
+        },
+    )
 
 
 def user_histories(
@@ -256,14 +244,14 @@ def write_llm_personas(
         {"id": u, "text": t, "vector": v.tolist()}
         for u, t, v in zip(users, texts, vectors, strict=True)
     ]
-    with driver.session(database=database) as session:
-        session.execute_write(
-            _run,
-            queries.load("embed/set_user_vectors"),
-            {
-                "rows": rows,
-                "dataset": dataset,
-                "model": model,
-                "property": "llm_persona",
-            },
-        )
+    run_write(
+        driver,
+        database,
+        queries.load("embed/set_user_vectors"),
+        {
+            "rows": rows,
+            "dataset": dataset,
+            "model": model,
+            "property": "llm_persona",
+        },
+    )

@@ -18,7 +18,6 @@ from typing import Any
 
 import neo4j
 import pandas as pd
-from tqdm import tqdm
 
 from kgstore import queries
 from kgstore.datasets.canonical import CanonicalDataset
@@ -26,6 +25,7 @@ from kgstore.export import bump_version
 from kgstore.schema import apply_schema
 from kgstore.splits import save_split
 from kgstore.vocabulary import INTERACTED, Label, check_label, check_relationship_type
+from kgstore.writes import chunks, run_write, write_batches
 
 DEFAULT_BATCH_SIZE = 10_000
 
@@ -217,23 +217,19 @@ class Ingestor:
     def _write_batches(
         self, phase: str, statement: str, dataset: str, rows: Sequence[dict[str, Any]]
     ) -> None:
-        bar = tqdm(
+        write_batches(
+            self.driver,
+            self.database,
+            statement,
+            chunks(rows, self.batch_size),
+            {"dataset": dataset},
             total=len(rows),
             desc=phase,
-            unit="row",
-            disable=not self.progress,
-            leave=False,
-            mininterval=0.5,
+            progress=self.progress,
         )
-        with bar, self.driver.session(database=self.database) as session:
-            for start in range(0, len(rows), self.batch_size):
-                batch = rows[start : start + self.batch_size]
-                session.execute_write(_run, statement, {"rows": batch, "dataset": dataset})
-                bar.update(len(batch))
 
     def _write_one(self, name: str, dataset: str, **params: Any) -> None:
-        with self.driver.session(database=self.database) as session:
-            session.execute_write(_run, queries.load(name), {"dataset": dataset, **params})
+        run_write(self.driver, self.database, queries.load(name), {"dataset": dataset, **params})
 
 
 @dataclass(frozen=True)
@@ -256,10 +252,6 @@ def _relationship_statement(phase: Phase, merge: bool) -> str:
     return queries.render(
         f"load/{mode}_relationships", head=phase.head, type=phase.type, tail=phase.label
     )
-
-
-def _run(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, Any]) -> None:
-    tx.run(statement, params).consume()
 
 
 def _clean(value: Any) -> Any:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import neo4j
 import numpy as np
-from tqdm import tqdm
 
 from kgstore import queries
 from kgstore.schema import SchemaError, vector_index_dimension
 from kgstore.vocabulary import Label
+from kgstore.writes import run_write, write_batches
 
 
 @dataclass(frozen=True)
@@ -53,43 +53,37 @@ def write_personas(
             "User_persona, or train with that dimension"
         )
     version = uuid.uuid4().hex[:12]
-    stage = queries.load("load/stage_personas")
-    with (
-        driver.session(database=database) as session,
-        tqdm(
-            total=len(users), desc="stage personas", unit="user", disable=not progress, leave=False
-        ) as bar,
-    ):
-        for start in range(0, len(users), batch_size):
-            rows = [
-                {"id": u, "vector": v.tolist()}
-                for u, v in zip(
-                    users[start : start + batch_size],
-                    vectors[start : start + batch_size],
-                    strict=True,
-                )
-            ]
-            session.execute_write(
-                _run,
-                stage,
-                {
-                    "rows": rows,
-                    "dataset": dataset,
-                    "version": version,
-                    "property": "persona_staged",
-                },
+    batches = (
+        [
+            {"id": u, "vector": v.tolist()}
+            for u, v in zip(
+                users[start : start + batch_size], vectors[start : start + batch_size], strict=True
             )
-            bar.update(len(rows))
-        session.execute_write(
-            _run,
-            queries.load("load/publish_personas"),
-            {
-                "dataset": dataset,
-                "version": version,
-                "model": model,
-                "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
-        )
+        ]
+        for start in range(0, len(users), batch_size)
+    )
+    write_batches(
+        driver,
+        database,
+        queries.load("load/stage_personas"),
+        batches,
+        {"dataset": dataset, "version": version, "property": "persona_staged"},
+        total=len(users),
+        desc="stage personas",
+        progress=progress,
+        unit="user",
+    )
+    run_write(
+        driver,
+        database,
+        queries.load("load/publish_personas"),
+        {
+            "dataset": dataset,
+            "version": version,
+            "model": model,
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
     return version
 
 
@@ -120,7 +114,3 @@ def nearest_users(
         )
         for r in records
     ]
-
-
-def _run(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, object]) -> None:
-    tx.run(statement, params).consume()
