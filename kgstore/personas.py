@@ -11,6 +11,7 @@ import neo4j
 import numpy as np
 
 from kgstore import queries
+from kgstore.embeddings import index_name
 from kgstore.schema import SchemaError, vector_index_dimension
 from kgstore.vocabulary import Label
 from kgstore.writes import run_write, write_batches
@@ -45,7 +46,7 @@ def write_personas(
         raise ValueError(f"{len(users)} users but {len(vectors)} vectors")
     if len(users) == 0:
         raise ValueError("no personas to write")
-    existing = vector_index_dimension(driver, database, f"{Label.USER}_persona")
+    existing = vector_index_dimension(driver, database, index_name(Label.USER, "persona"))
     if existing is not None and existing != vectors.shape[1]:
         raise SchemaError(
             f"vector index User_persona has dimension {existing}, personas have "
@@ -103,7 +104,7 @@ def nearest_users(
         user=user,
         k=k,
         max_shared=max_shared,
-        index=f"{Label.USER}_persona",
+        index=index_name(Label.USER, "persona"),
         candidates=candidates,
         database_=database,
         routing_=neo4j.RoutingControl.READ,

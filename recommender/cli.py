@@ -18,7 +18,7 @@ from kgstore.export import ExportError
 from kgstore.ingest import DEFAULT_BATCH_SIZE, IngestError, Ingestor
 from kgstore.schema import SchemaError
 from kgstore.server import LocalNeo4j, ServerError
-from kgstore.server.local import _port_open
+from kgstore.server.local import port_open
 from kgstore.settings import Neo4jSettings, SettingsError, data_dir, kgrec_home
 from kgstore.vocabulary import VocabularyError
 from learners.semantics.embedders import Embedder, EmbeddingError
@@ -39,7 +39,7 @@ def _local_server(settings: Neo4jSettings) -> LocalNeo4j:
 def connect() -> tuple[neo4j.Driver, Neo4jSettings]:
     """A driver for the configured Neo4j; the project's local server is started if needed."""
     settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
-    if settings.is_local and not _port_open(settings.port):
+    if settings.is_local and not port_open(settings.port):
         print(f"kgrec: starting the local Neo4j on {settings.uri} ...", file=sys.stderr)
         _local_server(settings).start()
     return open_driver(settings), settings
@@ -365,7 +365,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     explanation, nearest items by embedding, HDGI personas and a persona neighbourhood."""
     settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
     if settings.is_local:
-        status = _local_server(settings).start() if not _port_open(settings.port) else None
+        status = _local_server(settings).start() if not port_open(settings.port) else None
         if status:
             print(f"Neo4j running on {status.uri}")
     steps = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import neo4j
 import numpy as np
 
-from kgstore.export import ExportError, export_graph
+from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.personas import write_personas
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import TrainResult, train_hdgi
@@ -41,17 +41,14 @@ def learn_personas(
     active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
     if len(active) == 0:
         raise ExportError(f"no user of {dataset!r} has a training interaction")
-    data = to_hetero_data(
-        export.features, export.has_feature, export.edges, random_dim=hidden_channels, seed=seed
-    )
-    result = train_hdgi(
-        hdgi_inputs(data),
-        hidden_channels=hidden_channels,
-        epochs=epochs,
-        patience=patience,
-        seed=seed,
-        device=device,
-        progress=progress,
+    result = _train(
+        export,
+        hidden_channels,
+        epochs,
+        patience,
+        seed,
+        device,
+        progress,
         checkpoint=home / "models" / dataset / f"hdgi-seed{seed}.pt",
     )
     users = export.ids["User"][active].tolist()
@@ -113,7 +110,6 @@ def probe_personas(
     seed trains HDGI anew and draws a new train/test split of the users)."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
     task = probe_task(export)
-    inputs_by_seed = {}
     rows: dict[str, list[ProbeScore]] = {
         "HDGI (KG + LLM)": [],
         "random vectors": [],
@@ -122,19 +118,7 @@ def probe_personas(
     mean_items = mean_item_embeddings(export)
     timings = []
     for seed in seeds:
-        data = to_hetero_data(
-            export.features, export.has_feature, export.edges, random_dim=hidden_channels, seed=seed
-        )
-        inputs_by_seed[seed] = hdgi_inputs(data)
-        result = train_hdgi(
-            inputs_by_seed[seed],
-            hidden_channels=hidden_channels,
-            epochs=epochs,
-            patience=patience,
-            seed=seed,
-            device=device,
-            progress=progress,
-        )
+        result = _train(export, hidden_channels, epochs, patience, seed, device, progress)
         timings.append(result.seconds_per_epoch)
         rng = np.random.default_rng(seed)
         random = rng.standard_normal(result.personas.shape).astype(np.float32)
@@ -142,3 +126,29 @@ def probe_personas(
         rows["random vectors"].append(score(random, task, seed))
         rows["mean of item embeddings"].append(score(mean_items, task, seed))
     return ProbeReport(dataset, task.attribute, len(task.users), task.classes, rows, timings)
+
+
+def _train(
+    export: GraphExport,
+    hidden_channels: int,
+    epochs: int,
+    patience: int,
+    seed: int,
+    device: str | None,
+    progress: bool,
+    checkpoint: Path | None = None,
+) -> TrainResult:
+    """HDGI on an exported graph; users and text-less nodes start random, fixed by ``seed``."""
+    data = to_hetero_data(
+        export.features, export.has_feature, export.edges, random_dim=hidden_channels, seed=seed
+    )
+    return train_hdgi(
+        hdgi_inputs(data),
+        hidden_channels=hidden_channels,
+        epochs=epochs,
+        patience=patience,
+        seed=seed,
+        device=device,
+        progress=progress,
+        checkpoint=checkpoint,
+    )

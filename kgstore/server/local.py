@@ -140,7 +140,7 @@ class LocalNeo4j:
             return current
         if current.pid is not None:
             return self._wait_ready(current.pid, timeout_s)
-        if _port_open(self.settings.port):
+        if port_open(self.settings.port):
             raise ServerError(
                 f"port {self.settings.port} is taken by a process this project did not start; "
                 "stop it, or set NEO4J_URI (with NEO4J_PASSWORD) to use that server."
@@ -216,7 +216,7 @@ class LocalNeo4j:
         raise ServerError(f"Neo4j did not answer on {self.settings.uri} within {timeout_s:.0f}s")
 
     def _bolt_answers(self) -> bool:
-        if not _port_open(self.settings.port):
+        if not port_open(self.settings.port):
             return False
         auth = (self.settings.user, self.settings.password)
         try:
@@ -274,7 +274,7 @@ def _alive(pid: int) -> bool:
     return finished == 0
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from tqdm import tqdm
 
 from learners.hdgi.data import HDGIInputs
 from learners.hdgi.encoder import MetapathEncoder, user_metapaths
-from learners.hdgi.model import HDGI
+from learners.hdgi.model import HDGI, shuffle_features
 
 
 @dataclass
@@ -54,7 +55,9 @@ def train_hdgi(
         {t: f.shape[1] for t, f in inputs.x.items()}, hidden_channels, metapaths
     )
     generator = torch.Generator().manual_seed(seed)
-    model = HDGI(hidden_channels, encoder, corruption=lambda x: _shuffle(x, generator)).to(device)
+    model = HDGI(
+        hidden_channels, encoder, corruption=partial(shuffle_features, generator=generator)
+    ).to(device)
     data = inputs.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     result = TrainResult(np.zeros((0, hidden_channels), np.float32), device=device)
@@ -100,9 +103,3 @@ def train_hdgi(
             for p, w in zip(metapaths, encoder.last_attention.cpu(), strict=True)
         }
     return result
-
-
-def _shuffle(x: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
-    from learners.hdgi.model import shuffle_features
-
-    return shuffle_features(x, generator)
