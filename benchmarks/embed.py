@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.ingest import machine
 from kgstore.connection import open_driver
 from kgstore.datasets import load_dataset
 from kgstore.embeddings import read_texts, write_vectors
@@ -28,6 +27,7 @@ from kgstore.ingest import Ingestor
 from kgstore.node_text import text_hash
 from kgstore.settings import Neo4jSettings, data_dir
 from learners.semantics import SentenceTransformerEmbedder
+from recommender.machine import machine
 
 NAMESPACE = "bench-embed"
 

@@ -18,12 +18,12 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.ingest import machine
 from kgstore.connection import open_driver
 from kgstore.export import export_graph
 from kgstore.settings import Neo4jSettings
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import train_hdgi
+from recommender.machine import machine
 
 EPOCHS = 5
 

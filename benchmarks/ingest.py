@@ -14,8 +14,6 @@ phase interrupted by a killed run is redone) and a forced re-run (MERGE finding 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -26,22 +24,9 @@ from kgstore.connection import open_driver
 from kgstore.datasets import load_dataset
 from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor, IngestReport
 from kgstore.settings import Neo4jSettings, data_dir
+from recommender.machine import machine
 
 BULK_ROWS = 10_000
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{mem_kb / 2**20:.0f} GiB"
-    except OSError:
-        memory = "?"
-    return f"{cpu}, {os.cpu_count()} cores, {memory} RAM, Python {platform.python_version()}"
 
 
 def rates(report: IngestReport) -> tuple[float, float, int]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import neo4j
 import pandas as pd
 
+from kgstore import queries
 from kgstore.datasets.canonical import CanonicalDataset
 
 
@@ -37,3 +39,16 @@ def load_split(home: Path, dataset: str, expected_sha256: str | None = None) -> 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def recorded_split_hash(driver: neo4j.Driver, database: str, dataset: str) -> str:
+    """The split's SHA-256 stored on the Dataset node at ingestion."""
+    records = driver.execute_query(
+        queries.load("experiment/split_hash"),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    ).records
+    if not records or not records[0]["split_sha256"]:
+        raise ValueError(f"dataset {dataset!r} is not in the graph; run kgrec ingest first")
+    return str(records[0]["split_sha256"])

@@ -337,6 +337,63 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_table3(args: argparse.Namespace) -> int:
+    """Table 3 for one dataset: makes what the rows need when it is missing (item
+    embeddings, HDGI personas, LLM personas), trains every row, writes the report."""
+    from kgstore.export import export_graph
+    from kgstore.personas import read_user_vectors
+    from recommender.experiment import RETRIEVERS, SASRecSettings, load_inputs, run_table3
+    from recommender.machine import accelerator, machine
+    from recommender.report import markdown, write_all
+
+    dataset = args.dataset
+    driver, settings = connect()
+    with driver:
+        export = export_graph(driver, settings.database, dataset, kgrec_home() / "cache" / "export")
+        steps = []
+        if not export.has_feature["Item"].any():
+            steps.append(["embed", "--dataset", dataset])
+        if not read_user_vectors(driver, settings.database, dataset, "persona").present.any():
+            steps.append(["personas", "--dataset", dataset])
+        if not read_user_vectors(driver, settings.database, dataset, "llm_persona").present.any():
+            steps.append(["llm-persona", "--dataset", dataset])
+        for step in steps:
+            print(f"\n$ kgrec {' '.join(step)}  (needed by Table 3, not there yet)")
+            code = main(step)
+            if code:
+                return code
+        if steps:
+            export = export_graph(
+                driver, settings.database, dataset, kgrec_home() / "cache" / "export"
+            )
+        inputs = load_inputs(driver, settings.database, dataset, kgrec_home(), export, RETRIEVERS)
+    sasrec = SASRecSettings(
+        hidden=args.hidden,
+        max_len=args.max_len,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        patience=args.patience,
+        negatives=args.negatives,
+    )
+    seeds = tuple(range(args.seeds))
+    print(
+        f"Table 3 on {dataset}: {len(inputs.data.users):,} users, {inputs.data.n_items:,} items, "
+        f"{len(RETRIEVERS)} retrievers + reranking, seeds {seeds}"
+    )
+    table = run_table3(inputs, sasrec, seeds, device=args.device, progress=not args.quiet)
+    command = (
+        f"kgrec experiment table3 --dataset {dataset} --seeds {args.seeds} "
+        f"--epochs {args.epochs} --patience {args.patience}"
+        + (f" --negatives {args.negatives}" if args.negatives else "")
+        + (f" --device {args.device}" if args.device else "")
+    )
+    where = f"{machine()}; accelerator: {accelerator()}"
+    paths = write_all(table, Path(args.out), command, where)
+    print(markdown(table, command, where))
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_explain_path(args: argparse.Namespace) -> int:
     driver, settings = connect()
     with driver:
@@ -537,6 +594,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("experiment", help="reproduce the method's experiments")
+    what = p.add_subparsers(dest="experiment", required=True)
+    q = what.add_parser("table3", help="retrievers x user/item representations, reranking")
+    q.add_argument("--dataset", required=True)
+    q.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    q.add_argument("--hidden", type=int, default=64, help="SASRec width (default 64)")
+    q.add_argument("--max-len", type=int, default=50, help="sequence length (default 50)")
+    q.add_argument("--batch-size", type=int, default=128, help="sequences per step (128)")
+    q.add_argument("--epochs", type=int, default=200, help="at most (default 200)")
+    q.add_argument("--patience", type=int, default=10, help="early stopping (default 10)")
+    q.add_argument("--negatives", type=int, help="sampled negatives (default: full softmax)")
+    q.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=cmd_table3)
 
     p = sub.add_parser("drop", help="remove one dataset from the graph")
     p.add_argument("dataset")

@@ -1,0 +1,141 @@
+"""Item sequences from the leave-one-out split: per user the chronological training items,
+the validation item and the test item, as 1-based item indices (0 is padding)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+Stage = Literal["valid", "test"]
+
+
+@dataclass(frozen=True)
+class SequenceData:
+    """A dataset's sequences, aligned with its item catalogue.
+
+    Attributes:
+        items: item ids; item ``items[k]`` is model index ``k + 1``.
+        users: user ids; row ``u`` of every per-user array is user ``users[u]``.
+        train: per user, training item indices in order.
+        valid: per user, the validation item index (``0`` when the user has none).
+        test: per user, the test item index (``0`` when the user has none).
+    """
+
+    items: np.ndarray
+    users: np.ndarray
+    train: list[np.ndarray]
+    valid: np.ndarray
+    test: np.ndarray
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @classmethod
+    def from_split(
+        cls, split: pd.DataFrame, catalogue: Sequence[str] | None = None
+    ) -> SequenceData:
+        """From a split frame (``user``, ``item``, ``position``, ``split`` columns).
+
+        ``catalogue`` lists every rankable item (for example all items in the graph, cold
+        ones included); by default the items that occur in the split.
+        """
+        missing = {"user", "item", "position", "split"} - set(split.columns)
+        if missing:
+            raise ValueError(f"the split lacks columns {sorted(missing)}")
+        items = pd.Index(pd.unique(split["item"]) if catalogue is None else list(catalogue))
+        if not items.is_unique:
+            raise ValueError("the item catalogue has duplicate ids")
+        index = items.get_indexer(pd.Index(split["item"]))
+        if (index < 0).any():
+            unknown = split["item"][index < 0].iloc[0]
+            raise ValueError(f"item {unknown!r} of the split is not in the catalogue")
+        frame = pd.DataFrame(
+            {"user": split["user"].to_numpy(), "item": index + 1, "position": split["position"]}
+        )
+        frame["split"] = split["split"].to_numpy()
+        frame = frame.sort_values(["user", "position"], kind="stable")
+        users = pd.Index(pd.unique(frame["user"]))
+        row = users.get_indexer(pd.Index(frame["user"]))
+        is_train = (frame["split"] == "train").to_numpy()
+        train_rows, train_items = row[is_train], frame["item"].to_numpy()[is_train]
+        bounds = np.searchsorted(train_rows, np.arange(len(users) + 1))
+        train = [train_items[bounds[u] : bounds[u + 1]].astype(np.int64) for u in range(len(users))]
+        held = {}
+        for stage in ("valid", "test"):
+            target = np.zeros(len(users), dtype=np.int64)
+            mask = (frame["split"] == stage).to_numpy()
+            target[row[mask]] = frame["item"].to_numpy()[mask]
+            held[stage] = target
+        return cls(items.to_numpy(dtype=object), users.to_numpy(dtype=object), train, **held)
+
+    def inputs(self, stage: Stage) -> list[np.ndarray]:
+        """The sequence each user's ``stage`` target follows: training items, and for the
+        test also the validation item."""
+        if stage == "valid":
+            return self.train
+        return [
+            np.append(seq, v) if v else seq for seq, v in zip(self.train, self.valid, strict=True)
+        ]
+
+    def targets(self, stage: Stage) -> np.ndarray:
+        return self.valid if stage == "valid" else self.test
+
+    def evaluable(self, stage: Stage) -> np.ndarray:
+        """Users that have a ``stage`` target and a non-empty input sequence."""
+        lengths = np.array([len(s) for s in self.inputs(stage)])
+        return np.flatnonzero((self.targets(stage) > 0) & (lengths > 0))
+
+
+def left_pad(sequences: Sequence[np.ndarray], max_len: int) -> Tensor:
+    """The last ``max_len`` items of each sequence, right-aligned, padded with 0 on the left,
+    as wide as the longest of them."""
+    width = max(1, min(max_len, max((len(s) for s in sequences), default=1)))
+    out = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        tail = seq[-width:]
+        if len(tail):
+            out[row, width - len(tail) :] = tail
+    return torch.from_numpy(out)
+
+
+def training_windows(
+    train: Sequence[np.ndarray], max_len: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Next-item training examples: each user's sequence cut, from its end, into windows of
+    at most ``max_len + 1`` items that overlap by one (so every item but the first is a
+    target exactly once). Returns the user row of each window and the windows."""
+    owners: list[int] = []
+    windows: list[np.ndarray] = []
+    for user, seq in enumerate(train):
+        end = len(seq)
+        while end >= 2:
+            start = max(0, end - max_len - 1)
+            owners.append(user)
+            windows.append(seq[start:end])
+            end = start + 1
+    return np.array(owners, dtype=np.int64), windows
+
+
+def batches(
+    owners: np.ndarray,
+    windows: Sequence[np.ndarray],
+    batch_size: int,
+    max_len: int,
+    generator: np.random.Generator | None,
+) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+    """Shuffled (when a generator is given) batches of ``(users, inputs, targets)``; inputs
+    are a window without its last item, targets the window shifted by one (0 = no target)."""
+    order = np.arange(len(windows)) if generator is None else generator.permutation(len(windows))
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        padded = left_pad([windows[i] for i in chosen], max_len + 1)
+        inputs, targets = padded[:, :-1], padded[:, 1:].clone()
+        targets[inputs == 0] = 0  # a window's first item has no context to be predicted from
+        yield torch.from_numpy(owners[chosen]), inputs, targets

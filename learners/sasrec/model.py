@@ -1,0 +1,217 @@
+"""SASRec (`Kang and McAuley, 2018 <https://arxiv.org/abs/1808.09781>`_) with two optional
+inputs the method adds: item text embeddings as the item representation, and a per-user
+vector (learned, or a fixed persona) fused into the sequence representation."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+Fusion = Literal["input", "output"]
+
+
+class CausalBlock(nn.Module):
+    """Pre-norm transformer block; each position sees itself and earlier non-padding items."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if hidden % heads:
+            raise ValueError(f"hidden size {hidden} is not divisible by {heads} heads")
+        self.heads = heads
+        self.dropout = dropout
+        self.norm1 = nn.LayerNorm(hidden)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+        self.norm2 = nn.LayerNorm(hidden)
+        self.ffn = nn.Sequential(
+            nn.Linear(hidden, hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+        )
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: Tensor, allowed: Tensor) -> Tensor:
+        # h: (B, L, C); allowed: (B, 1, L, L) bool
+        b, length, c = h.shape
+        q, k, v = self.qkv(self.norm1(h)).view(b, length, 3, self.heads, -1).unbind(dim=2)
+        attended = F.scaled_dot_product_attention(
+            q.transpose(1, 2),
+            k.transpose(1, 2),
+            v.transpose(1, 2),
+            attn_mask=allowed,
+            dropout_p=self.dropout if self.training else 0.0,
+        )
+        h = h + self.drop(self.out(attended.transpose(1, 2).reshape(b, length, c)))
+        result: Tensor = h + self.drop(self.ffn(self.norm2(h)))
+        return result
+
+
+class SASRec(nn.Module):
+    r"""Next-item scores from a left-padded item sequence (``0`` is padding).
+
+    Args:
+        n_items: catalogue size; items are ``1..n_items``.
+        hidden: model width (default :obj:`64`).
+        layers: transformer blocks (default :obj:`2`).
+        heads: attention heads (default :obj:`2`).
+        dropout: dropout rate (default :obj:`0.1`).
+        max_len: longest sequence read; earlier items are dropped (default :obj:`50`).
+        item_features: ``(n_items + 1, F)`` fixed item vectors (row 0 unused), e.g. text
+            embeddings, projected to ``hidden``; default: learned item embeddings.
+        n_users: learn one vector per user (the "Random" user representation).
+        user_features: ``(n_users, F)`` fixed user vectors (personas), projected to
+            ``hidden``. At most one of ``n_users`` and ``user_features``.
+        fusion: where the user vector enters: added to every ``"input"`` position, or to
+            the sequence representation just before the ``"output"`` layer
+            (default :obj:`"input"`).
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        hidden: int = 64,
+        layers: int = 2,
+        heads: int = 2,
+        dropout: float = 0.1,
+        max_len: int = 50,
+        item_features: Tensor | None = None,
+        n_users: int = 0,
+        user_features: Tensor | None = None,
+        fusion: Fusion = "input",
+    ) -> None:
+        super().__init__()
+        if n_items < 1:
+            raise ValueError("SASRec needs at least one item")
+        if n_users and user_features is not None:
+            raise ValueError("give n_users (learned) or user_features (fixed), not both")
+        if fusion not in ("input", "output"):
+            raise ValueError(f"fusion must be 'input' or 'output', not {fusion!r}")
+        self.n_items, self.hidden, self.max_len, self.fusion = n_items, hidden, max_len, fusion
+        self.item_embedding: nn.Embedding | None = None
+        self.item_projection: nn.Linear | None = None
+        if item_features is None:
+            self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
+        else:
+            if item_features.shape[0] != n_items + 1:
+                raise ValueError(
+                    f"item_features has {item_features.shape[0]} rows, expected {n_items + 1}"
+                )
+            self.register_buffer("item_features", item_features.float(), persistent=True)
+            self.item_projection = nn.Linear(item_features.shape[1], hidden)
+        self.user_embedding: nn.Embedding | None = None
+        self.user_projection: nn.Linear | None = None
+        if n_users:
+            self.user_embedding = nn.Embedding(n_users, hidden)
+        elif user_features is not None:
+            self.register_buffer("user_features", user_features.float(), persistent=True)
+            self.user_projection = nn.Linear(user_features.shape[1], hidden)
+        self.position = nn.Embedding(max_len, hidden)  # 0 = the most recent item
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList([CausalBlock(hidden, heads, dropout) for _ in range(layers)])
+        self.norm = nn.LayerNorm(hidden)
+        self.reset_parameters()
+
+    @property
+    def uses_users(self) -> bool:
+        return self.user_embedding is not None or self.user_projection is not None
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+            elif isinstance(module, nn.LayerNorm):
+                module.reset_parameters()
+        if self.item_embedding is not None:
+            with torch.no_grad():
+                self.item_embedding.weight[0].zero_()
+
+    def item_vectors(self) -> Tensor:
+        """``(n_items + 1, hidden)``: the representation of every item, padding included."""
+        if self.item_embedding is not None:
+            return self.item_embedding.weight
+        assert self.item_projection is not None
+        vectors: Tensor = self.item_projection(self.get_buffer("item_features"))
+        return vectors
+
+    def user_vectors(self, users: Tensor | None) -> Tensor | None:
+        if not self.uses_users:
+            return None
+        if users is None:
+            raise ValueError("this model needs user indices")
+        if self.user_embedding is not None:
+            learned: Tensor = self.user_embedding(users)
+            return learned
+        assert self.user_projection is not None
+        vectors: Tensor = self.user_projection(self.get_buffer("user_features")[users])
+        return vectors
+
+    def encode(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
+        """``(B, L)`` item indices -> ``(B, L, hidden)`` states; state ``t`` has read items
+        up to ``t`` only."""
+        seq = seq[:, -self.max_len :]
+        length = seq.shape[1]
+        items = self.item_vectors()
+        h = items[seq] * math.sqrt(self.hidden)
+        positions = torch.arange(length - 1, -1, -1, device=seq.device)
+        h = h + self.position(positions)[None]
+        user = self.user_vectors(users)
+        if user is not None and self.fusion == "input":
+            h = h + user[:, None, :]
+        present = seq > 0
+        h = self.drop(h * present[..., None])
+        causal = torch.ones(length, length, dtype=torch.bool, device=seq.device).tril()
+        eye = torch.eye(length, dtype=torch.bool, device=seq.device)
+        # A padding position may attend to itself only, so no row is fully masked.
+        allowed = (causal & present[:, None, :]) | eye
+        for block in self.blocks:
+            h = block(h, allowed[:, None])
+        out: Tensor = self.norm(h)
+        if user is not None and self.fusion == "output":
+            out = out + user[:, None, :]
+        return out
+
+    def forward(
+        self, seq: Tensor, users: Tensor | None = None, positions: Tensor | None = None
+    ) -> Tensor:
+        """Training logits over all items: ``(B, L, n_items + 1)``, or ``(M, n_items + 1)`` at
+        the ``M`` positions where the bool mask ``positions`` is set. Column 0 (padding)
+        is ``-inf``."""
+        h = self.encode(seq, users)
+        if positions is not None:
+            h = h[positions[:, -h.shape[1] :]]
+        logits = h @ self.item_vectors().T
+        return logits.index_fill(-1, torch.tensor([0], device=logits.device), float("-inf"))
+
+    def predict(self, seq: Tensor, candidates: Tensor, users: Tensor | None = None) -> Tensor:
+        """Scores of ``candidates`` ``(B, C)`` after each sequence ``(B, L)``."""
+        last = self.encode(seq, users)[:, -1]
+        scores: Tensor = torch.einsum("bc,bkc->bk", last, self.item_vectors()[candidates])
+        return scores
+
+    def full_sort_predict(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
+        """Scores of every item ``(B, n_items + 1)`` after each sequence; column 0 is
+        ``-inf``."""
+        last = self.encode(seq, users)[:, -1]
+        scores = last @ self.item_vectors().T
+        scores[:, 0] = float("-inf")
+        return scores
+
+    def __repr__(self) -> str:
+        items = "learned" if self.item_embedding is not None else "features"
+        users = (
+            "none"
+            if not self.uses_users
+            else ("learned" if self.user_embedding is not None else "features")
+        )
+        return (
+            f"{type(self).__name__}({self.n_items} items, hidden={self.hidden}, "
+            f"items={items}, users={users}, fusion={self.fusion})"
+        )

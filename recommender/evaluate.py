@@ -1,0 +1,87 @@
+"""Leave-one-out evaluation by full ranking over the whole catalogue (items a user has
+already interacted with are excluded, as is usual for next-item recommendation), for one
+model or for a retriever followed by a reranker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from learners.sasrec.data import SequenceData, Stage, left_pad
+from learners.sasrec.model import SASRec
+from recommender.metrics import MISS
+from recommender.rerank import rerank, retrieve
+
+
+def seen_mask(histories: Sequence[np.ndarray], n_items: int, device: torch.device | str) -> Tensor:
+    """``(B, n_items + 1)`` bool: True at every item of each history."""
+    mask = torch.zeros(len(histories), n_items + 1, dtype=torch.bool)
+    rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
+    if len(rows):
+        mask[torch.from_numpy(rows), torch.from_numpy(np.concatenate(histories))] = True
+    return mask.to(device)
+
+
+@torch.no_grad()
+def full_ranks(
+    model: SASRec,
+    data: SequenceData,
+    stage: Stage,
+    users: np.ndarray | None = None,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """0-based rank of each user's ``stage`` target among all items not yet seen (ties
+    count in the target's favour only when scores are exactly equal)."""
+    ranks = []
+    for _, seq, user_rows, seen, targets in _batches(model, data, stage, users, batch_size):
+        scores = model.full_sort_predict(seq, user_rows).float()
+        scores = scores.masked_fill(seen, float("-inf"))
+        target = scores.gather(1, targets[:, None])
+        ranks.append((scores > target).sum(dim=1).cpu().numpy())
+    return np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.int64)
+
+
+@torch.no_grad()
+def reranked_ranks(
+    retriever: SASRec,
+    reranker: SASRec,
+    data: SequenceData,
+    stage: Stage,
+    users: np.ndarray | None = None,
+    candidates: int = 100,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """0-based rank of each target in the reranker's order of the retriever's top
+    ``candidates``; :data:`~recommender.metrics.MISS` where the retriever missed it."""
+    ranks = []
+    for _, seq, user_rows, seen, targets in _batches(retriever, data, stage, users, batch_size):
+        proposed = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
+        ordered, _ = rerank(reranker, seq, proposed, user_rows)
+        found = ordered == targets[:, None]
+        rank = torch.where(found.any(dim=1), found.int().argmax(dim=1), -1).cpu().numpy()
+        ranks.append(np.where(rank >= 0, rank, MISS).astype(np.int64))
+    return np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.int64)
+
+
+def _batches(
+    model: SASRec, data: SequenceData, stage: Stage, users: np.ndarray | None, batch_size: int
+) -> Iterator[tuple[np.ndarray, Tensor, Tensor | None, Tensor, Tensor]]:
+    device = next(model.parameters()).device
+    users = data.evaluable(stage) if users is None else users
+    inputs, targets = data.inputs(stage), data.targets(stage)
+    model.eval()
+    for start in range(0, len(users), batch_size):
+        rows = users[start : start + batch_size]
+        histories = [inputs[u] for u in rows]
+        seq = left_pad(histories, model.max_len).to(device)
+        user_rows = torch.from_numpy(rows).to(device) if model.uses_users else None
+        yield (
+            rows,
+            seq,
+            user_rows,
+            seen_mask(histories, data.n_items, device),
+            torch.from_numpy(targets[rows]).to(device),
+        )

@@ -1,0 +1,267 @@
+"""Table 3 of the method: SASRec retrievers with each user and item representation, and the
+base SASRec reranking the best retriever's top 100. Every number is a mean over seeds,
+every choice (fusion, early stopping) is made on validation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import neo4j
+import numpy as np
+import torch
+
+from kgstore.export import GraphExport
+from kgstore.personas import read_user_vectors
+from kgstore.splits import load_split, recorded_split_hash
+from learners.sasrec.data import SequenceData
+from learners.sasrec.model import Fusion, SASRec
+from learners.sasrec.train import EpochLog, train_sasrec
+from recommender.evaluate import full_ranks, reranked_ranks
+from recommender.metrics import ndcg, summarise
+
+UserKind = Literal["None", "Random", "LLM", "KG+LLM"]
+ItemKind = Literal["Random", "Description (LLM)"]
+FUSIONS: tuple[Fusion, ...] = ("input", "output")
+COLD_MAX_TRAIN = 5  # a "cold" user has at most this many training interactions
+PERSONA_PROPERTY = {"LLM": "llm_persona", "KG+LLM": "persona"}
+
+
+@dataclass(frozen=True)
+class Row:
+    user: UserKind
+    item: ItemKind
+
+    @property
+    def name(self) -> str:
+        return f"{self.user} / {self.item}"
+
+
+RETRIEVERS = (
+    Row("None", "Random"),
+    Row("None", "Description (LLM)"),
+    Row("Random", "Description (LLM)"),
+    Row("LLM", "Description (LLM)"),
+    Row("KG+LLM", "Description (LLM)"),
+)
+BASE = RETRIEVERS[0]  # plain SASRec: the reranker
+RERANKED = "Reranking: None / Random over KG+LLM's top 100"
+
+
+@dataclass(frozen=True)
+class SASRecSettings:
+    """SASRec's hyperparameters; the defaults are the method's (d=64, L=2, dropout 0.1,
+    Adam 1e-3)."""
+
+    hidden: int = 64
+    layers: int = 2
+    heads: int = 2
+    dropout: float = 0.1
+    max_len: int = 50
+    lr: float = 1e-3
+    batch_size: int = 128
+    epochs: int = 200
+    patience: int = 10
+    negatives: int | None = None
+
+
+@dataclass
+class ExperimentInputs:
+    dataset: str
+    data: SequenceData
+    item_features: np.ndarray  # (n_items + 1, F); row 0 (padding) is zero
+    user_features: dict[str, np.ndarray]  # "LLM"/"KG+LLM" -> (users, F), aligned with data
+    train_counts: np.ndarray  # training interactions per user
+
+
+@dataclass
+class RunResult:
+    """One row trained with one seed."""
+
+    row: str
+    seed: int
+    fusion: Fusion | None
+    valid: dict[str, float]
+    test: dict[str, float]
+    cold: dict[str, float] | None
+    ranks: np.ndarray  # test ranks of `Table3.users`, in order
+    curve: list[EpochLog] = field(default_factory=list)
+    seconds_per_epoch: float = 0.0
+    best_epoch: int = -1
+
+
+@dataclass
+class Table3:
+    dataset: str
+    seeds: tuple[int, ...]
+    n_items: int
+    users: np.ndarray  # evaluated (test) users
+    cold_users: int
+    runs: list[RunResult]
+    fusion: dict[str, Fusion]  # row -> fusion chosen on validation
+    settings: SASRecSettings
+    device: str
+    seconds: float
+
+    def rows(self) -> list[str]:
+        return list(dict.fromkeys(run.row for run in self.runs))
+
+    def by_row(self, row: str) -> list[RunResult]:
+        return [run for run in self.runs if run.row == row]
+
+
+def load_inputs(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    home: Path,
+    export: GraphExport,
+    rows: tuple[Row, ...] = RETRIEVERS,
+) -> ExperimentInputs:
+    """Sequences from the split recorded at ingestion (hash checked), the catalogue and item
+    text embeddings from the graph export, and the personas the rows need."""
+    split = load_split(home, dataset, recorded_split_hash(driver, database, dataset))
+    data = SequenceData.from_split(split, catalogue=export.ids["Item"].tolist())
+    items = export.features["Item"] * export.has_feature["Item"][:, None]
+    if any(row.item != "Random" for row in rows) and not export.has_feature["Item"].any():
+        raise ValueError(f"items of {dataset!r} have no text embeddings; run kgrec embed first")
+    item_features = np.vstack([np.zeros((1, items.shape[1]), np.float32), items])
+    user_features: dict[str, np.ndarray] = {}
+    for kind in sorted({row.user for row in rows} & set(PERSONA_PROPERTY)):
+        vectors = read_user_vectors(driver, database, dataset, PERSONA_PROPERTY[kind])
+        if not vectors.present.any():
+            command = "kgrec personas" if kind == "KG+LLM" else "kgrec llm-persona"
+            raise ValueError(f"users of {dataset!r} have no {kind} personas; run {command}")
+        aligned = np.zeros((len(data.users), vectors.vectors.shape[1]), np.float32)
+        index = {user: k for k, user in enumerate(vectors.ids)}
+        rows_found = np.array([index.get(user, -1) for user in data.users])
+        aligned[rows_found >= 0] = vectors.vectors[rows_found[rows_found >= 0]]
+        user_features[kind] = aligned
+    counts = np.array([len(seq) for seq in data.train])
+    return ExperimentInputs(dataset, data, item_features, user_features, counts)
+
+
+def build_model(
+    row: Row, fusion: Fusion | None, inputs: ExperimentInputs, settings: SASRecSettings
+) -> SASRec:
+    item_features = None if row.item == "Random" else torch.from_numpy(inputs.item_features).float()
+    user_features = inputs.user_features.get(row.user)
+    return SASRec(
+        inputs.data.n_items,
+        hidden=settings.hidden,
+        layers=settings.layers,
+        heads=settings.heads,
+        dropout=settings.dropout,
+        max_len=settings.max_len,
+        item_features=item_features,
+        n_users=len(inputs.data.users) if row.user == "Random" else 0,
+        user_features=None if user_features is None else torch.from_numpy(user_features),
+        fusion=fusion or "input",
+    )
+
+
+def run_table3(
+    inputs: ExperimentInputs,
+    settings: SASRecSettings = SASRecSettings(),
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+    rows: tuple[Row, ...] = RETRIEVERS,
+    device: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> Table3:
+    """Train every row for every seed and evaluate on the test targets.
+
+    Rows with a user vector try both fusions on the first seed and keep the one with the
+    better validation NDCG@10 for all seeds. The reranked row reorders the KG+LLM
+    retriever's top 100 with the base SASRec of the same seed.
+    """
+    if not seeds:
+        raise ValueError("give at least one seed")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    data = inputs.data
+    users = data.evaluable("test")
+    cold = users[inputs.train_counts[users] <= COLD_MAX_TRAIN]
+    valid_users = data.evaluable("valid")
+    chosen: dict[str, Fusion] = {}
+    runs: list[RunResult] = []
+    started = time.perf_counter()
+    for seed in seeds:
+        models: dict[str, SASRec] = {}
+        for row in rows:
+            fusions: tuple[Fusion | None, ...] = (None,)
+            if row.user != "None":
+                fusions = FUSIONS if row.name not in chosen else (chosen[row.name],)
+            best: tuple[float, SASRec, RunResult] | None = None
+            for fusion in fusions:
+                torch.manual_seed(seed)
+                model = build_model(row, fusion, inputs, settings)
+                result = train_sasrec(
+                    model,
+                    data,
+                    lambda m: ndcg(full_ranks(m, data, "valid", valid_users), 10),
+                    epochs=settings.epochs,
+                    batch_size=settings.batch_size,
+                    lr=settings.lr,
+                    patience=settings.patience,
+                    negatives=settings.negatives,
+                    seed=seed,
+                    device=device,
+                    progress=progress,
+                )
+                run = RunResult(
+                    row.name,
+                    seed,
+                    fusion,
+                    valid={"NDCG@10": result.best_valid},
+                    test={},
+                    cold=None,
+                    ranks=np.zeros(0, np.int64),
+                    curve=result.curve,
+                    seconds_per_epoch=result.seconds_per_epoch,
+                    best_epoch=result.best_epoch,
+                )
+                log(
+                    f"seed {seed} {row.name}"
+                    + (f" (fusion {fusion})" if fusion else "")
+                    + f": valid NDCG@10 {result.best_valid:.4f} at epoch {result.best_epoch}, "
+                    f"{result.seconds_per_epoch:.2f} s/epoch"
+                )
+                if best is None or result.best_valid > best[0]:
+                    best = (result.best_valid, model, run)
+            assert best is not None
+            _, model, run = best
+            if run.fusion is not None:
+                chosen[row.name] = run.fusion
+            ranks = full_ranks(model, data, "test", users)
+            _score(run, ranks, users, cold)
+            runs.append(run)
+            models[row.name] = model
+        retriever = models.get(Row("KG+LLM", "Description (LLM)").name)
+        reranker = models.get(BASE.name)
+        if retriever is not None and reranker is not None:
+            ranks = reranked_ranks(retriever, reranker, data, "test", users, candidates=100)
+            run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
+            _score(run, ranks, users, cold)
+            runs.append(run)
+    return Table3(
+        inputs.dataset,
+        tuple(seeds),
+        data.n_items,
+        users,
+        len(cold),
+        runs,
+        chosen,
+        settings,
+        device,
+        time.perf_counter() - started,
+    )
+
+
+def _score(run: RunResult, ranks: np.ndarray, users: np.ndarray, cold: np.ndarray) -> None:
+    run.ranks = ranks
+    run.test = summarise(ranks)
+    if len(cold):
+        run.cold = summarise(ranks[np.isin(users, cold)])

@@ -1,0 +1,196 @@
+"""Table 3 as a person reads it: a markdown table in the paper's layout, paired significance
+tests, a bar chart with error bars, training curves, and the raw numbers as JSON."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.stats import wilcoxon
+
+from recommender.experiment import Table3
+from recommender.metrics import per_user
+
+METRICS = ("HR", "NDCG", "MRR")
+TESTED = (("NDCG", 10), ("HR", 100))
+
+
+def _mean_std(values: list[float]) -> str:
+    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+
+
+def paired_p_values(table: Table3, metric: str, k: int) -> dict[tuple[str, str], float]:
+    """Wilcoxon signed-rank p-value for every pair of rows, on each user's metric averaged
+    over the seeds (the same users in every row, so the test is paired)."""
+    per_row = {
+        row: np.mean([per_user(run.ranks, metric, k) for run in table.by_row(row)], axis=0)
+        for row in table.rows()
+    }
+    result = {}
+    for a, b in combinations(per_row, 2):
+        diff = per_row[a] - per_row[b]
+        result[(a, b)] = 1.0 if not np.any(diff) else float(wilcoxon(diff).pvalue)
+    return result
+
+
+def markdown(table: Table3, command: str, machine: str) -> str:
+    s = table.settings
+    lines = [
+        f"# Table 3 on {table.dataset}",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {machine}; device {table.device}; {table.seconds / 60:.1f} minutes in all.",
+        f"SASRec: d={s.hidden}, L={s.layers}, heads={s.heads}, dropout {s.dropout}, "
+        f"max length {s.max_len}, Adam {s.lr}, batch {s.batch_size}, at most {s.epochs} epochs, "
+        f"early stopping after {s.patience} epochs without a better validation NDCG@10, "
+        + ("full softmax." if s.negatives is None else f"{s.negatives} sampled negatives."),
+        f"Seeds {', '.join(map(str, table.seeds))}: mean ± std. Leave-one-out test targets of "
+        f"{len(table.users):,} users, full ranking over all {table.n_items:,} items (items the "
+        "user has already interacted with excluded). Fusion of the user vector chosen on "
+        "validation NDCG@10 (first seed): "
+        + (", ".join(f"{row}: {f}" for row, f in table.fusion.items()) or "none")
+        + ".",
+        "",
+    ]
+    for k in (10, 100):
+        lines += [f"## k = {k}", "", "| user / item representation | HR | NDCG | MRR |"]
+        lines.append("| --- | ---: | ---: | ---: |")
+        for row in table.rows():
+            cells = [
+                _mean_std([run.test[f"{m}@{k}"] for run in table.by_row(row)]) for m in METRICS
+            ]
+            lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [f"## Cold users (at most 5 training interactions): {table.cold_users:,}", ""]
+    if table.cold_users:
+        lines += ["| user / item representation | HR@10 | NDCG@10 | HR@100 | NDCG@100 |"]
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        for row in table.rows():
+            runs = table.by_row(row)
+            cells = [
+                _mean_std([run.cold[key] for run in runs if run.cold])
+                for key in ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
+            ]
+            lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    else:
+        lines.append("No test user of this dataset is that cold.")
+    lines.append("")
+    for metric, k in TESTED:
+        lines += [
+            f"## Paired significance, {metric}@{k}",
+            "",
+            "Wilcoxon signed-rank test on per-user values averaged over the seeds; p-values.",
+            "",
+            "| row A | row B | mean A - mean B | p |",
+            "| --- | --- | ---: | ---: |",
+        ]
+        for (a, b), p in paired_p_values(table, metric, k).items():
+            diff = np.mean([r.test[f"{metric}@{k}"] for r in table.by_row(a)]) - np.mean(
+                [r.test[f"{metric}@{k}"] for r in table.by_row(b)]
+            )
+            lines.append(f"| {a} | {b} | {diff:+.4f} | {p:.3g} |")
+        lines.append("")
+    lines += [
+        "## Training",
+        "",
+        "| row | s/epoch | best epoch (per seed) |",
+        "| --- | ---: | --- |",
+    ]
+    for row in table.rows():
+        runs = [run for run in table.by_row(row) if run.curve]
+        if runs:
+            per_epoch = np.mean([run.seconds_per_epoch for run in runs])
+            epochs = ", ".join(str(run.best_epoch) for run in runs)
+            lines.append(f"| {row} | {per_epoch:.2f} | {epochs} |")
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(table: Table3, path: Path) -> None:
+    keys = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
+    rows = table.rows()
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 4.2), sharey=False)
+    colours = plt.get_cmap("tab10")(np.arange(len(rows)))
+    for ax, key in zip(axes, keys, strict=True):
+        means = [np.mean([r.test[key] for r in table.by_row(row)]) for row in rows]
+        stds = [np.std([r.test[key] for r in table.by_row(row)]) for row in rows]
+        ax.bar(range(len(rows)), means, yerr=stds, color=colours, capsize=4)
+        ax.set_title(key)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels([_short(row) for row in rows], rotation=40, ha="right", fontsize=8)
+        low = min(m - s for m, s in zip(means, stds, strict=True))
+        ax.set_ylim(
+            max(0.0, low * 0.9), max(m + s for m, s in zip(means, stds, strict=True)) * 1.05
+        )
+    fig.suptitle(f"{table.dataset}: mean ± std over {len(table.seeds)} seeds (test)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def curves(table: Table3, path: Path) -> None:
+    fig, (loss_ax, valid_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    seed = table.seeds[0]
+    for row in table.rows():
+        runs = [run for run in table.by_row(row) if run.curve and run.seed == seed]
+        for run in runs:
+            epochs = [e.epoch for e in run.curve]
+            loss_ax.plot(epochs, [e.loss for e in run.curve], label=_short(row))
+            valid_ax.plot(epochs, [e.valid for e in run.curve], label=_short(row))
+            valid_ax.scatter([run.best_epoch], [max(e.valid for e in run.curve)], s=12)
+    loss_ax.set(title="training loss", xlabel="epoch")
+    valid_ax.set(title="validation NDCG@10 (dot: kept)", xlabel="epoch")
+    valid_ax.legend(fontsize=8)
+    fig.suptitle(f"{table.dataset}: training curves, seed {seed}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _short(row: str) -> str:
+    return (
+        row.replace("Description (LLM)", "Desc")
+        .replace("Reranking: ", "Rerank ")
+        .replace(" over KG+LLM's top 100", "")
+    )
+
+
+def write_all(table: Table3, folder: Path, command: str, machine: str) -> list[Path]:
+    """Markdown, JSON, bar chart and curves under ``folder``; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"table3-{table.dataset}"
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".json")]
+    paths[0].write_text(markdown(table, command, machine), encoding="utf-8")
+    raw = {
+        "dataset": table.dataset,
+        "seeds": list(table.seeds),
+        "users": len(table.users),
+        "cold_users": table.cold_users,
+        "fusion": table.fusion,
+        "device": table.device,
+        "runs": [
+            {
+                "row": r.row,
+                "seed": r.seed,
+                "fusion": r.fusion,
+                "valid": r.valid,
+                "test": r.test,
+                "cold": r.cold,
+                "best_epoch": r.best_epoch,
+                "seconds_per_epoch": r.seconds_per_epoch,
+                "curve": [[e.epoch, e.loss, e.valid, e.seconds] for e in r.curve],
+            }
+            for r in table.runs
+        ],
+    }
+    paths[1].write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    chart, curve = Path(f"{stem}.png"), Path(f"{stem}-curves.png")
+    bar_chart(table, chart)
+    curves(table, curve)
+    return [*paths, chart, curve]

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from learners.sasrec.data import SequenceData, batches, left_pad, training_windows
+from learners.sasrec.model import SASRec
+from learners.sasrec.train import train_sasrec
+
+
+def split_frame() -> pd.DataFrame:
+    rows = []
+    for user, items in {"u1": ["a", "b", "c", "d", "e"], "u2": ["c", "a", "b"]}.items():
+        for position, item in enumerate(items):
+            stage = (
+                "train"
+                if position < len(items) - 2
+                else ["valid", "test"][position - len(items) + 2]
+            )
+            rows.append((user, item, position, stage))
+    frame = pd.DataFrame(rows, columns=["user", "item", "position", "split"])
+    return frame.sample(frac=1.0, random_state=0)  # order comes from `position`, not rows
+
+
+def test_sequences_from_a_split() -> None:
+    data = SequenceData.from_split(split_frame(), catalogue=["a", "b", "c", "d", "e", "cold"])
+    assert data.n_items == 6
+    index = {item: k + 1 for k, item in enumerate(data.items)}
+    user = {u: row for row, u in enumerate(data.users)}
+    assert data.train[user["u1"]].tolist() == [index["a"], index["b"], index["c"]]
+    assert data.valid[user["u1"]] == index["d"] and data.test[user["u1"]] == index["e"]
+    assert data.inputs("test")[user["u2"]].tolist() == [index["c"], index["a"]]
+    assert sorted(data.evaluable("valid").tolist()) == [0, 1]
+
+
+def test_split_errors() -> None:
+    with pytest.raises(ValueError, match="not in the catalogue"):
+        SequenceData.from_split(split_frame(), catalogue=["a", "b"])
+    with pytest.raises(ValueError, match="lacks columns"):
+        SequenceData.from_split(split_frame().drop(columns="position"))
+    with pytest.raises(ValueError, match="duplicate"):
+        SequenceData.from_split(split_frame(), catalogue=["a", "a", "b", "c", "d", "e"])
+
+
+def test_windows_make_every_item_but_the_first_a_target_once() -> None:
+    train = [np.arange(1, 12), np.array([5]), np.array([3, 4])]
+    owners, windows = training_windows(train, max_len=4)
+    assert all(len(w) <= 5 for w in windows)
+    targets = [t for users, inputs, batch_targets in batches(owners, windows, 2, 4, None)
+               for t in batch_targets[batch_targets > 0].tolist()]  # fmt: skip
+    assert sorted(targets) == sorted([*range(2, 12), 4])
+    assert 0 not in owners.tolist() or 1 not in owners.tolist()  # the 1-item user gives none
+
+
+def test_batches_never_ask_for_a_target_without_context() -> None:
+    owners, windows = training_windows([np.array([7, 8, 9]), np.array([4, 5])], max_len=5)
+    users, inputs, targets = next(batches(owners, windows, 8, 5, None))
+    assert users.tolist() == [0, 1]
+    assert inputs.tolist() == [[7, 8], [0, 4]] and targets.tolist() == [[8, 9], [0, 5]]
+
+
+def test_left_pad_keeps_the_most_recent_items() -> None:
+    padded = left_pad([np.array([1, 2, 3, 4]), np.array([5])], max_len=3)
+    assert padded.tolist() == [[2, 3, 4], [0, 0, 5]]
+
+
+def model(**kwargs: object) -> SASRec:
+    torch.manual_seed(0)
+    built = SASRec(20, hidden=16, layers=2, heads=2, dropout=0.0, max_len=8, **kwargs)  # type: ignore[arg-type]
+    return built.eval()
+
+
+def test_no_future_leakage() -> None:
+    """Changing item t+1 never changes the states (and so the scores) at positions <= t."""
+    sasrec = model()
+    seq = torch.tensor([[0, 0, 3, 7, 2, 9, 4, 11]])
+    base = sasrec(seq)
+    for t in range(2, 7):
+        changed = seq.clone()
+        changed[0, t + 1] = 15
+        logits = sasrec(changed)
+        assert torch.allclose(logits[0, : t + 1], base[0, : t + 1], atol=1e-6)
+        assert not torch.allclose(logits[0, t + 1], base[0, t + 1])
+
+
+def test_padding_does_not_change_scores() -> None:
+    sasrec = model()
+    short = torch.tensor([[3, 7, 2]])
+    padded = torch.tensor([[0, 0, 0, 0, 3, 7, 2]])
+    assert torch.allclose(
+        sasrec.full_sort_predict(short)[:, 1:], sasrec.full_sort_predict(padded)[:, 1:], atol=1e-5
+    )
+    scores = sasrec.full_sort_predict(padded)
+    assert torch.isneginf(scores[:, 0]).all() and torch.isfinite(scores[:, 1:]).all()
+    assert torch.isneginf(sasrec(padded)[..., 0]).all()
+
+
+def test_predict_agrees_with_full_sort() -> None:
+    sasrec = model()
+    seq = torch.tensor([[0, 3, 7, 2], [5, 6, 1, 8]])
+    candidates = torch.tensor([[1, 4, 19], [2, 2, 20]])
+    full = sasrec.full_sort_predict(seq)
+    assert torch.allclose(sasrec.predict(seq, candidates), full.gather(1, candidates), atol=1e-5)
+
+
+def test_users_and_item_features() -> None:
+    item_features = torch.randn(21, 12)
+    learned = model(n_users=3, item_features=item_features)
+    seq = torch.tensor([[3, 7, 2], [3, 7, 2]])
+    scores = learned.full_sort_predict(seq, torch.tensor([0, 1]))
+    assert not torch.allclose(scores[0, 1:], scores[1, 1:])
+    for fusion in ("input", "output"):
+        fixed = model(user_features=torch.randn(3, 5), fusion=fusion)
+        assert fixed.predict(seq, torch.tensor([[1, 2], [1, 2]]), torch.tensor([0, 2])).shape == (
+            2,
+            2,
+        )
+    with pytest.raises(ValueError, match="user indices"):
+        learned.full_sort_predict(seq)
+    with pytest.raises(ValueError, match="not both"):
+        model(n_users=3, user_features=torch.randn(3, 5))
+    with pytest.raises(ValueError, match="rows"):
+        model(item_features=torch.randn(5, 12))
+    with pytest.raises(ValueError, match="fusion"):
+        model(n_users=3, fusion="middle")
+    assert "users=learned" in repr(learned) and "items=features" in repr(learned)
+
+
+def cyclic_data(users: int = 30, items: int = 12, length: int = 14) -> SequenceData:
+    """Every user walks the items in a fixed cycle from a random start: a learnable rule."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(users):
+        start = int(rng.integers(items))
+        walk = [f"i{(start + step) % items}" for step in range(length)]
+        for position, item in enumerate(walk):
+            stage = (
+                "train"
+                if position < length - 2
+                else ("valid" if position == length - 2 else "test")
+            )
+            rows.append((f"u{u}", item, position, stage))
+    frame = pd.DataFrame(rows, columns=["user", "item", "position", "split"])
+    return SequenceData.from_split(frame, catalogue=[f"i{k}" for k in range(items)])
+
+
+@pytest.mark.parametrize("negatives", [None, 4])
+def test_training_learns_a_sequential_rule(negatives: int | None) -> None:
+    data = cyclic_data()
+    sasrec = SASRec(data.n_items, hidden=16, layers=1, heads=1, dropout=0.0, max_len=6)
+    users = data.evaluable("valid")
+
+    def accuracy(m: SASRec) -> float:
+        with torch.no_grad():
+            seq = left_pad([data.train[u] for u in users], m.max_len)
+            best = m.full_sort_predict(seq).argmax(dim=1).numpy()
+        return float(np.mean(best == data.valid[users]))
+
+    before = accuracy(sasrec.eval())
+    result = train_sasrec(sasrec, data, accuracy, epochs=60, batch_size=8, lr=1e-2,
+                          patience=60, negatives=negatives, progress=False)  # fmt: skip
+    assert result.curve[-1].loss < result.curve[0].loss
+    assert result.best_valid >= 0.9 > before
+    assert accuracy(sasrec) == result.best_valid  # the model ends in its best state
+    assert result.seconds_per_epoch > 0 and result.sequences_per_second > 0
+
+
+def test_training_needs_sequences() -> None:
+    frame = pd.DataFrame(
+        [("u", "a", 0, "train"), ("u", "b", 1, "valid"), ("u", "c", 2, "test")],
+        columns=["user", "item", "position", "split"],
+    )
+    data = SequenceData.from_split(frame)
+    with pytest.raises(ValueError, match="nothing to learn"):
+        train_sasrec(SASRec(data.n_items, hidden=8, heads=1), data, lambda m: 0.0, progress=False)
