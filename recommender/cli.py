@@ -25,6 +25,7 @@ from learners.semantics.embedders import Embedder, EmbeddingError
 from learners.semantics.generators import GenerationError, Generator
 
 DEMO_DATASET = "ml-100k"
+USER_KINDS = ("None", "Random", "LLM", "KG+LLM")
 
 
 def _local_server(settings: Neo4jSettings) -> LocalNeo4j:
@@ -342,7 +343,13 @@ def cmd_table3(args: argparse.Namespace) -> int:
     embeddings, HDGI personas, LLM personas), trains every row, writes the report."""
     from kgstore.export import export_graph
     from kgstore.personas import read_user_vectors
-    from recommender.experiment import RETRIEVERS, SASRecSettings, load_inputs, run_table3
+    from recommender.experiment import (
+        RETRIEVERS,
+        SASRecSettings,
+        Table3,
+        load_inputs,
+        run_table3,
+    )
     from recommender.machine import accelerator, machine
     from recommender.report import markdown, write_all
 
@@ -353,9 +360,16 @@ def cmd_table3(args: argparse.Namespace) -> int:
         steps = []
         if not export.has_feature["Item"].any():
             steps.append(["embed", "--dataset", dataset])
-        if not read_user_vectors(driver, settings.database, dataset, "persona").present.any():
+        if "KG+LLM" in args.users and not (
+            read_user_vectors(driver, settings.database, dataset, "persona").present.any()
+        ):
             steps.append(["personas", "--dataset", dataset])
-        if not read_user_vectors(driver, settings.database, dataset, "llm_persona").present.any():
+        rows = tuple(row for row in RETRIEVERS if row.user in args.users)
+        if "None" not in args.users:
+            raise SettingsError("--users must include None: the base SASRec is the reranker")
+        if "LLM" in args.users and not (
+            read_user_vectors(driver, settings.database, dataset, "llm_persona").present.any()
+        ):
             steps.append(["llm-persona", "--dataset", dataset])
         for step in steps:
             print(f"\n$ kgrec {' '.join(step)}  (needed by Table 3, not there yet)")
@@ -366,7 +380,7 @@ def cmd_table3(args: argparse.Namespace) -> int:
             export = export_graph(
                 driver, settings.database, dataset, kgrec_home() / "cache" / "export"
             )
-        inputs = load_inputs(driver, settings.database, dataset, kgrec_home(), export, RETRIEVERS)
+        inputs = load_inputs(driver, settings.database, dataset, kgrec_home(), export, rows)
     sasrec = SASRecSettings(
         hidden=args.hidden,
         max_len=args.max_len,
@@ -378,16 +392,24 @@ def cmd_table3(args: argparse.Namespace) -> int:
     seeds = tuple(range(args.seeds))
     print(
         f"Table 3 on {dataset}: {len(inputs.data.users):,} users, {inputs.data.n_items:,} items, "
-        f"{len(RETRIEVERS)} retrievers + reranking, seeds {seeds}"
+        f"{len(rows)} retrievers + reranking, seeds {seeds}"
     )
-    table = run_table3(inputs, sasrec, seeds, device=args.device, progress=not args.quiet)
     command = (
         f"kgrec experiment table3 --dataset {dataset} --seeds {args.seeds} "
         f"--epochs {args.epochs} --patience {args.patience}"
         + (f" --negatives {args.negatives}" if args.negatives else "")
         + (f" --device {args.device}" if args.device else "")
+        + (f" --users {' '.join(args.users)}" if len(args.users) < len(USER_KINDS) else "")
     )
     where = f"{machine()}; accelerator: {accelerator()}"
+
+    def save(partial: Table3) -> None:
+        write_all(partial, Path(args.out), command, where)
+        print(f"saved the results of seeds {partial.seeds} under {args.out}")
+
+    table = run_table3(
+        inputs, sasrec, seeds, rows, device=args.device, progress=not args.quiet, on_seed=save
+    )
     paths = write_all(table, Path(args.out), command, where)
     print(markdown(table, command, where))
     print("written: " + ", ".join(str(p) for p in paths))
@@ -606,6 +628,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--epochs", type=int, default=200, help="at most (default 200)")
     q.add_argument("--patience", type=int, default=10, help="early stopping (default 10)")
     q.add_argument("--negatives", type=int, help="sampled negatives (default: full softmax)")
+    q.add_argument(
+        "--users",
+        nargs="+",
+        choices=USER_KINDS,
+        default=list(USER_KINDS),
+        help="user representations to run (default: all; None is required)",
+    )
     q.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
     q.add_argument("--quiet", action="store_true", help="no progress bars")

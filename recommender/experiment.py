@@ -171,12 +171,14 @@ def run_table3(
     device: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    on_seed: Callable[[Table3], None] | None = None,
 ) -> Table3:
     """Train every row for every seed and evaluate on the test targets.
 
     Rows with a user vector try both fusions on the first seed and keep the one with the
     better validation NDCG@10 for all seeds. The reranked row reorders the KG+LLM
-    retriever's top 100 with the base SASRec of the same seed.
+    retriever's top 100 with the base SASRec of the same seed. ``on_seed`` receives the
+    table so far after every seed (to save partial results of a long run).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -246,18 +248,21 @@ def run_table3(
             run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
             _score(run, ranks, users, cold)
             runs.append(run)
-    return Table3(
-        inputs.dataset,
-        tuple(seeds),
-        data.n_items,
-        users,
-        len(cold),
-        runs,
-        chosen,
-        settings,
-        device,
-        time.perf_counter() - started,
-    )
+        table = Table3(
+            inputs.dataset,
+            tuple(seeds[: seeds.index(seed) + 1]),
+            data.n_items,
+            users,
+            len(cold),
+            list(runs),
+            dict(chosen),
+            settings,
+            device,
+            time.perf_counter() - started,
+        )
+        if on_seed is not None:
+            on_seed(table)
+    return table
 
 
 def _score(run: RunResult, ranks: np.ndarray, users: np.ndarray, cold: np.ndarray) -> None:

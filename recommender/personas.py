@@ -10,9 +10,16 @@ import numpy as np
 
 from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.personas import write_personas
+from kgstore.splits import load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import TrainResult, train_hdgi
-from recommender.probe import ProbeScore, mean_item_embeddings, probe_task, score
+from recommender.probe import (
+    ProbeScore,
+    held_out_task,
+    mean_item_embeddings,
+    probe_task,
+    score,
+)
 
 
 @dataclass
@@ -68,29 +75,38 @@ def learn_personas(
 
 
 @dataclass
-class ProbeReport:
-    dataset: str
-    attribute: str
+class ProbeTable:
+    target: str  # what is predicted, in words
     users: int
     classes: int
     rows: dict[str, list[ProbeScore]]  # method -> one score per seed
+
+
+@dataclass
+class ProbeReport:
+    dataset: str
+    attribute: str
+    tables: list[ProbeTable]
     seconds_per_epoch: list[float]
 
     def table(self) -> str:
-        lines = [
-            f"probe on {self.dataset}: predict the most frequent {self.attribute} of "
-            f"{self.users:,} users ({self.classes} classes), {len(self.seconds_per_epoch)} "
-            "seeds, mean ± std",
-            "| persona | accuracy | macro-F1 |",
-            "| --- | ---: | ---: |",
-        ]
-        for method, scores in self.rows.items():
-            acc = np.array([s.accuracy for s in scores])
-            f1 = np.array([s.macro_f1 for s in scores])
-            lines.append(
-                f"| {method} | {acc.mean():.3f} ± {acc.std():.3f} | "
-                f"{f1.mean():.3f} ± {f1.std():.3f} |"
-            )
+        lines = []
+        for table in self.tables:
+            lines += [
+                f"probe on {self.dataset}: {table.target} ({table.users:,} users, "
+                f"{table.classes} classes), {len(self.seconds_per_epoch)} seeds, mean ± std",
+                "",
+                "| persona | accuracy | macro-F1 |",
+                "| --- | ---: | ---: |",
+            ]
+            for method, scores in table.rows.items():
+                acc = np.array([s.accuracy for s in scores])
+                f1 = np.array([s.macro_f1 for s in scores])
+                lines.append(
+                    f"| {method} | {acc.mean():.3f} ± {acc.std():.3f} | "
+                    f"{f1.mean():.3f} ± {f1.std():.3f} |"
+                )
+            lines.append("")
         return "\n".join(lines)
 
 
@@ -109,11 +125,25 @@ def probe_personas(
     """HDGI personas against random vectors and mean item embeddings, over ``seeds`` (each
     seed trains HDGI anew and draws a new train/test split of the users)."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
-    task = probe_task(export)
-    rows: dict[str, list[ProbeScore]] = {
-        "HDGI (KG + LLM)": [],
-        "random vectors": [],
-        "mean of item embeddings": [],
+    split = load_split(home, dataset, recorded_split_hash(driver, database, dataset))
+    tasks = {
+        "held-out": held_out_task(export, split),
+        "training": probe_task(export),
+    }
+    attribute = tasks["training"].attribute.lower()
+    words = {
+        "held-out": f"the most frequent {attribute} of the user's held-out (validation and "
+        "test) items",
+        "training": f"the most frequent {attribute} among the user's training items",
+    }
+    tables = {
+        name: ProbeTable(
+            words[name],
+            len(task.users),
+            task.classes,
+            {"HDGI (KG + LLM)": [], "random vectors": [], "mean of item embeddings": []},
+        )
+        for name, task in tasks.items()
     }
     mean_items = mean_item_embeddings(export)
     timings = []
@@ -122,10 +152,12 @@ def probe_personas(
         timings.append(result.seconds_per_epoch)
         rng = np.random.default_rng(seed)
         random = rng.standard_normal(result.personas.shape).astype(np.float32)
-        rows["HDGI (KG + LLM)"].append(score(result.personas, task, seed))
-        rows["random vectors"].append(score(random, task, seed))
-        rows["mean of item embeddings"].append(score(mean_items, task, seed))
-    return ProbeReport(dataset, task.attribute, len(task.users), task.classes, rows, timings)
+        for name, task in tasks.items():
+            rows = tables[name].rows
+            rows["HDGI (KG + LLM)"].append(score(result.personas, task, seed))
+            rows["random vectors"].append(score(random, task, seed))
+            rows["mean of item embeddings"].append(score(mean_items, task, seed))
+    return ProbeReport(dataset, attribute, list(tables.values()), timings)
 
 
 def _train(

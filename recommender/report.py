@@ -124,10 +124,7 @@ def bar_chart(table: Table3, path: Path) -> None:
         ax.set_title(key)
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels([_short(row) for row in rows], rotation=40, ha="right", fontsize=8)
-        low = min(m - s for m, s in zip(means, stds, strict=True))
-        ax.set_ylim(
-            max(0.0, low * 0.9), max(m + s for m, s in zip(means, stds, strict=True)) * 1.05
-        )
+        ax.set_ylim(0, max(m + s for m, s in zip(means, stds, strict=True)) * 1.1)
     fig.suptitle(f"{table.dataset}: mean ± std over {len(table.seeds)} seeds (test)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

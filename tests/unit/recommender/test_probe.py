@@ -63,3 +63,22 @@ def test_a_graph_without_attributes_cannot_be_probed() -> None:
     del export.ids["Genre"]
     with pytest.raises(ValueError, match="no Genre, Category or Attribute"):
         probe_task(export)
+
+
+def test_held_out_target_reads_only_held_out_items() -> None:
+    import pandas as pd
+
+    from recommender.probe import held_out_task
+
+    split = pd.DataFrame(
+        {
+            "user": ["a", "a", "a", "b", "b", "c"],
+            "item": ["i", "j", "k", "j", "i", "unknown"],
+            "split": ["train", "valid", "test", "train", "test", "test"],
+        }
+    )
+    task = held_out_task(export_with_genres(), split)
+    # a held out j and k (both Comedy); b held out i (Drama); c's item is not in the graph.
+    # Classes are numbered by frequency among the held-out items: Comedy 0, Drama 1.
+    assert task.users.tolist() == [0, 1]
+    assert task.labels.tolist() == [0, 1]
