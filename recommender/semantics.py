@@ -173,6 +173,7 @@ def llm_personas(
     limit: int | None = None,
     force: bool = False,
     max_new_tokens: int = 48,
+    batch_size: int = 16,
     progress: bool = True,
 ) -> int:
     """The "LLM" user representation of the method: preference keywords generated from the
@@ -186,21 +187,23 @@ def llm_personas(
         for user, history, model in user_histories(driver, database, dataset, max_history)
         if force or model != generator.name
     ][:limit]
-    batch_users: list[str] = []
-    batch_texts: list[str] = []
-    for user, history in tqdm(histories, desc="llm persona", unit="user", disable=not progress):
-        keywords = generator.generate(
-            user_preferences_prompt([items[i] for i in history]), max_new_tokens
+    bar = tqdm(total=len(histories), desc="llm persona", unit="user", disable=not progress)
+    for start in range(0, len(histories), batch_size):
+        batch = histories[start : start + batch_size]
+        prompts = [user_preferences_prompt([items[i] for i in history]) for _, history in batch]
+        keywords = generator.generate_many(prompts, max_new_tokens)
+        # Stored batch by batch: an interrupted run keeps what it has (and the cache the rest).
+        _store_personas(
+            driver,
+            database,
+            dataset,
+            generator,
+            embedder,
+            [user for user, _ in batch],
+            [text or "unknown preferences" for text in keywords],
         )
-        batch_users.append(user)
-        batch_texts.append(keywords or "unknown preferences")
-        if len(batch_users) >= 64:
-            _store_personas(
-                driver, database, dataset, generator, embedder, batch_users, batch_texts
-            )
-            batch_users, batch_texts = [], []
-    if batch_users:
-        _store_personas(driver, database, dataset, generator, embedder, batch_users, batch_texts)
+        bar.update(len(batch))
+    bar.close()
     return len(histories)
 
 

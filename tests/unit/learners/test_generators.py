@@ -69,3 +69,25 @@ def test_packaged_generator_runs_offline_and_deterministically() -> None:
     prompt = item_description_prompt("Toy Story")
     first = generator.generate(prompt, max_new_tokens=12)
     assert first and first == generator.generate(prompt, max_new_tokens=12)
+
+
+def test_batched_generation_matches_one_at_a_time() -> None:
+    """Left padding must not change greedy outputs: a batch equals the prompts one by one."""
+    generator = TransformersGenerator(num_threads=1)
+    prompts = [item_description_prompt("Toy Story"), item_description_prompt("Heat (1995)")]
+    assert generator.generate_many(prompts, max_new_tokens=8) == [
+        generator.generate(prompt, max_new_tokens=8) for prompt in prompts
+    ]
+    assert generator.generate_many([], max_new_tokens=8) == []
+
+
+def test_cached_batches_generate_only_what_is_missing(tmp_path: Path) -> None:
+    with openai_stub() as (url, state):
+        cached = CachedGenerator(OpenAIChatGenerator(url, "m"), tmp_path / "cache.sqlite")
+        first = cached.generate("a", 16)
+        texts = cached.generate_many(["a", "b", "b", "c"], 16)
+        assert texts[0] == first and texts[1] == texts[2]
+        assert len(state.requests) == 3  # a once, then b and c; the repeated b is not asked
+        assert cached.generate_many(["c", "b"], 16) == [texts[3], texts[1]]
+        assert len(state.requests) == 3
+        cached.close()

@@ -1,0 +1,207 @@
+"""kgrec's SASRec against RecBole's SASRec on the identical leave-one-out split, in the same
+run: test quality (full ranking, history excluded in both) and seconds per training epoch.
+
+Usage:
+    python -m benchmarks.sasrec_vs_recbole [--dataset ml-100k] [--seeds 0 1 2]
+
+The dataset must be ingested (its split is read from KGREC_HOME/splits). RecBole 1.2.1
+needs numpy<2 and pandas<3, so it runs in its own environment, created on first use under
+KGREC_HOME/bench/recbole-venv; it borrows this environment's torch through a .pth file
+instead of downloading a second copy. Both models: d=64, 2 layers, 2 heads, feed-forward
+64, dropout 0.1, Adam 1e-3, max length 50, full-softmax cross-entropy, early stopping on
+validation NDCG@10. They differ in what an epoch is: RecBole trains on every prefix of
+every sequence (one target each), kgrec on windows of up to 50 targets, so the time to the
+best validation score is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import site
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from kgstore.settings import kgrec_home
+from kgstore.splits import load_split
+from learners.sasrec.data import SequenceData
+from learners.sasrec.model import SASRec
+from learners.sasrec.train import train_sasrec
+from recommender.evaluate import full_ranks
+from recommender.machine import accelerator, machine
+from recommender.metrics import ndcg, summarise
+
+RECBOLE = ["recbole==1.2.1", "numpy<2", "pandas<3", "setuptools<81", "scipy<1.15"]
+RECBOLE_DEPS = [
+    "tqdm", "colorlog==4.7.2", "colorama==0.4.4", "scikit-learn<1.6", "pyyaml", "tensorboard",
+    "thop", "tabulate", "plotly", "texttable", "psutil",
+]  # fmt: skip
+
+
+def recbole_python(venv: Path) -> Path:
+    """The RecBole environment's interpreter, created (once) when missing."""
+    python = venv / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"creating the RecBole environment in {venv} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "--no-deps", RECBOLE[0]], check=True)
+    subprocess.run([*pip, *RECBOLE[1:], *RECBOLE_DEPS], check=True)
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    # Appended after the environment's own packages, so its numpy<2 and pandas<3 win and
+    # only what it lacks (torch and its libraries) comes from here.
+    (Path(purelib) / "kgrec_torch.pth").write_text(site.getsitepackages()[0] + "\n")
+    return python
+
+
+def write_atomic(split: pd.DataFrame, folder: Path, name: str) -> None:
+    """The split as RecBole's atomic file; positions serve as timestamps, so RecBole's
+    time-ordered leave-one-out reproduces the recorded split exactly."""
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(
+        {
+            "user_id:token": split["user"].astype(str),
+            "item_id:token": split["item"].astype(str),
+            "timestamp:float": split["position"].astype(float),
+        }
+    )
+    frame.to_csv(folder / name / f"{name}.inter", sep="\t", index=False)
+
+
+def check_same_split(split: pd.DataFrame) -> None:
+    """RecBole's LS split takes each user's last two interactions by timestamp."""
+    ordered = split.sort_values(["user", "position"])
+    tail = ordered.groupby("user").tail(2)
+    expected = tail.groupby("user")["split"].apply(list)
+    if not all(v == ["valid", "test"] for v in expected if len(v) == 2):
+        raise SystemExit("the recorded split is not leave-one-out in position order")
+
+
+def run_kgrec(split: pd.DataFrame, seed: int, epochs: int, patience: int, device: str) -> dict:  # type: ignore[type-arg]
+    data = SequenceData.from_split(split)
+    torch.manual_seed(seed)
+    model = SASRec(data.n_items, hidden=64, layers=2, heads=2, dropout=0.1, max_len=50)
+    valid_users = data.evaluable("valid")
+    result = train_sasrec(
+        model,
+        data,
+        lambda m: ndcg(full_ranks(m, data, "valid", valid_users), 10),
+        epochs=epochs,
+        patience=patience,
+        seed=seed,
+        device=device,
+        progress=False,
+    )
+    best_epoch_seconds = sum(e.seconds for e in result.curve[: result.best_epoch + 1])
+    return {
+        "best_valid_ndcg10": result.best_valid,
+        "best_epoch": result.best_epoch,
+        "epochs": len(result.curve),
+        "seconds_per_epoch": result.seconds_per_epoch,
+        "seconds_to_best": best_epoch_seconds,
+        "train_seconds": sum(e.seconds for e in result.curve),
+        "test": summarise(full_ranks(model, data, "test"), ks=(10,)),
+    }
+
+
+def run_recbole(
+    python: Path, split: pd.DataFrame, seed: int, epochs: int, patience: int, device: str
+) -> dict:  # type: ignore[type-arg]
+    with tempfile.TemporaryDirectory() as tmp:
+        write_atomic(split, Path(tmp), "kgrec")
+        out = subprocess.run(
+            [
+                str(python),
+                str(Path(__file__).with_name("recbole_runner.py")),
+                "--data",
+                tmp,
+                "--dataset",
+                "kgrec",
+                "--epochs",
+                str(epochs),
+                "--patience",
+                str(patience),
+                "--seed",
+                str(seed),
+                "--device",
+                device,
+                "--checkpoints",
+                str(Path(tmp) / "saved"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BENCH_THREADS": str(torch.get_num_threads())},
+        )
+    result: dict = json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[type-arg]
+    per_epoch = result["seconds_per_epoch"]
+    result["seconds_to_best"] = per_epoch * (result["best_epoch"] + 1)
+    result["test"] = {k.replace("hit", "HR").replace("ndcg", "NDCG").replace("mrr", "MRR"): v
+                      for k, v in result["test"].items()}  # fmt: skip
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="ml-100k")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--patience", type=int, default=10)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--venv", type=Path, default=kgrec_home() / "bench" / "recbole-venv")
+    args = parser.parse_args()
+
+    split = load_split(kgrec_home(), args.dataset)
+    check_same_split(split)
+    python = recbole_python(args.venv)
+    print(f"machine: {machine()}; accelerator: {accelerator()}; torch {torch.__version__}; "
+          f"{torch.get_num_threads()} threads; device {args.device}")  # fmt: skip
+    rows: dict[str, list[dict]] = {"kgrec": [], "RecBole": []}  # type: ignore[type-arg]
+    for seed in args.seeds:
+        for name, run in (("kgrec", run_kgrec), ("RecBole", None)):
+            started = time.perf_counter()
+            if run is not None:
+                result = run(split, seed, args.epochs, args.patience, args.device)
+            else:
+                result = run_recbole(python, split, seed, args.epochs, args.patience, args.device)
+            rows[name].append(result)
+            seconds = time.perf_counter() - started
+            print(f"seed {seed} {name}: {json.dumps(result)} ({seconds:.0f} s)", flush=True)
+    print(f"\n{args.dataset}, seeds {args.seeds}, mean ± std")
+    print("| SASRec | test NDCG@10 | test HR@10 | s/epoch | epochs to best | s to best |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, results in rows.items():
+
+        def cell(values: list[float], digits: int = 4) -> str:
+            return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
+
+        print(
+            f"| {name} | {cell([r['test']['NDCG@10'] for r in results])} | "
+            f"{cell([r['test']['HR@10'] for r in results])} | "
+            f"{cell([r['seconds_per_epoch'] for r in results], 2)} | "
+            f"{cell([r['best_epoch'] + 1 for r in results], 1)} | "
+            f"{cell([r['seconds_to_best'] for r in results], 1)} |"
+        )
+    ratio = np.mean([r["seconds_per_epoch"] for r in rows["RecBole"]]) / np.mean(
+        [r["seconds_per_epoch"] for r in rows["kgrec"]]
+    )
+    print(f"\nkgrec is {ratio:.1f}x faster per epoch than RecBole in this run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
