@@ -396,7 +396,7 @@ def cmd_table3(args: argparse.Namespace) -> int:
     )
     command = (
         f"kgrec experiment table3 --dataset {dataset} --seeds {args.seeds} "
-        f"--epochs {args.epochs} --patience {args.patience}"
+        f"--epochs {args.epochs} --patience {args.patience} --batch-size {args.batch_size}"
         + (f" --negatives {args.negatives}" if args.negatives else "")
         + (f" --device {args.device}" if args.device else "")
         + (f" --users {' '.join(args.users)}" if len(args.users) < len(USER_KINDS) else "")
@@ -624,7 +624,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     q.add_argument("--hidden", type=int, default=64, help="SASRec width (default 64)")
     q.add_argument("--max-len", type=int, default=50, help="sequence length (default 50)")
-    q.add_argument("--batch-size", type=int, default=128, help="sequences per step (128)")
+    q.add_argument(
+        "--batch-size", type=int, default=16, help="windows (of up to 50 targets) per step (16)"
+    )
     q.add_argument("--epochs", type=int, default=200, help="at most (default 200)")
     q.add_argument("--patience", type=int, default=10, help="early stopping (default 10)")
     q.add_argument("--negatives", type=int, help="sampled negatives (default: full softmax)")

@@ -62,7 +62,7 @@ class SASRecSettings:
     dropout: float = 0.1
     max_len: int = 50
     lr: float = 1e-3
-    batch_size: int = 128
+    batch_size: int = 16  # windows of up to max_len targets each
     epochs: int = 200
     patience: int = 10
     negatives: int | None = None

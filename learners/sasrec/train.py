@@ -40,7 +40,7 @@ def train_sasrec(
     data: SequenceData,
     validate: Callable[[SASRec], float],
     epochs: int = 200,
-    batch_size: int = 128,
+    batch_size: int = 16,
     lr: float = 1e-3,
     patience: int = 10,
     negatives: int | None = None,
