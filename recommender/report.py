@@ -143,7 +143,8 @@ def curves(table: Table3, path: Path) -> None:
             valid_ax.scatter([run.best_epoch], [max(e.valid for e in run.curve)], s=12)
     loss_ax.set(title="training loss", xlabel="epoch")
     valid_ax.set(title="validation NDCG@10 (dot: kept)", xlabel="epoch")
-    valid_ax.legend(fontsize=8)
+    if valid_ax.get_legend_handles_labels()[0]:
+        valid_ax.legend(fontsize=8)
     fig.suptitle(f"{table.dataset}: training curves, seed {seed}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

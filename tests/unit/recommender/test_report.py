@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from recommender.experiment import RunResult, SASRecSettings, Table3
+from recommender.metrics import MISS, summarise
+from recommender.report import markdown, paired_p_values, write_all
+
+
+def table() -> Table3:
+    rng = np.random.default_rng(0)
+    users = np.arange(300)
+    runs = []
+    for seed in (0, 1, 2):
+        good = rng.integers(0, 5, 300)  # targets near the top
+        bad = np.where(rng.random(300) < 0.5, MISS, rng.integers(50, 500, 300))
+        for row, ranks in (("good", good), ("bad", bad), ("good again", good.copy())):
+            runs.append(RunResult(row, seed, None, {"NDCG@10": 0.1}, summarise(ranks), None, ranks))
+    return Table3("toy", (0, 1, 2), 500, users, 0, runs, {}, SASRecSettings(), "cpu", 1.0)
+
+
+def test_paired_tests_separate_different_rows_only() -> None:
+    p = paired_p_values(table(), "NDCG", 10)
+    assert p[("good", "bad")] < 1e-6
+    assert p[("good", "good again")] == 1.0  # identical per-user values
+
+
+def test_report_has_the_papers_layout_and_files(tmp_path: Path) -> None:
+    text = markdown(table(), "kgrec experiment table3 --dataset toy", "a machine")
+    assert "## k = 10" in text and "## k = 100" in text
+    assert "| good | 1.0000 ± 0.0000 |" in text  # HR@10 of ranks below 5
+    assert "No test user of this dataset is that cold." in text
+    paths = write_all(table(), tmp_path, "cmd", "machine")
+    assert [p.name for p in paths] == [
+        "table3-toy.md", "table3-toy.json", "table3-toy.png", "table3-toy-curves.png"
+    ]  # fmt: skip
+    assert all(p.stat().st_size > 0 for p in paths)
