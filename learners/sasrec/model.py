@@ -69,6 +69,8 @@ class SASRec(nn.Module):
         fusion: where the user vector enters: added to every ``"input"`` position, or to
             the sequence representation just before the ``"output"`` layer
             (default :obj:`"input"`).
+        item_residual: with ``item_features``, also learn a per-item offset (zero at the
+            start) added to the projected vector (default :obj:`False`).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class SASRec(nn.Module):
         n_users: int = 0,
         user_features: Tensor | None = None,
         fusion: Fusion = "input",
+        item_residual: bool = False,
     ) -> None:
         super().__init__()
         if n_items < 1:
@@ -103,6 +106,10 @@ class SASRec(nn.Module):
                 )
             self.register_buffer("item_features", item_features.float(), persistent=True)
             self.item_projection = nn.Linear(item_features.shape[1], hidden)
+            if item_residual:
+                # A learned per-item offset from the text vector, starting at zero: the text
+                # initialises each item, interactions refine it (e.g. with popularity).
+                self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
         self.user_embedding: nn.Embedding | None = None
         self.user_projection: nn.Linear | None = None
         if n_users:
@@ -131,14 +138,18 @@ class SASRec(nn.Module):
                 module.reset_parameters()
         if self.item_embedding is not None:
             with torch.no_grad():
+                if self.item_projection is not None:
+                    self.item_embedding.weight.zero_()
                 self.item_embedding.weight[0].zero_()
 
     def item_vectors(self) -> Tensor:
         """``(n_items + 1, hidden)``: the representation of every item, padding included."""
-        if self.item_embedding is not None:
+        if self.item_projection is None:
+            assert self.item_embedding is not None
             return self.item_embedding.weight
-        assert self.item_projection is not None
         vectors: Tensor = self.item_projection(self.get_buffer("item_features"))
+        if self.item_embedding is not None:
+            vectors = vectors + self.item_embedding.weight
         return vectors
 
     def user_vectors(self, users: Tensor | None) -> Tensor | None:
@@ -205,7 +216,9 @@ class SASRec(nn.Module):
         return scores
 
     def __repr__(self) -> str:
-        items = "learned" if self.item_embedding is not None else "features"
+        items = "learned" if self.item_projection is None else "features"
+        if self.item_projection is not None and self.item_embedding is not None:
+            items = "features+learned"
         users = (
             "none"
             if not self.uses_users

@@ -175,3 +175,13 @@ def test_training_needs_sequences() -> None:
     data = SequenceData.from_split(frame)
     with pytest.raises(ValueError, match="nothing to learn"):
         train_sasrec(SASRec(data.n_items, hidden=8, heads=1), data, lambda m: 0.0, progress=False)
+
+
+def test_item_residual_starts_at_the_text_vectors() -> None:
+    features = torch.randn(21, 12)
+    refined = model(item_features=features, item_residual=True)
+    assert refined.item_projection is not None
+    with torch.no_grad():  # offsets start at 0: the vectors are the projected texts
+        assert torch.allclose(refined.item_projection(features), refined.item_vectors())
+    assert "items=features+learned" in repr(refined)
+    assert refined.item_embedding is not None and refined.item_embedding.weight.requires_grad
