@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from kgstore.datasets.split import order_keys
 from kgstore.settings import kgrec_home
 from kgstore.splits import load_split
 from learners.sasrec.data import SequenceData
@@ -69,14 +70,16 @@ def recbole_python(venv: Path) -> Path:
 
 
 def write_atomic(split: pd.DataFrame, folder: Path, name: str) -> None:
-    """The split as RecBole's atomic file; positions serve as timestamps, so RecBole's
-    time-ordered leave-one-out reproduces the recorded split exactly."""
+    """The split as RecBole's atomic file. Each interaction's rank in the order the split
+    was made in serves as its timestamp, so RecBole's time-ordered leave-one-out reproduces
+    the recorded split exactly (ties in the original timestamps included)."""
     (folder / name).mkdir(parents=True, exist_ok=True)
+    ordered = split.sort_values(order_keys(split), kind="stable")
     frame = pd.DataFrame(
         {
-            "user_id:token": split["user"].astype(str),
-            "item_id:token": split["item"].astype(str),
-            "timestamp:float": split["position"].astype(float),
+            "user_id:token": ordered["user"].astype(str),
+            "item_id:token": ordered["item"].astype(str),
+            "timestamp:float": ordered.groupby("user", sort=False).cumcount().astype(float),
         }
     )
     frame.to_csv(folder / name / f"{name}.inter", sep="\t", index=False)
@@ -84,11 +87,11 @@ def write_atomic(split: pd.DataFrame, folder: Path, name: str) -> None:
 
 def check_same_split(split: pd.DataFrame) -> None:
     """RecBole's LS split takes each user's last two interactions by timestamp."""
-    ordered = split.sort_values(["user", "position"])
+    ordered = split.sort_values(order_keys(split), kind="stable")
     tail = ordered.groupby("user").tail(2)
     expected = tail.groupby("user")["split"].apply(list)
     if not all(v == ["valid", "test"] for v in expected if len(v) == 2):
-        raise SystemExit("the recorded split is not leave-one-out in position order")
+        raise SystemExit("the recorded split is not leave-one-out in time order")
 
 
 def run_kgrec(split: pd.DataFrame, seed: int, epochs: int, patience: int, device: str) -> dict:  # type: ignore[type-arg]

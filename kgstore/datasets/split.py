@@ -8,6 +8,13 @@ import pandas as pd
 MIN_INTERACTIONS_TO_EVALUATE = 3
 
 
+def order_keys(interactions: pd.DataFrame) -> list[str]:
+    """Sort keys for each user's interactions in time: timestamps where every interaction
+    has one (ties broken by file order), file order otherwise."""
+    has_time = "timestamp" in interactions and interactions["timestamp"].notna().all()
+    return ["user", "timestamp", "position"] if has_time else ["user", "position"]
+
+
 def leave_one_out(interactions: pd.DataFrame) -> pd.DataFrame:
     """Add a ``split`` column.
 
@@ -16,9 +23,7 @@ def leave_one_out(interactions: pd.DataFrame) -> pd.DataFrame:
     one cannot both train on and evaluate them.
     """
     frame = interactions.copy()
-    has_time = frame["timestamp"].notna().all()
-    keys = ["user", "timestamp", "position"] if has_time else ["user", "position"]
-    frame = frame.sort_values(keys, kind="stable")
+    frame = frame.sort_values(order_keys(frame), kind="stable")
     from_end = frame.groupby("user", sort=False).cumcount(ascending=False).to_numpy()
     size = frame.groupby("user", sort=False)["item"].transform("size").to_numpy()
     evaluable = size >= MIN_INTERACTIONS_TO_EVALUATE

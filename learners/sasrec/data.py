@@ -12,6 +12,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from kgstore.datasets.split import order_keys
+
 Stage = Literal["valid", "test"]
 
 
@@ -57,10 +59,17 @@ class SequenceData:
             unknown = split["item"][index < 0].iloc[0]
             raise ValueError(f"item {unknown!r} of the split is not in the catalogue")
         frame = pd.DataFrame(
-            {"user": split["user"].to_numpy(), "item": index + 1, "position": split["position"]}
+            {
+                "user": split["user"].to_numpy(),
+                "item": index + 1,
+                "position": split["position"].to_numpy(),
+                "split": split["split"].to_numpy(),
+            }
         )
-        frame["split"] = split["split"].to_numpy()
-        frame = frame.sort_values(["user", "position"], kind="stable")
+        if "timestamp" in split:
+            frame["timestamp"] = split["timestamp"].to_numpy()
+        # The order the split was made in: by time where every interaction has a timestamp.
+        frame = frame.sort_values(order_keys(frame), kind="stable")
         users = pd.Index(pd.unique(frame["user"]))
         row = users.get_indexer(pd.Index(frame["user"]))
         is_train = (frame["split"] == "train").to_numpy()

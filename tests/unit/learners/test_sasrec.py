@@ -185,3 +185,21 @@ def test_item_residual_starts_at_the_text_vectors() -> None:
         assert torch.allclose(refined.item_projection(features), refined.item_vectors())
     assert "items=features+learned" in repr(refined)
     assert refined.item_embedding is not None and refined.item_embedding.weight.requires_grad
+
+
+def test_sequences_follow_time_where_the_split_did() -> None:
+    """ml-100k's file order is not chronological: sequences must be ordered by timestamp,
+    as the split was, or the last training item would not precede the validation item."""
+    frame = pd.DataFrame(
+        {
+            "user": ["u"] * 5,
+            "item": ["late", "early", "test", "mid", "valid"],
+            "timestamp": [40.0, 10.0, 60.0, 20.0, 50.0],
+            "position": [0, 1, 2, 3, 4],
+            "split": ["train", "train", "test", "train", "valid"],
+        }
+    )
+    data = SequenceData.from_split(frame)
+    names = [data.items[i - 1] for i in data.train[0]]
+    assert names == ["early", "mid", "late"]
+    assert data.items[data.valid[0] - 1] == "valid" and data.items[data.test[0] - 1] == "test"
