@@ -133,18 +133,10 @@ def export_graph(
     export = GraphExport(dataset, version)
     read = neo4j.RoutingControl.READ
     for label in tqdm(EXPORT_LABELS, desc="export nodes", disable=not progress, leave=False):
-        records, _, _ = driver.execute_query(
-            queries.render("export/nodes", label=label),
-            dataset=dataset,
-            database_=database,
-            routing_=read,
-        )
-        ids = np.array(records[0]["ids"], dtype=object)
+        ids, matrix, present = read_node_vectors(driver, database, dataset, label)
         if len(ids):
             export.ids[label.value] = ids
-            export.features[label.value], export.has_feature[label.value] = _features(
-                records[0]["embeddings"]
-            )
+            export.features[label.value], export.has_feature[label.value] = matrix, present
     if not len(export.ids.get(Label.USER, [])):
         raise ExportError(f"dataset {dataset!r} has no users; personas need users")
     edge_types: list[tuple[EdgeType, int]] = []
@@ -169,6 +161,32 @@ def export_graph(
     if cached is not None:
         export.save(cached)
     return export
+
+
+def read_node_vectors(
+    driver: neo4j.Driver, database: str, dataset: str, label: str, prop: str = "embedding"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids, a float32 matrix (zero rows where a node has no vector) and a presence mask for
+    one vector property (``embedding``, ``persona``, ``llm_persona``) of one label."""
+    records, _, _ = driver.execute_query(
+        queries.render("export/nodes", label=label, property=prop),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    matrix, present = _features(records[0]["vectors"])
+    return np.array(records[0]["ids"], dtype=object), matrix, present
+
+
+def count_vectors(driver: neo4j.Driver, database: str, dataset: str, label: str, prop: str) -> int:
+    """How many nodes of ``label`` have the vector property ``prop`` (no vectors read)."""
+    records, _, _ = driver.execute_query(
+        queries.render("export/count_vectors", label=label, property=prop),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return int(records[0]["count"])
 
 
 def _features(embeddings: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:

@@ -115,32 +115,3 @@ def nearest_users(
         )
         for r in records
     ]
-
-
-@dataclass(frozen=True)
-class UserVectors:
-    ids: np.ndarray  # user ids (object)
-    vectors: np.ndarray  # float32 (users, dim), zero rows where missing
-    present: np.ndarray  # bool (users,)
-    models: tuple[str, ...]  # the models that made them
-
-
-def read_user_vectors(driver: neo4j.Driver, database: str, dataset: str, prop: str) -> UserVectors:
-    """One vector property (``persona``, ``llm_persona``) of every user of ``dataset``."""
-    records = driver.execute_query(
-        queries.render("experiment/user_vectors", property=prop),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    ).records
-    ids, vectors = records[0]["ids"], records[0]["vectors"]
-    dims = {len(v) for v in vectors if v}
-    if len(dims) > 1:
-        raise ValueError(f"users of {dataset!r} have {prop} vectors of sizes {sorted(dims)}")
-    dim = dims.pop() if dims else 0
-    matrix = np.zeros((len(ids), dim), dtype=np.float32)
-    present = np.array([bool(v) for v in vectors], dtype=bool)
-    if dim:
-        matrix[present] = np.asarray([v for v in vectors if v], dtype=np.float32)
-    models = tuple(sorted(m for m in records[0]["models"] if m))
-    return UserVectors(np.asarray(ids, dtype=object), matrix, present, models)

@@ -341,8 +341,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_table3(args: argparse.Namespace) -> int:
     """Table 3 for one dataset: makes what the rows need when it is missing (item
     embeddings, HDGI personas, LLM personas), trains every row, writes the report."""
-    from kgstore.export import export_graph
-    from kgstore.personas import read_user_vectors
+    from kgstore.export import count_vectors, export_graph
     from recommender.experiment import (
         RETRIEVERS,
         SASRecSettings,
@@ -354,21 +353,21 @@ def cmd_table3(args: argparse.Namespace) -> int:
     from recommender.report import markdown, write_all
 
     dataset = args.dataset
+    if "None" not in args.users:
+        raise SettingsError("--users must include None: the base SASRec is the reranker")
+    rows = tuple(row for row in RETRIEVERS if row.user in args.users)
     driver, settings = connect()
     with driver:
         export = export_graph(driver, settings.database, dataset, kgrec_home() / "cache" / "export")
         steps = []
         if not export.has_feature["Item"].any():
             steps.append(["embed", "--dataset", dataset])
-        if "KG+LLM" in args.users and not (
-            read_user_vectors(driver, settings.database, dataset, "persona").present.any()
+        if "KG+LLM" in args.users and not count_vectors(
+            driver, settings.database, dataset, "User", "persona"
         ):
             steps.append(["personas", "--dataset", dataset])
-        rows = tuple(row for row in RETRIEVERS if row.user in args.users)
-        if "None" not in args.users:
-            raise SettingsError("--users must include None: the base SASRec is the reranker")
-        if "LLM" in args.users and not (
-            read_user_vectors(driver, settings.database, dataset, "llm_persona").present.any()
+        if "LLM" in args.users and not count_vectors(
+            driver, settings.database, dataset, "User", "llm_persona"
         ):
             steps.append(["llm-persona", "--dataset", dataset])
         for step in steps:

@@ -12,10 +12,10 @@ from typing import Literal
 
 import neo4j
 import numpy as np
+import pandas as pd
 import torch
 
-from kgstore.export import GraphExport
-from kgstore.personas import read_user_vectors
+from kgstore.export import GraphExport, read_node_vectors
 from kgstore.splits import load_split, recorded_split_hash
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
@@ -74,7 +74,6 @@ class ExperimentInputs:
     data: SequenceData
     item_features: np.ndarray  # (n_items + 1, F); row 0 (padding) is zero
     user_features: dict[str, np.ndarray]  # "LLM"/"KG+LLM" -> (users, F), aligned with data
-    train_counts: np.ndarray  # training interactions per user
 
 
 @dataclass
@@ -125,23 +124,23 @@ def load_inputs(
     text embeddings from the graph export, and the personas the rows need."""
     split = load_split(home, dataset, recorded_split_hash(driver, database, dataset))
     data = SequenceData.from_split(split, catalogue=export.ids["Item"].tolist())
-    items = export.features["Item"] * export.has_feature["Item"][:, None]
     if any(row.item != "Random" for row in rows) and not export.has_feature["Item"].any():
         raise ValueError(f"items of {dataset!r} have no text embeddings; run kgrec embed first")
+    items = export.features["Item"]  # zero rows where an item has no text
     item_features = np.vstack([np.zeros((1, items.shape[1]), np.float32), items])
     user_features: dict[str, np.ndarray] = {}
     for kind in sorted({row.user for row in rows} & set(PERSONA_PROPERTY)):
-        vectors = read_user_vectors(driver, database, dataset, PERSONA_PROPERTY[kind])
-        if not vectors.present.any():
+        ids, vectors, present = read_node_vectors(
+            driver, database, dataset, "User", PERSONA_PROPERTY[kind]
+        )
+        if not present.any():
             command = "kgrec personas" if kind == "KG+LLM" else "kgrec llm-persona"
             raise ValueError(f"users of {dataset!r} have no {kind} personas; run {command}")
-        aligned = np.zeros((len(data.users), vectors.vectors.shape[1]), np.float32)
-        index = {user: k for k, user in enumerate(vectors.ids)}
-        rows_found = np.array([index.get(user, -1) for user in data.users])
-        aligned[rows_found >= 0] = vectors.vectors[rows_found[rows_found >= 0]]
+        found = pd.Index(ids).get_indexer(pd.Index(data.users))
+        aligned = np.zeros((len(data.users), vectors.shape[1]), np.float32)
+        aligned[found >= 0] = vectors[found[found >= 0]]
         user_features[kind] = aligned
-    counts = np.array([len(seq) for seq in data.train])
-    return ExperimentInputs(dataset, data, item_features, user_features, counts)
+    return ExperimentInputs(dataset, data, item_features, user_features)
 
 
 def build_model(
@@ -185,7 +184,7 @@ def run_table3(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data = inputs.data
     users = data.evaluable("test")
-    cold = users[inputs.train_counts[users] <= COLD_MAX_TRAIN]
+    cold = users[np.array([len(data.train[u]) for u in users]) <= COLD_MAX_TRAIN]
     valid_users = data.evaluable("valid")
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from learners.early_stopping import BestState
 from learners.hdgi.data import HDGIInputs
 from learners.hdgi.encoder import MetapathEncoder, user_metapaths
 from learners.hdgi.model import HDGI, shuffle_features
@@ -61,7 +62,7 @@ def train_hdgi(
     data = inputs.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     result = TrainResult(np.zeros((0, hidden_channels), np.float32), device=device)
-    best_loss, best_state, waited = float("inf"), None, 0
+    best = BestState(patience, higher_is_better=False, min_delta=1e-4, checkpoint=checkpoint)
     started = time.perf_counter()
     bar = tqdm(
         range(epochs),
@@ -80,20 +81,11 @@ def train_hdgi(
         value = float(loss.detach())
         result.losses.append(value)
         bar.set_postfix(loss=f"{value:.4f}")
-        if value < best_loss - 1e-4:
-            best_loss, waited, result.best_epoch = value, 0, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if checkpoint is not None:
-                checkpoint.parent.mkdir(parents=True, exist_ok=True)
-                torch.save({"state": best_state, "epoch": epoch, "loss": value}, checkpoint)
-        else:
-            waited += 1
-            if waited >= patience:
-                break
+        if best.update(model, value, epoch):
+            break
     result.seconds_per_epoch = (time.perf_counter() - started) / len(result.losses)
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+    result.best_epoch = best.epoch
+    best.restore(model)
     with torch.no_grad():
         personas = model.encoder(data.x, data.adjacency)
     result.personas = personas.cpu().numpy().astype(np.float32)

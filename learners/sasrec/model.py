@@ -164,12 +164,15 @@ class SASRec(nn.Module):
         vectors: Tensor = self.user_projection(self.get_buffer("user_features")[users])
         return vectors
 
-    def encode(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
+    def encode(
+        self, seq: Tensor, users: Tensor | None = None, items: Tensor | None = None
+    ) -> Tensor:
         """``(B, L)`` item indices -> ``(B, L, hidden)`` states; state ``t`` has read items
-        up to ``t`` only."""
+        up to ``t`` only. ``items`` are :meth:`item_vectors` when the caller already has
+        them (with text features they cost a projection of the whole catalogue)."""
         seq = seq[:, -self.max_len :]
         length = seq.shape[1]
-        items = self.item_vectors()
+        items = self.item_vectors() if items is None else items
         h = items[seq] * math.sqrt(self.hidden)
         positions = torch.arange(length - 1, -1, -1, device=seq.device)
         h = h + self.position(positions)[None]
@@ -195,23 +198,25 @@ class SASRec(nn.Module):
         """Training logits over all items: ``(B, L, n_items + 1)``, or ``(M, n_items + 1)`` at
         the ``M`` positions where the bool mask ``positions`` is set. Column 0 (padding)
         is ``-inf``."""
-        h = self.encode(seq, users)
+        items = self.item_vectors()
+        h = self.encode(seq, users, items)
         if positions is not None:
             h = h[positions[:, -h.shape[1] :]]
-        logits = h @ self.item_vectors().T
+        logits = h @ items.T
         return logits.index_fill(-1, torch.tensor([0], device=logits.device), float("-inf"))
 
     def predict(self, seq: Tensor, candidates: Tensor, users: Tensor | None = None) -> Tensor:
         """Scores of ``candidates`` ``(B, C)`` after each sequence ``(B, L)``."""
-        last = self.encode(seq, users)[:, -1]
-        scores: Tensor = torch.einsum("bc,bkc->bk", last, self.item_vectors()[candidates])
+        items = self.item_vectors()
+        last = self.encode(seq, users, items)[:, -1]
+        scores: Tensor = torch.einsum("bc,bkc->bk", last, items[candidates])
         return scores
 
     def full_sort_predict(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
         """Scores of every item ``(B, n_items + 1)`` after each sequence; column 0 is
         ``-inf``."""
-        last = self.encode(seq, users)[:, -1]
-        scores = last @ self.item_vectors().T
+        items = self.item_vectors()
+        scores = self.encode(seq, users, items)[:, -1] @ items.T
         scores[:, 0] = float("-inf")
         return scores
 

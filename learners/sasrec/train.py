@@ -13,6 +13,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from learners.early_stopping import BestState
 from learners.sasrec.data import SequenceData, batches, training_windows
 from learners.sasrec.model import SASRec
 
@@ -68,8 +69,8 @@ def train_sasrec(
         raise ValueError("no user has two or more training items: nothing to learn from")
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     result = SASRecTrainResult(device=device)
-    best_state: dict[str, torch.Tensor] | None = None
-    waited, train_seconds = 0, 0.0
+    best = BestState(patience, higher_is_better=True, checkpoint=checkpoint)
+    train_seconds = 0.0
     bar = tqdm(range(epochs), desc="SASRec", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         model.train()
@@ -91,22 +92,13 @@ def train_sasrec(
             valid = float(validate(model))
         result.curve.append(EpochLog(epoch, total / max(count, 1), valid, seconds))
         bar.set_postfix(loss=f"{total / max(count, 1):.3f}", valid=f"{valid:.4f}")
-        if valid > result.best_valid:
-            result.best_valid, result.best_epoch, waited = valid, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if checkpoint is not None:
-                checkpoint.parent.mkdir(parents=True, exist_ok=True)
-                torch.save({"state": best_state, "epoch": epoch, "valid": valid}, checkpoint)
-        else:
-            waited += 1
-            if waited >= patience:
-                break
+        if best.update(model, valid, epoch):
+            break
+    result.best_valid, result.best_epoch = best.score, best.epoch
     epochs_run = len(result.curve)
     result.seconds_per_epoch = train_seconds / epochs_run
     result.sequences_per_second = len(windows) * epochs_run / max(train_seconds, 1e-9)
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+    best.restore(model)
     return result
 
 
@@ -123,8 +115,8 @@ def _loss(
         logits = model(inputs, user_rows, positions=mask)
         return F.cross_entropy(logits.float(), targets[mask])
     # Sampled softmax: the target against `negatives` uniformly drawn items per position.
-    h = model.encode(inputs, user_rows)[mask]
     items = model.item_vectors()
+    h = model.encode(inputs, user_rows, items)[mask]
     positive = targets[mask]
     sampled = torch.randint(1, model.n_items + 1, (len(positive), negatives), device=h.device)
     candidates = torch.cat([positive[:, None], sampled], dim=1)
