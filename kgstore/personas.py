@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import neo4j
 import numpy as np
@@ -39,8 +41,8 @@ def write_personas(
 
     Vectors are staged batch by batch in a separate property, then one transaction makes the
     staged version current for every user at once (and clears personas of older versions),
-    so readers see either the old version or the new one, never a mix. A failure before the
-    publish leaves the current personas untouched.
+    inside a seqlock, so ``read_personas`` sees either the old version or the new one, never a
+    mix. A failure before the publish leaves the current personas untouched.
     """
     if len(users) != len(vectors):
         raise ValueError(f"{len(users)} users but {len(vectors)} vectors")
@@ -74,18 +76,83 @@ def write_personas(
         progress=progress,
         unit="user",
     )
-    run_write(
-        driver,
-        database,
-        queries.load("load/publish_personas"),
-        {
-            "dataset": dataset,
-            "version": version,
-            "model": model,
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
+    run_write(driver, database, queries.load("load/begin_persona_publish"), {"dataset": dataset})
+    try:
+        run_write(
+            driver,
+            database,
+            queries.load("load/publish_personas"),
+            {
+                "dataset": dataset,
+                "version": version,
+                "model": model,
+                "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+    finally:
+        run_write(driver, database, queries.load("load/end_persona_publish"), {"dataset": dataset})
     return version
+
+
+@dataclass(frozen=True)
+class Personas:
+    """One published persona version: user ids and their vectors, row-aligned."""
+
+    version: str
+    model: str
+    ids: np.ndarray
+    vectors: np.ndarray
+
+
+class PersonaReadError(RuntimeError):
+    """No consistent persona version could be read."""
+
+
+def read_personas(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    attempts: int = 20,
+    backoff_s: float = 0.05,
+) -> Personas | None:
+    """The current persona version of ``dataset``, never a mix of two (None if none yet).
+
+    Neo4j reads are read-committed, so one statement can see a publish half applied. The
+    reader takes the seqlock's number before and after reading the users: an odd number or a
+    change means a publish overlapped, and the read is retried.
+    """
+    seq_query = queries.load("export/persona_seq")
+    users_query = queries.load("export/personas")
+    for attempt in range(attempts):
+        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+            before = session.execute_read(_single, seq_query, {"dataset": dataset})
+            if before is None:
+                raise PersonaReadError(f"dataset {dataset!r} is not in the graph")
+            if before["version"] is None:
+                return None
+            seq = before["seq"] or 0
+            if seq % 2 == 0:
+                users = session.execute_read(
+                    _single, users_query, {"dataset": dataset, "version": before["version"]}
+                )
+                after = session.execute_read(_single, seq_query, {"dataset": dataset})
+                if users is not None and after is not None and (after["seq"] or 0) == seq:
+                    vectors = np.array(users["vectors"], dtype=np.float32)
+                    return Personas(
+                        before["version"],
+                        before["model"],
+                        np.array(users["ids"], dtype=object),
+                        vectors.reshape(len(users["ids"]), -1),
+                    )
+        time.sleep(backoff_s * (attempt + 1))
+    raise PersonaReadError(
+        f"personas of {dataset!r} kept changing or a publish never finished after {attempts} "
+        "reads; if no `kgrec personas` is running, run it again to publish a complete version"
+    )
+
+
+def _single(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, Any]) -> Any:
+    return tx.run(statement, params).single()
 
 
 def nearest_users(

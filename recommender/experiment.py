@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from kgstore.export import GraphExport, read_node_vectors
+from kgstore.personas import read_personas
 from kgstore.splits import load_split, recorded_split_hash
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
@@ -130,10 +131,15 @@ def load_inputs(
     item_features = np.vstack([np.zeros((1, items.shape[1]), np.float32), items])
     user_features: dict[str, np.ndarray] = {}
     for kind in sorted({row.user for row in rows} & set(PERSONA_PROPERTY)):
-        ids, vectors, present = read_node_vectors(
-            driver, database, dataset, "User", PERSONA_PROPERTY[kind]
-        )
-        if not present.any():
+        if kind == "KG+LLM":  # versioned: one consistent version, never a mix
+            personas = read_personas(driver, database, dataset)
+            ids, vectors = (personas.ids, personas.vectors) if personas else (np.array([]), None)
+            present = np.ones(len(ids), dtype=bool)
+        else:
+            ids, vectors, present = read_node_vectors(
+                driver, database, dataset, "User", PERSONA_PROPERTY[kind]
+            )
+        if vectors is None or not present.any():
             command = "kgrec personas" if kind == "KG+LLM" else "kgrec llm-persona"
             raise ValueError(f"users of {dataset!r} have no {kind} personas; run {command}")
         found = pd.Index(ids).get_indexer(pd.Index(data.users))

@@ -1,5 +1,6 @@
 // One transaction: every staged persona becomes current, and personas of other versions are
-// removed, so no reader ever sees two versions at once.
+// removed. Read-committed readers can still see it half applied, so it runs inside the
+// seqlock of begin/end_persona_publish, which kgstore.personas.read_personas honours.
 MATCH (u:User {dataset: $dataset})
 WITH u, u.persona_staged_version = $version AS staged
 SET u.persona = CASE WHEN staged THEN u.persona_staged ELSE null END,

@@ -11,7 +11,7 @@ import pytest
 
 from kgstore.export import ExportError, export_graph
 from kgstore.ingest import Ingestor
-from kgstore.personas import nearest_users, write_personas
+from kgstore.personas import Personas, nearest_users, read_personas, write_personas
 from kgstore.stats import graph_counts
 from recommender.personas import learn_personas
 from tests.integration.test_ingest import generated
@@ -86,51 +86,47 @@ def test_readers_never_see_two_persona_versions(
     driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
     ingest(driver, database, namespace, tmp_path)
+    assert read_personas(driver, database, namespace) is None
     users = [f"u{u}" for u in range(30)]
     rng = np.random.default_rng(0)
-    write_personas(
-        driver,
-        database,
-        namespace,
-        users,
-        rng.standard_normal((30, 64)).astype(np.float32),
-        "first",
-        progress=False,
-    )
-    seen: list[list[str]] = []
+    written: dict[str, np.ndarray] = {}
+
+    def write(batch_size: int) -> None:
+        vectors = rng.standard_normal((30, 64)).astype(np.float32)
+        version = write_personas(
+            driver, database, namespace, users, vectors, "m", batch_size=batch_size, progress=False
+        )
+        written[version] = vectors
+
+    write(1_000)
+    seen: list[Personas] = []
     done = threading.Event()
 
+    errors: list[BaseException] = []
+
     def read() -> None:
-        while not done.is_set():
-            records, _, _ = driver.execute_query(
-                "MATCH (u:User {dataset: $d}) WHERE u.persona IS NOT NULL "
-                "RETURN collect(DISTINCT u.persona_version) AS v, count(*) AS n",
-                d=namespace,
-                database_=database,
-                routing_=neo4j.RoutingControl.READ,
-            )
-            seen.append(records[0]["v"])
-            assert records[0]["n"] == 30
+        try:
+            while not done.is_set():
+                found = read_personas(driver, database, namespace)
+                assert found is not None
+                seen.append(found)
+        except BaseException as error:  # surfaced below: a thread's failure fails the test
+            errors.append(error)
 
     reader = threading.Thread(target=read)
     reader.start()
     try:
         for _ in range(5):  # batches of 4 users: many staged writes per version
-            write_personas(
-                driver,
-                database,
-                namespace,
-                users,
-                rng.standard_normal((30, 64)).astype(np.float32),
-                "next",
-                batch_size=4,
-                progress=False,
-            )
+            write(4)
     finally:
         done.set()
         reader.join()
-    assert len(seen) > 5
-    assert all(len(versions) == 1 for versions in seen), [v for v in seen if len(v) != 1]
+    assert not errors, errors
+    assert len(seen) > 5 and len({p.version for p in seen}) > 1
+    for personas in seen:  # every read is one whole version, vectors included
+        order = [users.index(u) for u in personas.ids]
+        assert sorted(order) == list(range(30))
+        np.testing.assert_array_equal(personas.vectors, written[personas.version][order])
 
 
 def test_bad_graphs_give_clear_messages(
