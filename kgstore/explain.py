@@ -106,3 +106,133 @@ def _node_text(node: dict[str, Any]) -> str:
         return f"user {node['id']}"
     name = node.get("name")
     return f"{node['label']}: {name}" if name else f"{node['label']} {node['id']}"
+
+
+def session_evidence(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    items: list[str],
+    session: list[str],
+    max_paths: int = 40,
+) -> dict[str, list[GraphPath]]:
+    """Per item, KG paths to the session's items: direct relations first, then shared
+    named attributes, then shared unnamed entities."""
+    records, _, _ = driver.execute_query(
+        queries.load("explain/session_evidence"),
+        dataset=dataset,
+        items=items,
+        session=session,
+        max_paths=max_paths,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    found = {
+        r["item"]: [GraphPath(list(p["nodes"]), list(p["types"])) for p in r["paths"]]
+        for r in records
+    }
+    return {item: found.get(item, []) for item in items}
+
+
+WIDEST_SEARCH = 100_000  # vector-index candidates at most, when widening a search
+
+
+@dataclass(frozen=True)
+class PersonaSupport:
+    users: list[str]  # nearest users by persona who chose the item
+    neighbours: int  # how many nearest users were asked
+
+
+def persona_support(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    index: str,
+    persona: list[float],
+    items: list[str],
+    neighbours: int = 20,
+    exclude: list[str] | None = None,
+) -> dict[str, PersonaSupport]:
+    """Per item, which of the ``neighbours`` users nearest to ``persona`` chose it.
+
+    The vector index spans every dataset in the database, so the search is widened until
+    it finds ``neighbours`` users of ``dataset`` (or every user there is).
+    """
+    candidates = max(20 * neighbours, 200)
+    while True:
+        records, _, _ = driver.execute_query(
+            queries.load("explain/persona_support"),
+            dataset=dataset,
+            index=index,
+            persona=persona,
+            items=items,
+            neighbours=neighbours,
+            candidates=candidates,
+            exclude=exclude or [],
+            database_=database,
+            routing_=neo4j.RoutingControl.READ,
+        )
+        found = {r["item"]: PersonaSupport(list(r["users"]), int(r["neighbours"])) for r in records}
+        short = any(s.neighbours < neighbours for s in found.values())
+        if not short or candidates >= WIDEST_SEARCH:
+            return found
+        candidates = min(candidates * 5, WIDEST_SEARCH)
+
+
+@dataclass(frozen=True)
+class ItemDetails:
+    item: str
+    title: str | None
+    description: str | None
+    interactions: int
+    attributes: list[dict[str, Any]]
+
+
+def item_details(
+    driver: neo4j.Driver, database: str, dataset: str, item: str, max_attributes: int = 20
+) -> ItemDetails | None:
+    """One item's text, training interaction count and neighbours; None if not in the graph."""
+    records, _, _ = driver.execute_query(
+        queries.load("explain/item"),
+        dataset=dataset,
+        item=item,
+        max_attributes=max_attributes,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    if not records:
+        return None
+    r = records[0]
+    return ItemDetails(
+        r["item"], r["title"], r["description"], int(r["interactions"]), list(r["attributes"])
+    )
+
+
+@dataclass(frozen=True)
+class UserPersona:
+    user: str
+    persona: list[float] | None
+    version: str | None
+    model: str | None
+    updated_at: str | None
+    interactions: int
+
+
+def user_persona(
+    driver: neo4j.Driver, database: str, dataset: str, user: str
+) -> UserPersona | None:
+    """One user's persona and its provenance; None if the user is not in the graph."""
+    records, _, _ = driver.execute_query(
+        queries.load("explain/user_persona"),
+        dataset=dataset,
+        user=user,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    if not records:
+        return None
+    r = records[0]
+    persona = None if r["persona"] is None else [float(x) for x in r["persona"]]
+    return UserPersona(
+        r["user"], persona, r["version"], r["model"], r["updated_at"], int(r["interactions"])
+    )

@@ -36,8 +36,10 @@ def write_personas(
     model: str,
     batch_size: int = 1_000,
     progress: bool = True,
+    graph_version: str | None = None,
 ) -> str:
-    """Write a new persona version for ``users``; returns the version id.
+    """Write a new persona version for ``users``; returns the version id. ``graph_version``
+    records which graph they were learned from (so an up-to-date version can be kept).
 
     Vectors are staged batch by batch in a separate property, then one transaction makes the
     staged version current for every user at once (and clears personas of older versions),
@@ -86,6 +88,7 @@ def write_personas(
                 "dataset": dataset,
                 "version": version,
                 "model": model,
+                "graph_version": graph_version,
                 "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
@@ -182,3 +185,21 @@ def nearest_users(
         )
         for r in records
     ]
+
+
+def personas_current(
+    driver: neo4j.Driver, database: str, dataset: str, graph_version: str, model: str
+) -> bool:
+    """Whether ``dataset`` has personas of ``model`` learned from ``graph_version``."""
+    records, _, _ = driver.execute_query(
+        queries.load("export/persona_seq"),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return bool(
+        records
+        and records[0]["version"] is not None
+        and records[0]["model"] == model
+        and records[0]["graph_version"] == graph_version
+    )

@@ -53,13 +53,18 @@ def reranked_ranks(
     users: np.ndarray | None = None,
     candidates: int = 100,
     batch_size: int = 512,
+    fixed_items: np.ndarray | None = None,
 ) -> np.ndarray:
     """0-based rank of each target in the reranker's order of the retriever's top
-    ``candidates``; :data:`~recommender.metrics.MISS` where the retriever missed it."""
+    ``candidates``; :data:`~recommender.metrics.MISS` where the retriever missed it.
+    Items set in the bool mask ``fixed_items`` ``(n_items + 1,)`` keep the retriever's slot
+    (see :func:`~recommender.rerank.rerank`)."""
     ranks = []
+    fixed = None if fixed_items is None else torch.from_numpy(fixed_items)
     for _, seq, user_rows, seen, targets in _batches(retriever, data, stage, users, batch_size):
         proposed = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
-        ordered, _ = rerank(reranker, seq, proposed, user_rows)
+        keep = None if fixed is None else fixed.to(proposed.device)[proposed]
+        ordered, _ = rerank(reranker, seq, proposed, user_rows, fixed=keep)
         found = ordered == targets[:, None]
         rank = torch.where(found.any(dim=1), found.int().argmax(dim=1), -1).cpu().numpy()
         ranks.append(np.where(rank >= 0, rank, MISS).astype(np.int64))

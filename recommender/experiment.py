@@ -20,7 +20,7 @@ from kgstore.personas import read_personas
 from kgstore.splits import load_split, recorded_split_hash
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
-from learners.sasrec.train import EpochLog, train_sasrec
+from learners.sasrec.train import EpochLog, SASRecTrainResult, train_sasrec
 from recommender.evaluate import full_ranks, reranked_ranks
 from recommender.metrics import ndcg, summarise
 
@@ -75,6 +75,7 @@ class ExperimentInputs:
     data: SequenceData
     item_features: np.ndarray  # (n_items + 1, F); row 0 (padding) is zero
     user_features: dict[str, np.ndarray]  # "LLM"/"KG+LLM" -> (users, F), aligned with data
+    persona_version: str | None = None  # of the KG+LLM personas read
 
 
 @dataclass
@@ -130,9 +131,11 @@ def load_inputs(
     items = export.features["Item"]  # zero rows where an item has no text
     item_features = np.vstack([np.zeros((1, items.shape[1]), np.float32), items])
     user_features: dict[str, np.ndarray] = {}
+    persona_version = None
     for kind in sorted({row.user for row in rows} & set(PERSONA_PROPERTY)):
         if kind == "KG+LLM":  # versioned: one consistent version, never a mix
             personas = read_personas(driver, database, dataset)
+            persona_version = personas.version if personas else None
             ids, vectors = (personas.ids, personas.vectors) if personas else (np.array([]), None)
             present = np.ones(len(ids), dtype=bool)
         else:
@@ -146,7 +149,7 @@ def load_inputs(
         aligned = np.zeros((len(data.users), vectors.shape[1]), np.float32)
         aligned[found >= 0] = vectors[found[found >= 0]]
         user_features[kind] = aligned
-    return ExperimentInputs(dataset, data, item_features, user_features)
+    return ExperimentInputs(dataset, data, item_features, user_features, persona_version)
 
 
 def build_model(
@@ -166,6 +169,36 @@ def build_model(
         user_features=None if user_features is None else torch.from_numpy(user_features),
         fusion=fusion or "input",
     )
+
+
+def fit(
+    row: Row,
+    fusion: Fusion | None,
+    inputs: ExperimentInputs,
+    settings: SASRecSettings,
+    seed: int,
+    device: str,
+    progress: bool = True,
+) -> tuple[SASRec, SASRecTrainResult]:
+    """One row trained from ``seed``, stopped early on validation NDCG@10 (full ranking)."""
+    data = inputs.data
+    valid_users = data.evaluable("valid")
+    torch.manual_seed(seed)
+    model = build_model(row, fusion, inputs, settings)
+    result = train_sasrec(
+        model,
+        data,
+        lambda m: ndcg(full_ranks(m, data, "valid", valid_users), 10),
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        lr=settings.lr,
+        patience=settings.patience,
+        negatives=settings.negatives,
+        seed=seed,
+        device=device,
+        progress=progress,
+    )
+    return model, result
 
 
 def run_table3(
@@ -191,7 +224,6 @@ def run_table3(
     data = inputs.data
     users = data.evaluable("test")
     cold = users[np.array([len(data.train[u]) for u in users]) <= COLD_MAX_TRAIN]
-    valid_users = data.evaluable("valid")
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
     started = time.perf_counter()
@@ -203,21 +235,7 @@ def run_table3(
                 fusions = FUSIONS if row.name not in chosen else (chosen[row.name],)
             best: tuple[float, SASRec, RunResult] | None = None
             for fusion in fusions:
-                torch.manual_seed(seed)
-                model = build_model(row, fusion, inputs, settings)
-                result = train_sasrec(
-                    model,
-                    data,
-                    lambda m: ndcg(full_ranks(m, data, "valid", valid_users), 10),
-                    epochs=settings.epochs,
-                    batch_size=settings.batch_size,
-                    lr=settings.lr,
-                    patience=settings.patience,
-                    negatives=settings.negatives,
-                    seed=seed,
-                    device=device,
-                    progress=progress,
-                )
+                model, result = fit(row, fusion, inputs, settings, seed, device, progress)
                 run = RunResult(
                     row.name,
                     seed,

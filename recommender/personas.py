@@ -9,7 +9,7 @@ import neo4j
 import numpy as np
 
 from kgstore.export import ExportError, GraphExport, export_graph
-from kgstore.personas import write_personas
+from kgstore.personas import personas_current, write_personas
 from kgstore.splits import load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import TrainResult, train_hdgi
@@ -40,10 +40,15 @@ def learn_personas(
     seed: int = 0,
     device: str | None = None,
     progress: bool = True,
-) -> PersonaReport:
+    if_stale: bool = False,
+) -> PersonaReport | None:
     """Train HDGI on ``dataset``'s graph (training interactions only) and publish personas
-    for every user with at least one training interaction."""
+    for every user with at least one training interaction. With ``if_stale``, return None
+    instead when personas of the same model were already learned from this graph."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
+    model = f"hdgi-{hidden_channels}d-seed{seed}"
+    if if_stale and personas_current(driver, database, dataset, export.version, model):
+        return None
     interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
     active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
     if len(active) == 0:
@@ -68,8 +73,9 @@ def learn_personas(
         dataset,
         users,
         personas,
-        model=f"hdgi-{hidden_channels}d-seed{seed}",
+        model=model,
         progress=progress,
+        graph_version=export.version,
     )
     return PersonaReport(version, len(users), result)
 

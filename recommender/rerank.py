@@ -26,10 +26,26 @@ def retrieve(
 
 
 def rerank(
-    reranker: SASRec, seq: Tensor, candidates: Tensor, users: Tensor | None = None
+    reranker: SASRec,
+    seq: Tensor,
+    candidates: Tensor,
+    users: Tensor | None = None,
+    fixed: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """``candidates`` ``(B, C)`` reordered by the reranker's scores, best first, and those
-    scores. Ties keep the retriever's order (a stable sort)."""
+    scores. Ties keep the retriever's order (a stable sort).
+
+    ``fixed`` ``(B, C)`` bool marks candidates that keep the retriever's slot, such as items
+    without a training interaction, whose reranker embedding never learned anything; the
+    other candidates are reordered among the remaining slots.
+    """
     scores = reranker.predict(seq, candidates, users if reranker.uses_users else None)
     order = torch.sort(scores, dim=1, descending=True, stable=True).indices
-    return candidates.gather(1, order), scores.gather(1, order)
+    if fixed is None:
+        return candidates.gather(1, order), scores.gather(1, order)
+    # Movable candidates first (by score), then the fixed ones; then each movable slot takes
+    # the next movable candidate and each fixed slot keeps its own.
+    order = order.gather(1, torch.sort(fixed.gather(1, order).byte(), dim=1, stable=True).indices)
+    slot = ((~fixed).long().cumsum(dim=1) - 1).clamp(min=0)
+    ordered = torch.where(fixed, candidates, candidates.gather(1, order).gather(1, slot))
+    return ordered, torch.where(fixed, scores, scores.gather(1, order).gather(1, slot))

@@ -10,5 +10,6 @@ SET u.persona = CASE WHEN staged THEN u.persona_staged ELSE null END,
 REMOVE u.persona_staged, u.persona_staged_version
 WITH count(*) AS users, sum(CASE WHEN staged THEN 1 ELSE 0 END) AS published
 MATCH (d:Dataset {dataset: $dataset, id: $dataset})
-SET d.persona_version = $version, d.persona_model = $model
+SET d.persona_version = $version, d.persona_model = $model,
+    d.persona_graph_version = $graph_version
 RETURN users, published

@@ -152,9 +152,16 @@ class SASRec(nn.Module):
             vectors = vectors + self.item_embedding.weight
         return vectors
 
-    def user_vectors(self, users: Tensor | None) -> Tensor | None:
+    def user_vectors(self, users: Tensor | None, personas: Tensor | None = None) -> Tensor | None:
+        """Each row's user vector: ``personas`` ``(B, F)`` when given (a persona made for an
+        anonymous session; fixed-feature models only), else the stored one of ``users``."""
         if not self.uses_users:
             return None
+        if personas is not None:
+            if self.user_projection is None:
+                raise ValueError("only a model with fixed user features takes personas")
+            given: Tensor = self.user_projection(personas.float())
+            return given
         if users is None:
             raise ValueError("this model needs user indices")
         if self.user_embedding is not None:
@@ -165,7 +172,11 @@ class SASRec(nn.Module):
         return vectors
 
     def encode(
-        self, seq: Tensor, users: Tensor | None = None, items: Tensor | None = None
+        self,
+        seq: Tensor,
+        users: Tensor | None = None,
+        items: Tensor | None = None,
+        personas: Tensor | None = None,
     ) -> Tensor:
         """``(B, L)`` item indices -> ``(B, L, hidden)`` states; state ``t`` has read items
         up to ``t`` only. ``items`` are :meth:`item_vectors` when the caller already has
@@ -176,7 +187,7 @@ class SASRec(nn.Module):
         h = items[seq] * math.sqrt(self.hidden)
         positions = torch.arange(length - 1, -1, -1, device=seq.device)
         h = h + self.position(positions)[None]
-        user = self.user_vectors(users)
+        user = self.user_vectors(users, personas)
         if user is not None and self.fusion == "input":
             h = h + user[:, None, :]
         present = seq > 0
@@ -205,18 +216,31 @@ class SASRec(nn.Module):
         logits = h @ items.T
         return logits.index_fill(-1, torch.tensor([0], device=logits.device), float("-inf"))
 
-    def predict(self, seq: Tensor, candidates: Tensor, users: Tensor | None = None) -> Tensor:
+    def predict(
+        self,
+        seq: Tensor,
+        candidates: Tensor,
+        users: Tensor | None = None,
+        personas: Tensor | None = None,
+        items: Tensor | None = None,
+    ) -> Tensor:
         """Scores of ``candidates`` ``(B, C)`` after each sequence ``(B, L)``."""
-        items = self.item_vectors()
-        last = self.encode(seq, users, items)[:, -1]
+        items = self.item_vectors() if items is None else items
+        last = self.encode(seq, users, items, personas)[:, -1]
         scores: Tensor = torch.einsum("bc,bkc->bk", last, items[candidates])
         return scores
 
-    def full_sort_predict(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
+    def full_sort_predict(
+        self,
+        seq: Tensor,
+        users: Tensor | None = None,
+        personas: Tensor | None = None,
+        items: Tensor | None = None,
+    ) -> Tensor:
         """Scores of every item ``(B, n_items + 1)`` after each sequence; column 0 is
-        ``-inf``."""
-        items = self.item_vectors()
-        scores = self.encode(seq, users, items)[:, -1] @ items.T
+        ``-inf``. ``items`` are :meth:`item_vectors` when the caller has them cached."""
+        items = self.item_vectors() if items is None else items
+        scores = self.encode(seq, users, items, personas)[:, -1] @ items.T
         scores[:, 0] = float("-inf")
         return scores
 

@@ -50,6 +50,7 @@ def test_personas_are_written_for_every_user_with_interactions(
     report = learn_personas(
         driver, database, namespace, tmp_path, hidden_channels=64, epochs=30, progress=False
     )
+    assert report is not None
     assert report.users == 30
     assert report.result.losses[report.result.best_epoch] < report.result.losses[0]
     records, _, _ = driver.execute_query(

@@ -80,3 +80,34 @@ def test_reranked_ranks_and_misses() -> None:
     assert reranked_ranks(retriever, reranker, d, "valid", candidates=2).tolist() == [1]
     # Test target d (4): one candidate, e (c is now seen), so d is missed.
     assert reranked_ranks(retriever, reranker, d, "test", candidates=1).tolist() == [MISS]
+
+
+def test_fixed_candidates_keep_their_slot_and_the_rest_are_reordered() -> None:
+    # Candidates 3, 4, 5, 6 in the retriever's order; 4 is cold (fixed) and keeps slot 1.
+    candidates = torch.tensor([[3, 4, 5, 6]])
+    reranker = FixedScores(torch.tensor([[0.0, 0.0, 0.0, 1.0, 99.0, 2.0, 3.0]]))
+    fixed = torch.tensor([[False, True, False, False]])
+    ordered, scores = rerank(reranker, torch.tensor([[1]]), candidates, fixed=fixed)
+    assert ordered.tolist() == [[6, 4, 5, 3]]
+    assert scores.tolist() == [[3.0, 99.0, 2.0, 1.0]]
+    # Nothing fixed: the plain reranker order; everything fixed: the retriever's order.
+    none = rerank(
+        reranker, torch.tensor([[1]]), candidates, fixed=torch.zeros(1, 4, dtype=torch.bool)
+    )
+    assert none[0].tolist() == [[4, 6, 5, 3]]
+    every = rerank(
+        reranker, torch.tensor([[1]]), candidates, fixed=torch.ones(1, 4, dtype=torch.bool)
+    )
+    assert every[0].tolist() == [[3, 4, 5, 6]]
+
+
+def test_reranked_ranks_with_fixed_items() -> None:
+    d = data()
+    retriever = FixedScores(torch.tensor([[0.0, 1.0, 9.0, 8.0, 6.0, 7.0, 5.0]]))
+    reranker = FixedScores(torch.tensor([[0.0, 0.0, 0.0, 1.0, 3.0, 2.0, 0.0]]))
+    # Proposed c, e, d; c (3) fixed keeps slot 0, so target c is ranked first.
+    fixed = np.zeros(7, dtype=bool)
+    fixed[3] = True
+    assert reranked_ranks(
+        retriever, reranker, d, "valid", candidates=3, fixed_items=fixed
+    ).tolist() == [0]

@@ -1,0 +1,158 @@
+"""Train the product's two models on a dataset in the graph and save them as a bundle: the
+KG+LLM retriever (HDGI persona, text item vectors) and the plain SASRec reranker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import neo4j
+import numpy as np
+import torch
+
+from kgstore.export import export_graph
+from kgstore.splits import recorded_split_hash
+from learners.sasrec.model import Fusion, SASRec
+from recommender.bundle import (
+    Bundle,
+    BundleInfo,
+    bundle_version,
+    load_bundle,
+    model_arguments,
+    save_bundle,
+)
+from recommender.evaluate import full_ranks, reranked_ranks
+from recommender.experiment import (
+    BASE,
+    FUSIONS,
+    ExperimentInputs,
+    Row,
+    SASRecSettings,
+    fit,
+    load_inputs,
+)
+from recommender.metrics import summarise
+
+RETRIEVER = Row("KG+LLM", "Description (LLM)")
+CANDIDATES = 100
+
+
+def train_recommender(
+    driver: neo4j.Driver,
+    database: str,
+    dataset: str,
+    home: Path,
+    models_dir: Path,
+    settings: SASRecSettings | None = None,
+    fusion: Fusion | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> tuple[Path, Bundle, bool]:
+    """The bundle for the graph as it is now: loaded when one with the same inputs exists
+    (unless ``force``), else trained, evaluated on the test targets and saved. Returns its
+    path, the bundle and whether it was trained.
+
+    ``fusion=None`` trains the retriever with both fusions and keeps the better on
+    validation NDCG@10.
+    """
+    settings = settings or SASRecSettings()
+    export = export_graph(driver, database, dataset, home / "cache" / "export", progress=progress)
+    inputs = load_inputs(driver, database, dataset, home, export, (BASE, RETRIEVER))
+    fingerprint = {
+        "split": recorded_split_hash(driver, database, dataset),
+        "graph": export.version,
+        "personas": inputs.persona_version,
+        "settings": asdict(settings),
+        "fusion": fusion,
+        "seed": seed,
+    }
+    version = bundle_version(fingerprint)
+    path = models_dir / dataset / version
+    if (path / "bundle.json").exists() and not force:
+        log(f"recommender {dataset}/{version} is up to date ({path})")
+        return path, load_bundle(path), False
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    started = time.perf_counter()
+    best: tuple[float, SASRec, Fusion] | None = None
+    validation: dict[str, float] = {}
+    epochs: dict[str, int] = {}
+    for choice in FUSIONS if fusion is None else (fusion,):
+        model, result = fit(RETRIEVER, choice, inputs, settings, seed, device, progress)
+        validation[f"retriever ({choice})"] = result.best_valid
+        epochs[f"retriever ({choice})"] = result.best_epoch
+        log(f"retriever, fusion {choice}: valid NDCG@10 {result.best_valid:.4f}")
+        if best is None or result.best_valid > best[0]:
+            best = (result.best_valid, model, choice)
+    assert best is not None
+    _, retriever, chosen = best
+    reranker, result = fit(BASE, None, inputs, settings, seed, device, progress)
+    validation["reranker"] = result.best_valid
+    epochs["reranker"] = result.best_epoch
+    log(f"reranker: valid NDCG@10 {result.best_valid:.4f}")
+    bundle = Bundle(
+        BundleInfo(
+            dataset=dataset,
+            version=version,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            split_hash=str(fingerprint["split"]),
+            graph_version=export.version,
+            persona_version=inputs.persona_version or "",
+            seed=seed,
+            settings=asdict(settings),
+            retriever=model_arguments(retriever),
+            reranker=model_arguments(reranker),
+            evaluation=evaluate_bundle(retriever, reranker, inputs),
+            validation=validation,
+            training={
+                "fusion": chosen,
+                "best_epochs": epochs,
+                "device": device,
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+        ),
+        inputs.data.items,
+        inputs.data.users,
+        inputs.data.train,
+        warm_items(inputs),
+        retriever.cpu().eval(),
+        reranker.cpu().eval(),
+    )
+    return save_bundle(bundle, models_dir), bundle, True
+
+
+def warm_items(inputs: ExperimentInputs) -> np.ndarray:
+    """True for every item index with a training interaction (padding is not warm)."""
+    warm = np.zeros(inputs.data.n_items + 1, dtype=bool)
+    if inputs.data.train:
+        warm[np.concatenate(inputs.data.train)] = True
+    warm[0] = False
+    return warm
+
+
+def evaluate_bundle(
+    retriever: SASRec, reranker: SASRec, inputs: ExperimentInputs
+) -> dict[str, dict[str, float]]:
+    """Test metrics (full ranking, seen items excluded) of each model and of the pipeline."""
+    data = inputs.data
+    users = data.evaluable("test")
+    return {
+        "retriever (KG+LLM)": summarise(full_ranks(retriever, data, "test", users)),
+        "reranker alone (plain SASRec)": summarise(full_ranks(reranker, data, "test", users)),
+        "retriever + reranker": summarise(
+            reranked_ranks(
+                retriever,
+                reranker,
+                data,
+                "test",
+                users,
+                candidates=CANDIDATES,
+                fixed_items=~warm_items(inputs),
+            )
+        ),
+    }

@@ -1,0 +1,271 @@
+"""The recommender as a product on the real Neo4j: the Python API and the HTTP service, with
+every bad-input case answered by a clear error that writes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import neo4j
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from kgstore.ingest import Ingestor
+from kgstore.stats import graph_counts
+from recommender.api import (
+    EmptySessionError,
+    InvalidKError,
+    Recommender,
+    RecommendError,
+    SessionTooLongError,
+    UnknownItemsError,
+    UnknownUserError,
+)
+from recommender.bundle import BundleError, bundle_path
+from recommender.experiment import SASRecSettings
+from recommender.personas import learn_personas
+from recommender.semantics import embed_dataset
+from recommender.service import create_app
+from recommender.training import train_recommender
+from tests.integration.test_ingest import generated
+
+COLD, TWIN = "i40", "i7"  # i40: no interactions, the same text (title, genre) as i7
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("api-home")
+
+
+@pytest.fixture(scope="module")
+def dataset(driver: neo4j.Driver, database: str, minilm: object, home: Path) -> Iterator[str]:
+    """A small generated graph, plus a cold item, embedded and with HDGI personas."""
+    name = f"test-api-{uuid.uuid4().hex[:8]}"
+    data = generated(name)
+    items = pd.concat(
+        [data.items, pd.DataFrame({"id": [COLD], "title": ["Item 7"]})], ignore_index=True
+    )
+    triples = pd.concat(
+        [
+            data.triples,
+            pd.DataFrame(
+                [(COLD, "Item", "HAS_GENRE", "Comedy", "Genre")], columns=data.triples.columns
+            ),
+        ],
+        ignore_index=True,
+    )
+    data = dataclasses.replace(data, items=items, triples=triples)
+    ingestor = Ingestor(driver, database, home, progress=False)
+    ingestor.ingest(data)
+    embed_dataset(driver, database, name, minilm, progress=False)  # type: ignore[arg-type]
+    learn_personas(driver, database, name, home, epochs=5, progress=False)
+    yield name
+    ingestor.drop(name)
+
+
+@pytest.fixture(scope="module")
+def recommender(driver: neo4j.Driver, database: str, dataset: str, home: Path) -> Recommender:
+    settings = SASRecSettings(hidden=32, epochs=3)
+    path, _, trained = train_recommender(
+        driver, database, dataset, home, home / "models", settings, fusion="output",
+        progress=False, log=lambda _: None,
+    )  # fmt: skip
+    assert trained
+    again, _, trained = train_recommender(
+        driver, database, dataset, home, home / "models", settings, fusion="output",
+        progress=False, log=lambda _: None,
+    )  # fmt: skip
+    assert again == path and not trained  # up to date: loaded, not retrained
+    assert bundle_path(home / "models", dataset) == path
+    return Recommender.load(driver, database, dataset, home / "models")
+
+
+def snapshot(driver: neo4j.Driver, database: str, dataset: str, home: Path) -> object:
+    files = sorted(str(p) for p in home.rglob("*"))
+    return graph_counts(driver, database, dataset), files
+
+
+def test_recommend_ranks_unseen_items_with_titles(recommender: Recommender) -> None:
+    result = recommender.recommend(["i1", "i2", "i3"], k=5)
+    assert [r.rank for r in result] == [1, 2, 3, 4, 5]
+    assert not {"i1", "i2", "i3"} & {r.item for r in result}
+    assert all((r.title and r.title.startswith("Item")) or r.item == "i0" for r in result)
+    assert result.persona == "session" and 0 < len(result.neighbours) <= 20
+    assert result.items_read == 3 and result.session_length == 3
+    again = recommender.recommend(["i1", "i2", "i3"], k=5)
+    assert [r.item for r in again] == [r.item for r in result]  # deterministic
+    warm = [r for r in result if not r.cold]
+    scores = [r.reranker_score for r in warm]
+    assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+
+
+def test_known_users_use_their_own_persona(recommender: Recommender) -> None:
+    mine = recommender.recommend(["i1", "i2"], user_id="u3", k=10)
+    assert mine.persona == "user" and mine.neighbours == []
+    with pytest.raises(UnknownUserError, match="no training history"):
+        recommender.recommend(["i1"], user_id="nobody")
+
+
+def test_anonymous_session_of_only_cold_items_has_no_persona(recommender: Recommender) -> None:
+    result = recommender.recommend([COLD], k=3)
+    assert result.persona == "none" and len(result) == 3
+
+
+def test_a_cold_item_is_recommended_through_its_text(recommender: Recommender) -> None:
+    bundle = recommender.bundle
+    cold, twin = recommender.item_index[COLD], recommender.item_index[TWIN]
+    assert not bundle.warm[cold] and bundle.warm[twin]
+    session = ["i1", "i2", "i3"]
+    everything = recommender.recommend(session, k=recommender.max_k - len(session))
+    by_item = {r.item: r for r in everything}
+    assert by_item[COLD].cold and by_item[COLD].reranker_score is None
+    # Same text, so the same retriever score as its warm twin: the text vector carries it.
+    assert by_item[COLD].retriever_score == pytest.approx(by_item[TWIN].retriever_score)
+    # It keeps the slot the retriever gave it.
+    assert np.isfinite(by_item[COLD].retriever_score)
+    mine = by_item[COLD].retriever_score
+    above = sum(r.retriever_score > mine + 1e-5 for r in everything)
+    level = sum(abs(r.retriever_score - mine) <= 1e-5 for r in everything)  # its twin too
+    assert above <= by_item[COLD].rank - 1 < above + level
+
+
+def test_bad_input_gives_clear_errors_and_writes_nothing(
+    driver: neo4j.Driver, database: str, dataset: str, home: Path, recommender: Recommender
+) -> None:
+    before = snapshot(driver, database, dataset, home)
+    with pytest.raises(EmptySessionError, match="at least one item"):
+        recommender.recommend([])
+    with pytest.raises(UnknownItemsError) as unknown:
+        recommender.recommend(["i1", "nope", "gone", "nope"])
+    assert unknown.value.items == ["nope", "gone"] and "2 item id(s)" in str(unknown.value)
+    for k in (0, -1, 101, 2.5, True):
+        with pytest.raises(InvalidKError, match="k must be an integer from 1 to"):
+            recommender.recommend(["i1"], k=k)  # type: ignore[arg-type]
+    with pytest.raises(InvalidKError, match="from 1 to 38"):  # 41 items, 3 in the session
+        recommender.recommend(["i1", "i2", "i3"], k=39)
+    with pytest.raises(SessionTooLongError, match="at most 1000"):
+        recommender.recommend(["i1"] * 1001)
+    with pytest.raises(RecommendError, match="list of item ids"):
+        recommender.recommend("i1")
+    with pytest.raises(RecommendError, match="strings"):
+        recommender.recommend([1, 2])  # type: ignore[list-item]
+    with pytest.raises(UnknownItemsError):
+        recommender.item("nope")
+    with pytest.raises(UnknownUserError):
+        recommender.persona("nobody")
+    # Documented handling, not errors: duplicates are kept, long sessions are cut.
+    repeated = recommender.recommend(["i1", "i2", "i1", "i1"], k=3)
+    assert repeated.session_length == 4 and not {"i1", "i2"} & {r.item for r in repeated}
+    long = recommender.recommend([f"i{n % 40}" for n in range(60)], k=1)
+    assert long.items_read == recommender.retriever.max_len and long.session_length == 60
+    assert snapshot(driver, database, dataset, home) == before
+
+
+def test_explanations_come_from_the_graph(recommender: Recommender) -> None:
+    session = ["i1", "i2", "i3"]
+    result = recommender.recommend(session, k=8, explain=True)
+    genres = {"Drama", "Comedy", "Noir"}
+    for r in result:
+        assert r.explanation is not None and r.explanation.text
+        for path in r.explanation.paths:
+            assert path.nodes[0]["id"] == r.item and path.nodes[-1]["id"] in session
+        assert set(r.explanation.supporters) <= {f"u{u}" for u in range(30)}
+        assert r.explanation.neighbours == 20
+    # Every item has a genre and the session covers all three, so each shares one.
+    for r in result:
+        assert r.explanation is not None
+        assert any(
+            line.split(",")[0] in {f"Genre: {g}" for g in genres} for line in r.explanation.evidence
+        )
+    plain = recommender.recommend(session, k=8)
+    assert [r.item for r in plain] == [r.item for r in result]
+    assert all(r.explanation is None for r in plain)
+
+
+def test_lookups(recommender: Recommender) -> None:
+    item = recommender.item(COLD)
+    assert item.title == "Item 7" and item.interactions == 0
+    assert any(a.get("name") == "Comedy" for a in item.attributes)
+    view = recommender.persona("u1", k=3)
+    assert view.persona.persona is not None and len(view.persona.persona) == 64
+    assert len(view.nearest) == 3 and "u1" not in {n.user for n in view.nearest}
+
+
+def test_a_bundle_for_another_split_is_refused(
+    driver: neo4j.Driver, database: str, dataset: str, home: Path, recommender: Recommender
+) -> None:
+    path = bundle_path(home / "models", dataset)
+    text = (path / "bundle.json").read_text()
+    try:
+        (path / "bundle.json").write_text(
+            text.replace(recommender.bundle.info.split_hash, "0" * 64)
+        )
+        with pytest.raises(BundleError, match="another split"):
+            Recommender.load(driver, database, dataset, home / "models")
+    finally:
+        (path / "bundle.json").write_text(text)
+    with pytest.raises(BundleError, match="kgrec train"):
+        Recommender.load(driver, database, "no-such-dataset", home / "models")
+
+
+def test_http_service(
+    driver: neo4j.Driver, database: str, dataset: str, home: Path, recommender: Recommender
+) -> None:
+    client = TestClient(create_app(recommender))
+    before = snapshot(driver, database, dataset, home)
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json()["neo4j"] == "up"
+    assert health.json()["model_version"] == recommender.bundle.info.version
+    ok = client.post("/recommend", json={"items": ["i1", "i2"], "k": 4, "explain": True})
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert body["persona"] == "session" and len(body["recommendations"]) == 4
+    assert body["recommendations"][0]["explanation"]["text"]
+    expected = [r.item for r in recommender.recommend(["i1", "i2"], k=4)]
+    assert [r["item"] for r in body["recommendations"]] == expected
+    user = client.post("/recommend", json={"items": ["i1"], "user_id": "u2"})
+    assert user.status_code == 200 and user.json()["persona"] == "user"
+    assert len(user.json()["recommendations"]) == 10
+    # Malformed requests: 422 with the field at fault.
+    for bad in (
+        {},
+        {"items": []},
+        {"items": "i1"},
+        {"items": ["i1"], "k": 0},
+        {"items": ["i1"], "k": 101},
+        {"items": ["i1"], "extra": 1},
+        {"items": [""]},
+        {"items": ["i1"] * 1001},
+    ):
+        response = client.post("/recommend", json=bad)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["detail"][0]["loc"][0] == "body"
+    unknown = client.post("/recommend", json={"items": ["i1", "nope"]})
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "error": "unknown_items",
+        "message": f"1 item id(s) not in {dataset!r}: 'nope'",
+        "items": ["nope"],
+    }
+    nobody = client.post("/recommend", json={"items": ["i1"], "user_id": "nobody"})
+    assert nobody.status_code == 404 and nobody.json()["error"] == "unknown_user"
+    too_many = client.post("/recommend", json={"items": ["i1", "i2", "i3"], "k": 39})
+    assert too_many.status_code == 400 and too_many.json()["error"] == "invalid_k"
+    item = client.get(f"/items/{COLD}")
+    assert item.status_code == 200 and item.json()["cold"] is True
+    assert client.get("/items/nope").status_code == 404
+    persona = client.get("/users/u1/persona", params={"k": 2})
+    assert persona.status_code == 200 and len(persona.json()["nearest"]) == 2
+    assert len(persona.json()["persona"]) == 64
+    assert client.get("/users/nobody/persona").status_code == 404
+    assert client.get("/users/u1/persona", params={"k": 0}).status_code == 422
+    spec = client.get("/openapi.json").json()
+    assert {"/recommend", "/health", "/items/{item_id}", "/users/{user_id}/persona"} <= set(
+        spec["paths"]
+    )
+    assert client.get("/docs").status_code == 200
+    assert snapshot(driver, database, dataset, home) == before
