@@ -148,6 +148,7 @@ def run_recbole(
             check=True,
             capture_output=True,
             text=True,
+            cwd=tmp,  # RecBole writes log/ and log_tensorboard/ into the working directory
             env={**os.environ, "BENCH_THREADS": str(torch.get_num_threads())},
         )
     result: dict = json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[type-arg]

@@ -313,7 +313,9 @@ class Recommender:
                 "user",
                 [],
             )
-        overlap = np.asarray(self._item_users[sorted(set(indices))].sum(axis=0)).ravel()
+        csr = self._item_users
+        spans = [csr.indices[csr.indptr[i] : csr.indptr[i + 1]] for i in set(indices)]
+        overlap = np.bincount(np.concatenate(spans), minlength=csr.shape[1])
         if overlap.max(initial=0) == 0:
             vector = np.zeros(self._personas.shape[1], np.float32)
             source: PersonaSource = "none"
