@@ -6,7 +6,7 @@ MATCH (i:Item {dataset: $dataset, id: id})
 CALL {
   WITH i
   MATCH p = (i)-[r]-(s:Item {dataset: $dataset})
-  WHERE s.id IN $session AND s <> i AND type(r) <> 'INTERACTED'
+  WHERE s.id IN $session AND s <> i AND NOT r:INTERACTED
   RETURN p, 0 AS hops
   UNION
   WITH i

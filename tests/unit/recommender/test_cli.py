@@ -50,3 +50,19 @@ def test_neo4j_command_refuses_to_manage_a_remote_server(
     monkeypatch.setenv("NEO4J_PASSWORD", "unused")
     assert main(["neo4j", "start"]) == 2
     assert "only provisions a server on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_product_commands_parse_and_fail_clearly_without_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = build_parser().parse_args(
+        ["recommend", "50", "172", "--dataset", "ml-100k", "--user", "1", "-k", "3", "--explain"]
+    )
+    assert args.items == ["50", "172"] and args.user == "1" and args.k == 3 and args.explain
+    args = build_parser().parse_args(["serve", "--dataset", "ml-100k"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    args = build_parser().parse_args(["train", "--dataset", "ml-100k", "--fusion", "output"])
+    assert args.fusion == "output" and args.epochs == 200
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    assert main(["plot", "evaluation", "--dataset", "ml-100k"]) == 2
+    assert "run `kgrec train --dataset ml-100k`" in capsys.readouterr().err
