@@ -49,10 +49,9 @@ def persona_graph(view: PersonaView, path: Path, dataset: str) -> Path:
         graph.add_node(other, kind="user")
         graph.add_edge(me, other, weight=neighbour.score, kind="persona")
         for shared in [*neighbour.shared_attributes[:3], *neighbour.shared_items[:2]]:
-            node = _short(str(shared))
-            graph.add_node(
-                node, kind="attribute" if shared in neighbour.shared_attributes else "item"
-            )
+            kind = "attribute" if shared in neighbour.shared_attributes else "item"
+            node = _short(readable_title(str(shared)) if kind == "item" else str(shared))
+            graph.add_node(node, kind=kind)
             graph.add_edge(other, node, weight=0.3, kind="shares")
             graph.add_edge(me, node, weight=0.3, kind="shares")
     colours = {"me": "#d62728", "user": "#1f77b4", "attribute": "#2ca02c", "item": "#ff7f0e"}
@@ -82,8 +81,9 @@ def persona_graph(view: PersonaView, path: Path, dataset: str) -> Path:
         )
     nx.draw_networkx_labels(graph, layout, font_size=7, ax=ax)
     ax.set_title(
-        f"{dataset}: users nearest to user {view.persona.user} by persona "
-        "(blue: users, width = cosine), and what they share (green: attributes, orange: items)",
+        f"{dataset}: the users nearest to user {view.persona.user} by persona\n"
+        "blue: users (edge width = cosine similarity); what they share with user "
+        f"{view.persona.user}: green = attributes, orange = items",
         fontsize=9,
     )
     ax.axis("off")
