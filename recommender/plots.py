@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
 import networkx as nx
 
+from kgstore.node_text import readable_title
 from recommender.api import PersonaView
 from recommender.bundle import BundleInfo
 
