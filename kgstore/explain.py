@@ -9,6 +9,7 @@ from typing import Any
 import neo4j
 
 from kgstore import queries
+from kgstore.vocabulary import RELATIONSHIP_TYPES
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def session_evidence(
     """Per item, KG paths to the session's items: direct relations first, then shared
     named attributes, then shared unnamed entities."""
     records, _, _ = driver.execute_query(
-        queries.load("explain/session_evidence"),
+        queries.render("explain/session_evidence", types=ITEM_LINKS),
         dataset=dataset,
         items=items,
         session=session,
@@ -134,6 +135,8 @@ def session_evidence(
     return {item: found.get(item, []) for item in items}
 
 
+# Every relationship type that can link an item to another item or an attribute.
+ITEM_LINKS = "|".join(sorted(RELATIONSHIP_TYPES - {"INTERACTED"}))
 WIDEST_SEARCH = 100_000  # vector-index candidates at most, when widening a search
 
 

@@ -1,8 +1,9 @@
 """Cypher statements, one per ``.cypher`` file in the ``cypher`` package, loaded by name.
 
 Values always travel as ``$parameters``. The only text ever substituted is a label,
-relationship type or vector property, written ``{{label}}``/``{{type}}``/``{{property}}``
-in the file, and each is checked against :mod:`kgstore.vocabulary` first.
+relationship type (or ``|``-joined types) or vector property, written
+``{{label}}``/``{{type}}``/``{{types}}``/``{{property}}`` in the file, and each is checked
+against :mod:`kgstore.vocabulary` first.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ from importlib import resources
 from kgstore.vocabulary import check_label, check_relationship_type, check_vector_property
 
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _check_types(value: str) -> str:
+    """``A|B|C``: several relationship types, each from the allow-list."""
+    for part in value.split("|"):
+        check_relationship_type(part)
+    return value
+
+
 _CHECKS = {
     "label": check_label,
     "head": check_label,
     "tail": check_label,
     "type": check_relationship_type,
+    "types": _check_types,
     "property": check_vector_property,
 }
 

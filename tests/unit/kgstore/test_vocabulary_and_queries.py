@@ -83,7 +83,7 @@ def test_unknown_statement_is_a_key_error() -> None:
 @pytest.mark.parametrize("name", all_statements())
 def test_every_statement_uses_only_known_slots_and_parameters(name: str) -> None:
     text = queries.load(name)
-    assert queries.slots(name) <= {"label", "head", "tail", "type", "property"}
+    assert queries.slots(name) <= {"label", "head", "tail", "type", "types", "property"}
     # Values are parameters: no string literals except fixed option names.
     code = "\n".join(line.split("//")[0] for line in text.splitlines())
     literals = re.findall(r"'([^']*)'", code)
