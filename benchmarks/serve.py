@@ -94,26 +94,21 @@ def over_http(
             time.sleep(0.5)
         process = psutil.Process(server.pid)
         work = sessions(recommender, requests, seed=2)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for session in work[:50]:  # warm-up
-                client.post("/recommend", json={"items": session, "k": 10})
-        memory = [process.memory_info().rss]
-        errors = 0
+        chunk = max(requests // 8, 1)  # memory is sampled after each chunk
         times: list[float] = []
+        errors = 0
+        with httpx.Client(base_url=base, timeout=30) as client, ThreadPoolExecutor(clients) as pool:
 
-        def send(session: list[str]) -> tuple[float, int]:
+            def send(session: list[str]) -> tuple[float, int]:
+                started = time.perf_counter()
+                response = client.post("/recommend", json={"items": session, "k": 10})
+                return time.perf_counter() - started, response.status_code
+
+            list(pool.map(send, work[:50]))  # warm-up
+            memory = [process.memory_info().rss]
             started = time.perf_counter()
-            response = client.post("/recommend", json={"items": session, "k": 10})
-            return time.perf_counter() - started, response.status_code
-
-        started = time.perf_counter()
-        with (
-            httpx.Client(base_url=base, timeout=30) as client,
-            ThreadPoolExecutor(clients) as pool,
-        ):
-            for chunk in range(0, requests, max(requests // 8, 1)):
-                batch = work[chunk : chunk + max(requests // 8, 1)]
-                for seconds, status in pool.map(send, batch):
+            for start in range(0, requests, chunk):
+                for seconds, status in pool.map(send, work[start : start + chunk]):
                     times.append(seconds)
                     errors += status != 200
                 memory.append(process.memory_info().rss)

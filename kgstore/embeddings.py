@@ -5,9 +5,9 @@ This module knows nothing of models: the caller turns texts into vectors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import neo4j
 import numpy as np
@@ -160,16 +160,32 @@ def nearest_items(
 
 
 MAX_CANDIDATES = 100_000
+T = TypeVar("T")
+
+
+def widen(search: Callable[[int], tuple[T, bool]], start: int) -> T:
+    """Run ``search(candidates)`` with a growing candidate pool until it says it has enough.
+
+    Vector indexes span every dataset in the database and Neo4j 5.26 cannot filter inside a
+    vector search, so callers over-fetch and filter; ``search`` returns its result and
+    whether to stop (enough hits of the dataset, or the index returned fewer than asked).
+    """
+    candidates = start
+    while True:
+        result, done = search(candidates)
+        if done or candidates >= MAX_CANDIDATES:
+            return result
+        candidates = min(candidates * 4, MAX_CANDIDATES)
 
 
 def _search(
     driver: neo4j.Driver, database: str, statement: str, k: int, **params: object
 ) -> list[Neighbour]:
-    """Widen the candidate pool until ``k`` hits of the dataset, or the index is exhausted."""
+    """The ``k`` nearest items of the dataset, widening the candidate pool as needed."""
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
-    candidates = max(10 * k, 100)
-    while True:
+
+    def search(candidates: int) -> tuple[list[Neighbour], bool]:
         records, _, _ = driver.execute_query(
             queries.load(statement),
             {**params, "k": k, "index": index_name(Label.ITEM), "candidates": candidates},
@@ -177,11 +193,12 @@ def _search(
             routing_=neo4j.RoutingControl.READ,
         )
         if not records:
-            return []
+            return [], True
         found, fetched = records[0]["found"], records[0]["fetched"]
-        if len(found) >= k or fetched < candidates or candidates >= MAX_CANDIDATES:
-            return [Neighbour(f["item"], f["title"], float(f["score"])) for f in found]
-        candidates = min(candidates * 4, MAX_CANDIDATES)
+        hits = [Neighbour(f["item"], f["title"], float(f["score"])) for f in found]
+        return hits, len(found) >= k or fetched < candidates
+
+    return widen(search, max(10 * k, 100))
 
 
 def items_to_describe(

@@ -9,6 +9,7 @@ from typing import Any
 import neo4j
 
 from kgstore import queries
+from kgstore.embeddings import widen
 from kgstore.vocabulary import RELATIONSHIP_TYPES
 
 
@@ -137,7 +138,6 @@ def session_evidence(
 
 # Every relationship type that can link an item to another item or an attribute.
 ITEM_LINKS = "|".join(sorted(RELATIONSHIP_TYPES - {"INTERACTED"}))
-WIDEST_SEARCH = 100_000  # vector-index candidates at most, when widening a search
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,8 @@ def persona_support(
     The vector index spans every dataset in the database, so the search is widened until
     it finds ``neighbours`` users of ``dataset`` (or every user there is).
     """
-    candidates = max(20 * neighbours, 200)
-    while True:
+
+    def search(candidates: int) -> tuple[dict[str, PersonaSupport], bool]:
         records, _, _ = driver.execute_query(
             queries.load("explain/persona_support"),
             dataset=dataset,
@@ -176,10 +176,10 @@ def persona_support(
             routing_=neo4j.RoutingControl.READ,
         )
         found = {r["item"]: PersonaSupport(list(r["users"]), int(r["neighbours"])) for r in records}
-        short = any(s.neighbours < neighbours for s in found.values())
-        if not short or candidates >= WIDEST_SEARCH:
-            return found
-        candidates = min(candidates * 5, WIDEST_SEARCH)
+        exhausted = any(r["fetched"] < candidates for r in records)
+        return found, exhausted or all(s.neighbours >= neighbours for s in found.values())
+
+    return widen(search, max(20 * neighbours, 200))
 
 
 @dataclass(frozen=True)
@@ -239,3 +239,14 @@ def user_persona(
     return UserPersona(
         r["user"], persona, r["version"], r["model"], r["updated_at"], int(r["interactions"])
     )
+
+
+def item_titles(driver: neo4j.Driver, database: str, dataset: str) -> dict[str, str | None]:
+    """Every item's title (None where it has none), by item id."""
+    records, _, _ = driver.execute_query(
+        queries.load("explain/item_titles"),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return {item: title for item, title in records[0]["items"]}

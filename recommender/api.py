@@ -7,6 +7,7 @@ itself runs on the bundle's models and arrays in memory, so it stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,13 +19,13 @@ import numpy as np
 import torch
 from scipy import sparse
 
-from kgstore import queries
 from kgstore.embeddings import index_name
 from kgstore.explain import (
     GraphPath,
     ItemDetails,
     UserPersona,
     item_details,
+    item_titles,
     persona_support,
     session_evidence,
     user_persona,
@@ -34,7 +35,7 @@ from kgstore.personas import PersonaNeighbour, nearest_users
 from kgstore.splits import recorded_split_hash
 from kgstore.vocabulary import Label
 from recommender.bundle import Bundle, BundleError, bundle_path, load_bundle
-from recommender.rerank import rerank
+from recommender.rerank import rerank, retrieve
 
 MAX_SESSION = 1_000  # longer sessions are refused; the models read the last max_len items
 SESSION_NEIGHBOURS = 20  # users whose histories share most items with an anonymous session
@@ -154,11 +155,12 @@ class Recommender:
         self._personas = self.retriever.get_buffer("user_features").cpu().numpy()
         lengths = [len(h) for h in bundle.histories]
         rows = np.concatenate(bundle.histories) if bundle.histories else np.zeros(0, np.int64)
+        # Item -> users who chose it in training; building CSR merges repeats, so a
+        # re-chosen item counts once per user.
         self._item_users = sparse.csr_matrix(
             (np.ones(len(rows), np.float32), (rows, np.repeat(np.arange(len(lengths)), lengths))),
             shape=(len(bundle.items) + 1, len(bundle.users)),
         )
-        self._item_users.data[:] = 1.0  # a repeated item counts once per user
 
     @classmethod
     def load(
@@ -178,13 +180,7 @@ class Recommender:
                 f"the recommender {dataset}/{bundle.info.version} was trained on another split "
                 f"of {dataset!r} than the graph holds now; run `kgrec train --dataset {dataset}`"
             )
-        records, _, _ = driver.execute_query(
-            queries.load("explain/item_titles"),
-            dataset=dataset,
-            database_=database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        titles = {item: title for item, title in records[0]["items"]}
+        titles = item_titles(driver, database, dataset)
         missing = [item for item in bundle.items if item not in titles]
         if missing:
             raise BundleError(
@@ -224,20 +220,25 @@ class Recommender:
         users, personas, persona, source, neighbours = self._persona(user_id, indices)
         read = indices[-self.retriever.max_len :]
         seq = torch.tensor([read], device=self.device)
+        seen = torch.zeros(1, len(self.bundle.items) + 1, dtype=torch.bool, device=self.device)
+        seen[0, indices] = True
         with torch.inference_mode():
-            scores = self.retriever.full_sort_predict(
-                seq, users, personas, items=self._retriever_items
-            )[0]
-            scores[indices] = float("-inf")
-            top = scores.topk(min(self.candidates, len(self.bundle.items) - distinct))
-            fixed = ~self._warm[top.indices]
+            candidates, scores = retrieve(
+                self.retriever,
+                seq,
+                users,
+                min(self.candidates, len(self.bundle.items) - distinct),
+                exclude=seen,
+                personas=personas,
+                items=self._retriever_items,
+            )
             ordered, reranked = rerank(
                 self.reranker,
                 seq[:, -self.reranker.max_len :],
-                top.indices[None],
-                fixed=fixed[None],
+                candidates,
+                fixed=~self._warm[candidates],
             )
-        by_index = dict(zip(top.indices.tolist(), top.values.tolist(), strict=True))
+        by_index = dict(zip(candidates[0].tolist(), scores[0].tolist(), strict=True))
         results = []
         for rank, (index, score) in enumerate(
             zip(ordered[0, :k].tolist(), reranked[0, :k].tolist(), strict=True), start=1
@@ -367,23 +368,10 @@ class Recommender:
             if result.cold:
                 parts.append("a new item (no interactions yet), found through its description")
             text = "; ".join(parts) if parts else "ranked by the session's sequence alone"
-            explained.append(
-                Recommendation(
-                    result.item,
-                    result.title,
-                    result.rank,
-                    result.retriever_score,
-                    result.reranker_score,
-                    result.cold,
-                    Explanation(
-                        text,
-                        lines,
-                        found.users if found else [],
-                        found.neighbours if found else 0,
-                        paths,
-                    ),
-                )
+            explanation = Explanation(
+                text, lines, found.users if found else [], found.neighbours if found else 0, paths
             )
+            explained.append(dataclasses.replace(result, explanation=explanation))
         return explained
 
 

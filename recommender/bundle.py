@@ -69,10 +69,6 @@ class Bundle:
     retriever: SASRec
     reranker: SASRec
 
-    @property
-    def path_name(self) -> str:
-        return f"{self.info.dataset}/{self.info.version}"
-
 
 def bundle_version(fingerprint: dict[str, Any]) -> str:
     text = json.dumps(fingerprint, sort_keys=True, default=str)

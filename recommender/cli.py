@@ -16,6 +16,7 @@ from kgstore.connection import open_driver
 from kgstore.datasets import DatasetError, load_dataset
 from kgstore.export import ExportError
 from kgstore.ingest import DEFAULT_BATCH_SIZE, IngestError, Ingestor
+from kgstore.personas import PersonaReadError
 from kgstore.schema import SchemaError
 from kgstore.server import LocalNeo4j, ServerError
 from kgstore.server.local import port_open
@@ -686,6 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         GenerationError,
         ExportError,
         IngestError,
+        PersonaReadError,
         SchemaError,
         ServerError,
         SettingsError,

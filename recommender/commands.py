@@ -119,8 +119,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import torch
     import uvicorn
 
-    # Requests are served concurrently from a thread pool; one intra-op thread each avoids
-    # oversubscribing the cores (measured: +18% requests/s on 2 cores, docs/benchmarks.md).
+    # Requests are served concurrently from a thread pool; one intra-op thread each keeps
+    # them from oversubscribing the cores (docs/benchmarks.md, "Serving").
     torch.set_num_threads(args.threads)
 
     from recommender.api import Recommender

@@ -62,7 +62,7 @@ def reranked_ranks(
     ranks = []
     fixed = None if fixed_items is None else torch.from_numpy(fixed_items)
     for _, seq, user_rows, seen, targets in _batches(retriever, data, stage, users, batch_size):
-        proposed = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
+        proposed, _ = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
         keep = None if fixed is None else fixed.to(proposed.device)[proposed]
         ordered, _ = rerank(reranker, seq, proposed, user_rows, fixed=keep)
         found = ordered == targets[:, None]

@@ -133,18 +133,21 @@ def load_inputs(
     user_features: dict[str, np.ndarray] = {}
     persona_version = None
     for kind in sorted({row.user for row in rows} & set(PERSONA_PROPERTY)):
+        missing = ValueError(
+            f"users of {dataset!r} have no {kind} personas; run "
+            + ("kgrec personas" if kind == "KG+LLM" else "kgrec llm-persona")
+        )
         if kind == "KG+LLM":  # versioned: one consistent version, never a mix
             personas = read_personas(driver, database, dataset)
-            persona_version = personas.version if personas else None
-            ids, vectors = (personas.ids, personas.vectors) if personas else (np.array([]), None)
-            present = np.ones(len(ids), dtype=bool)
+            if personas is None:
+                raise missing
+            ids, vectors, persona_version = personas.ids, personas.vectors, personas.version
         else:
             ids, vectors, present = read_node_vectors(
                 driver, database, dataset, "User", PERSONA_PROPERTY[kind]
             )
-        if vectors is None or not present.any():
-            command = "kgrec personas" if kind == "KG+LLM" else "kgrec llm-persona"
-            raise ValueError(f"users of {dataset!r} have no {kind} personas; run {command}")
+            if not present.any():
+                raise missing
         found = pd.Index(ids).get_indexer(pd.Index(data.users))
         aligned = np.zeros((len(data.users), vectors.shape[1]), np.float32)
         aligned[found >= 0] = vectors[found[found >= 0]]

@@ -15,14 +15,19 @@ def retrieve(
     users: Tensor | None,
     k: int,
     exclude: Tensor | None = None,
-) -> Tensor:
-    """The top ``k`` item indices ``(B, k)`` by the retriever, best first; items set in the
-    bool mask ``exclude`` ``(B, n_items + 1)`` (e.g. already seen) are never proposed."""
-    scores = retriever.full_sort_predict(seq, users if retriever.uses_users else None)
+    personas: Tensor | None = None,
+    items: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """The top ``k`` item indices ``(B, k)`` by the retriever, best first, and their scores;
+    items set in the bool mask ``exclude`` ``(B, n_items + 1)`` (e.g. already seen) are never
+    proposed. ``personas`` and cached ``items`` pass on to
+    :meth:`~learners.sasrec.model.SASRec.full_sort_predict`."""
+    users = users if retriever.uses_users else None
+    scores = retriever.full_sort_predict(seq, users, personas=personas, items=items)
     if exclude is not None:
         scores = scores.masked_fill(exclude, float("-inf"))
-    k = min(k, retriever.n_items)
-    return scores.topk(k, dim=1).indices
+    top = scores.topk(min(k, retriever.n_items), dim=1)
+    return top.indices, top.values
 
 
 def rerank(

@@ -3,7 +3,6 @@ say what to fix, and OpenAPI docs at ``/docs``. ``kgrec serve`` runs it with uvi
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 import neo4j
@@ -78,10 +77,6 @@ class ErrorModel(BaseModel):
     items: list[str] | None = None
 
 
-def _finite(value: float) -> float:
-    return value if math.isfinite(value) else 0.0
-
-
 def _paths(paths: list[GraphPath]) -> list[PathModel]:
     return [PathModel(nodes=p.nodes, types=p.types) for p in paths]
 
@@ -142,8 +137,8 @@ def create_app(recommender: Recommender) -> FastAPI:
                     item=r.item,
                     title=r.title,
                     rank=r.rank,
-                    score=_finite(r.score),
-                    retriever_score=_finite(r.retriever_score),
+                    score=r.score,
+                    retriever_score=r.retriever_score,
                     reranker_score=r.reranker_score,
                     cold=r.cold,
                     explanation=None

@@ -95,6 +95,7 @@ def train_recommender(
     validation["reranker"] = result.best_valid
     epochs["reranker"] = result.best_epoch
     log(f"reranker: valid NDCG@10 {result.best_valid:.4f}")
+    warm = warm_items(inputs)
     bundle = Bundle(
         BundleInfo(
             dataset=dataset,
@@ -107,7 +108,7 @@ def train_recommender(
             settings=asdict(settings),
             retriever=model_arguments(retriever),
             reranker=model_arguments(reranker),
-            evaluation=evaluate_bundle(retriever, reranker, inputs),
+            evaluation=evaluate_bundle(retriever, reranker, inputs, warm),
             validation=validation,
             training={
                 "fusion": chosen,
@@ -119,7 +120,7 @@ def train_recommender(
         inputs.data.items,
         inputs.data.users,
         inputs.data.train,
-        warm_items(inputs),
+        warm,
         retriever.cpu().eval(),
         reranker.cpu().eval(),
     )
@@ -136,9 +137,10 @@ def warm_items(inputs: ExperimentInputs) -> np.ndarray:
 
 
 def evaluate_bundle(
-    retriever: SASRec, reranker: SASRec, inputs: ExperimentInputs
+    retriever: SASRec, reranker: SASRec, inputs: ExperimentInputs, warm: np.ndarray
 ) -> dict[str, dict[str, float]]:
-    """Test metrics (full ranking, seen items excluded) of each model and of the pipeline."""
+    """Test metrics (full ranking, seen items excluded) of each model and of the pipeline,
+    where items that are not ``warm`` keep the retriever's slot, as when serving."""
     data = inputs.data
     users = data.evaluable("test")
     return {
@@ -152,7 +154,7 @@ def evaluate_bundle(
                 "test",
                 users,
                 candidates=CANDIDATES,
-                fixed_items=~warm_items(inputs),
+                fixed_items=~warm,
             )
         ),
     }

@@ -20,7 +20,13 @@ class FixedScores(SASRec):
         super().__init__(table.shape[1] - 1, hidden=4, heads=1, max_len=5)
         self.table, self.by_last_item = table, by_last_item
 
-    def full_sort_predict(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
+    def full_sort_predict(
+        self,
+        seq: Tensor,
+        users: Tensor | None = None,
+        personas: Tensor | None = None,
+        items: Tensor | None = None,
+    ) -> Tensor:
         rows = seq[:, -1] if self.by_last_item else torch.arange(len(seq))
         scores = self.table[rows].clone()
         scores[:, 0] = float("-inf")
@@ -55,7 +61,7 @@ def test_retrieve_then_rerank_reorders_only_the_candidates() -> None:
     retriever_scores = torch.tensor([[0.0, 1.0, 9.0, 8.0, 7.0, 6.0, 5.0]])
     seq = torch.tensor([[1, 2]])
     seen = seen_mask([np.array([1, 2])], 6, "cpu")
-    candidates = retrieve(FixedScores(retriever_scores), seq, None, k=3, exclude=seen)
+    candidates, _ = retrieve(FixedScores(retriever_scores), seq, None, k=3, exclude=seen)
     assert candidates.tolist() == [[3, 4, 5]]
     reranker_scores = torch.tensor([[0.0, 50.0, 50.0, 1.0, 3.0, 2.0, 99.0]])
     ordered, scores = rerank(FixedScores(reranker_scores), seq, candidates)
