@@ -3,23 +3,33 @@ graphs of growing size (up to ~5M edges) to show how the cost grows with edges.
 
 Usage:
     python -m benchmarks.hdgi [--datasets ml-100k amazon-kg-books] [--sizes 0.5 1 2 5]
+                              [--neo4j-sizes 5]
 
 The datasets must be ingested (and embedded) already. Export is timed without its cache.
-Generated graphs are built in memory (users with Pareto activity, items with Zipf
-popularity, 4 attributes per item) and never touch Neo4j.
+Generated graphs (users with Pareto activity, items with Zipf popularity, 4 categories per
+item) are built in memory. Those of ``--neo4j-sizes`` are also ingested into Neo4j as a
+temporary dataset, exported back (timed, counts checked against what was written) and
+dropped again.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
+import neo4j
 import numpy as np
+import pandas as pd
 import torch
 
 from kgstore.connection import open_driver
-from kgstore.export import export_graph
+from kgstore.datasets.canonical import CanonicalDataset
+from kgstore.export import GraphExport, export_graph
+from kgstore.ingest import Ingestor
 from kgstore.settings import Neo4jSettings
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import train_hdgi
@@ -28,7 +38,14 @@ from recommender.machine import machine
 EPOCHS = 5
 
 
-def generated(edges: int, seed: int = 0, dim: int = 64) -> dict[str, object]:
+@dataclass
+class GeneratedGraph:
+    features: dict[str, np.ndarray]
+    has_feature: dict[str, np.ndarray]
+    edges: dict[tuple[str, str, str], np.ndarray]
+
+
+def generated(edges: int, seed: int = 0, dim: int = 64) -> GeneratedGraph:
     """A user-item-attribute graph with about ``edges`` edges and power-law degrees."""
     rng = np.random.default_rng(seed)
     users, items, attributes = edges // 20, edges // 40, 2_000
@@ -38,25 +55,102 @@ def generated(edges: int, seed: int = 0, dim: int = 64) -> dict[str, object]:
     u = rng.choice(users, interactions, p=activity / activity.sum())
     i = rng.choice(items, interactions, p=popularity / popularity.sum())
     item_attr = np.vstack([np.repeat(np.arange(items), 4), rng.integers(0, attributes, items * 4)])
-    return {
-        "features": {
+    return GeneratedGraph(
+        features={
             "User": np.zeros((users, 0), np.float32),
             "Item": rng.standard_normal((items, dim)).astype(np.float32),
             "Category": rng.standard_normal((attributes, dim)).astype(np.float32),
         },
-        "has_feature": {
+        has_feature={
             "User": np.zeros(users, bool),
             "Item": np.ones(items, bool),
             "Category": np.ones(attributes, bool),
         },
-        "edges": {
+        edges={
             ("User", "INTERACTED", "Item"): np.vstack([u, i]),
             ("Item", "IN_CATEGORY", "Category"): item_attr,
         },
-    }
+    )
 
 
-def time_hdgi(features: dict, has_feature: dict, edges: dict, device: str) -> tuple[float, int]:  # type: ignore[type-arg]
+def canonical(graph: GeneratedGraph, name: str) -> CanonicalDataset:
+    """The generated graph as a dataset to ingest: every interaction in the training split
+    (the export reads training interactions only), categories as ``Category`` entities."""
+    edges, features = graph.edges, graph.features
+    u, i = edges[("User", "INTERACTED", "Item")]
+    items, attribute = edges[("Item", "IN_CATEGORY", "Category")]
+    n_users, n_items = len(features["User"]), len(features["Item"])
+    n_categories = len(features["Category"])
+    interactions = pd.DataFrame(
+        {
+            "user": _names("u", u),
+            "item": _names("i", i),
+            "rating": 1.0,
+            "timestamp": np.arange(len(u)),
+            "position": np.arange(len(u)),
+            "split": "train",
+        }
+    )
+    triples = pd.DataFrame(
+        {
+            "head": _names("i", items),
+            "head_label": "Item",
+            "type": "IN_CATEGORY",
+            "tail": _names("c", attribute),
+            "tail_label": "Category",
+        }
+    ).drop_duplicates()
+    return CanonicalDataset(
+        name,
+        interactions,
+        pd.DataFrame({"id": _names("u", np.arange(n_users))}),
+        pd.DataFrame({"id": (ids := _names("i", np.arange(n_items))), "title": ids}),
+        pd.DataFrame(
+            {
+                "id": (cats := _names("c", np.arange(n_categories))),
+                "label": "Category",
+                "name": cats,
+            }
+        ),
+        triples,
+    )
+
+
+def _names(prefix: str, index: np.ndarray) -> np.ndarray:
+    return np.char.add(prefix, index.astype(str)).astype(object)
+
+
+def time_neo4j_export(
+    driver: neo4j.Driver, database: str, graph: GeneratedGraph, name: str
+) -> tuple[int, float, float, GraphExport]:
+    """Ingest the graph as dataset ``name``, export it back (no cache), drop it.
+
+    Returns (relationships written, ingest seconds, export seconds, the export)."""
+    data = canonical(graph, name)
+    _, expected = data.expected_counts()
+    with tempfile.TemporaryDirectory() as home:
+        ingestor = Ingestor(driver, database, Path(home), progress=True)
+        try:
+            started = time.perf_counter()
+            ingestor.ingest(data)
+            ingested = time.perf_counter() - started
+            started = time.perf_counter()
+            export = export_graph(driver, database, name, progress=True)
+            exported = time.perf_counter() - started
+        finally:
+            ingestor.drop(name)
+    _, counted = export.counts()
+    if counted != expected:
+        raise RuntimeError(f"export of {name} has {counted} edges, {expected} were written")
+    return sum(expected.values()), ingested, exported, export
+
+
+def time_hdgi(
+    features: dict[str, np.ndarray],
+    has_feature: dict[str, np.ndarray],
+    edges: dict[tuple[str, str, str], np.ndarray],
+    device: str,
+) -> tuple[float, int]:
     inputs = hdgi_inputs(to_hetero_data(features, has_feature, edges))
     result = train_hdgi(inputs, epochs=EPOCHS, patience=EPOCHS, device=device, progress=False)
     return result.seconds_per_epoch, sum(int(e.shape[1]) for e in edges.values())
@@ -71,6 +165,14 @@ def main() -> int:
         type=float,
         default=[0.5, 1, 2, 5],
         help="generated graph sizes in millions of edges",
+    )
+    parser.add_argument(
+        "--neo4j-sizes",
+        nargs="*",
+        type=float,
+        default=[5.5],
+        help="generated graph sizes (millions of edges drawn; repeated user-item pairs merge, "
+        "so 5.5 gives about 5.2M distinct edges) also written to Neo4j and exported",
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
@@ -96,14 +198,27 @@ def main() -> int:
                     f"{per_epoch / edges * 1e6:.2f} |",
                     flush=True,
                 )
+    if args.neo4j_sizes:
+        settings = Neo4jSettings.from_env()
+        with open_driver(settings) as driver:
+            for size in args.neo4j_sizes:
+                graph = generated(int(size * 1_000_000))
+                name = f"benchmark-generated-{size:g}m"
+                written, ingested, exported, export = time_neo4j_export(
+                    driver, settings.database, graph, name
+                )
+                per_epoch, edges = time_hdgi(
+                    export.features, export.has_feature, export.edges, args.device
+                )
+                print(
+                    f"| generated power-law, through Neo4j | {edges:,} | {edges / exported:,.0f} "
+                    f"| {per_epoch:.3f} | {per_epoch / edges * 1e6:.2f} |",
+                    f"(ingest {written / ingested:,.0f} rels/s)",
+                    flush=True,
+                )
     for size in args.sizes:
         graph = generated(int(size * 1_000_000))
-        per_epoch, edges = time_hdgi(
-            graph["features"],
-            graph["has_feature"],  # type: ignore[arg-type]
-            graph["edges"],
-            args.device,
-        )  # type: ignore[arg-type]
+        per_epoch, edges = time_hdgi(graph.features, graph.has_feature, graph.edges, args.device)
         print(
             f"| generated power-law | {edges:,} | | {per_epoch:.3f} | "
             f"{per_epoch / edges * 1e6:.2f} |",
