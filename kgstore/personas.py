@@ -13,7 +13,7 @@ import neo4j
 import numpy as np
 
 from kgstore import queries
-from kgstore.embeddings import index_name
+from kgstore.embeddings import index_name, widen
 from kgstore.schema import SchemaError, vector_index_dimension
 from kgstore.vocabulary import Label
 from kgstore.writes import run_write, write_batches
@@ -167,17 +167,37 @@ def nearest_users(
     max_shared: int = 5,
 ) -> list[PersonaNeighbour]:
     """Users nearest by persona, with the items and attributes they share with ``user``."""
-    candidates = max(20 * k, 200)
+    if k < 1:
+        raise ValueError(f"k must be positive, got {k}")
+    read = neo4j.RoutingControl.READ
+
+    def search(candidates: int) -> tuple[list[dict[str, Any]], bool]:
+        records, _, _ = driver.execute_query(
+            queries.load("explain/nearest_users"),
+            dataset=dataset,
+            user=user,
+            k=k,
+            index=index_name(Label.USER, "persona"),
+            candidates=candidates,
+            database_=database,
+            routing_=read,
+        )
+        if not records:  # no such user, or no persona
+            return [], True
+        found = list(records[0]["found"])
+        return found, len(found) >= k or records[0]["fetched"] < candidates
+
+    neighbours = widen(search, max(20 * k, 200))
+    if not neighbours:
+        return []
     records, _, _ = driver.execute_query(
-        queries.load("explain/nearest_users"),
+        queries.load("explain/shared_with_users"),
         dataset=dataset,
         user=user,
-        k=k,
+        neighbours=neighbours,
         max_shared=max_shared,
-        index=index_name(Label.USER, "persona"),
-        candidates=candidates,
         database_=database,
-        routing_=neo4j.RoutingControl.READ,
+        routing_=read,
     )
     return [
         PersonaNeighbour(

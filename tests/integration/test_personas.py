@@ -83,6 +83,39 @@ def test_personas_are_written_for_every_user_with_interactions(
     assert mean_norm < 1e-3 * np.linalg.norm(vectors, axis=1).mean()  # centred on the mean user
 
 
+def test_nearest_users_widen_past_other_datasets_crowding_the_index(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    """The persona index spans every dataset: when another dataset's users sit closest to the
+    query persona, the search widens until it has k users of the asked dataset."""
+    ingest(driver, database, namespace, tmp_path)
+    users = [f"u{u}" for u in range(30)]
+    vectors = np.random.default_rng(1).standard_normal((30, 64)).astype(np.float32)
+    write_personas(driver, database, namespace, users, vectors, "m", progress=False)
+    crowd = f"{namespace}-crowd"
+    near_u3 = vectors[3] + 1e-3 * np.random.default_rng(2).standard_normal((600, 64))
+    try:
+        driver.execute_query(
+            "UNWIND range(0, size($vectors) - 1) AS k "
+            "CREATE (:User {dataset: $crowd, id: 'c' + k, persona: $vectors[k]})",
+            crowd=crowd,
+            vectors=near_u3.astype(np.float32).tolist(),
+            database_=database,
+        )
+        driver.execute_query("CALL db.awaitIndexes(60)", database_=database)
+        found = nearest_users(driver, database, namespace, "u3", k=3)
+        assert len(found) == 3
+        assert {n.user for n in found} <= set(users) - {"u3"}
+        similarity = vectors @ vectors[3] / np.linalg.norm(vectors, axis=1)
+        similarity /= np.linalg.norm(vectors[3])
+        expected = [users[i] for i in np.argsort(-similarity) if users[i] != "u3"][:3]
+        assert [n.user for n in found] == expected
+    finally:
+        driver.execute_query(
+            "MATCH (u:User {dataset: $crowd}) DETACH DELETE u", crowd=crowd, database_=database
+        )
+
+
 def test_readers_never_see_two_persona_versions(
     driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
