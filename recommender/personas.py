@@ -7,6 +7,7 @@ from pathlib import Path
 
 import neo4j
 import numpy as np
+from tqdm import tqdm
 
 from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.personas import personas_current, write_personas
@@ -153,16 +154,30 @@ def probe_personas(
     }
     mean_items = mean_item_embeddings(export)
     timings = []
-    for seed in seeds:
-        result = _train(export, hidden_channels, epochs, patience, seed, device, progress)
-        timings.append(result.seconds_per_epoch)
-        rng = np.random.default_rng(seed)
-        random = rng.standard_normal(result.personas.shape).astype(np.float32)
-        for name, task in tasks.items():
-            rows = tables[name].rows
-            rows["HDGI (KG + LLM)"].append(score(result.personas, task, seed))
-            rows["random vectors"].append(score(random, task, seed))
-            rows["mean of item embeddings"].append(score(mean_items, task, seed))
+    # The classifiers (cross-validated, up to 384 features) take longer than HDGI on large
+    # datasets, so they get their own bar: one step per fitted probe.
+    fits = tqdm(
+        total=len(seeds) * len(tasks) * 3,
+        desc="probe classifiers",
+        unit="fit",
+        disable=not progress,
+        leave=False,
+    )
+    with fits:
+        for seed in seeds:
+            result = _train(export, hidden_channels, epochs, patience, seed, device, progress)
+            timings.append(result.seconds_per_epoch)
+            rng = np.random.default_rng(seed)
+            representations = {
+                "HDGI (KG + LLM)": result.personas,
+                "random vectors": rng.standard_normal(result.personas.shape).astype(np.float32),
+                "mean of item embeddings": mean_items,
+            }
+            for name, task in tasks.items():
+                for method, features in representations.items():
+                    fits.set_postfix_str(f"seed {seed}, {name}, {method}")
+                    tables[name].rows[method].append(score(features, task, seed))
+                    fits.update()
     return ProbeReport(dataset, attribute, list(tables.values()), timings)
 
 
