@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -348,16 +349,20 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_table3(args: argparse.Namespace) -> int:
     """Table 3 for one dataset: makes what the rows need when it is missing (item
     embeddings, HDGI personas, LLM personas), trains every row, writes the report."""
+    import torch
+
     from kgstore.export import count_vectors, export_graph
     from recommender.experiment import (
         RETRIEVERS,
         SASRecSettings,
         Table3,
+        fingerprint,
         load_inputs,
         run_table3,
     )
     from recommender.machine import accelerator, machine
     from recommender.report import markdown, write_all
+    from recommender.runstore import RunStore
 
     dataset = args.dataset
     if "None" not in args.users:
@@ -413,8 +418,23 @@ def cmd_table3(args: argparse.Namespace) -> int:
         write_all(partial, Path(args.out), command, where)
         print(f"saved the results of seeds {partial.seeds} under {args.out}")
 
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    store = RunStore(
+        kgrec_home() / "experiments" / "table3" / dataset / fingerprint(inputs, sasrec, device)
+    )
+    if args.fresh:
+        shutil.rmtree(store.folder, ignore_errors=True)
+    elif store.folder.exists():
+        print(f"models kept from an earlier run of this experiment are reused: {store.folder}")
     table = run_table3(
-        inputs, sasrec, seeds, rows, device=args.device, progress=not args.quiet, on_seed=save
+        inputs,
+        sasrec,
+        seeds,
+        rows,
+        device=device,
+        progress=not args.quiet,
+        on_seed=save,
+        store=store,
     )
     paths = write_all(table, Path(args.out), command, where)
     print(markdown(table, command, where))
@@ -658,6 +678,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
+    q.add_argument(
+        "--fresh",
+        action="store_true",
+        help="train every row again (deleting this experiment's kept models); by default "
+        "models kept from an earlier run of the same experiment (same data, features, "
+        "settings and device) are loaded, so a stopped run continues where it stopped",
+    )
     q.add_argument("--quiet", action="store_true", help="no progress bars")
     q.set_defaults(func=cmd_table3)
 

@@ -4,9 +4,11 @@ every choice (fusion, early stopping) is made on validation."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +25,7 @@ from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import EpochLog, SASRecTrainResult, train_sasrec
 from recommender.evaluate import full_ranks, reranked_ranks
 from recommender.metrics import ndcg, summarise
+from recommender.runstore import RunStore, restore
 
 UserKind = Literal["None", "Random", "LLM", "KG+LLM"]
 ItemKind = Literal["Random", "Description (LLM)"]
@@ -155,6 +158,37 @@ def load_inputs(
     return ExperimentInputs(dataset, data, item_features, user_features, persona_version)
 
 
+def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str) -> str:
+    """Names one experiment's models in a :class:`RunStore`: the same sequences, features,
+    settings and device give the same models (training is deterministic on a device)."""
+    digest = hashlib.sha256()
+    data = inputs.data
+    for part in (
+        inputs.dataset,
+        json.dumps(asdict(settings), sort_keys=True),
+        device.split(":")[0],
+        "\x1f".join(map(str, data.items)),
+        "\x1f".join(map(str, data.users)),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\x1e")
+    arrays: list[np.ndarray] = [
+        np.array([len(seq) for seq in data.train], np.int64),
+        np.concatenate(data.train).astype(np.int64) if data.train else np.zeros(0, np.int64),
+        np.asarray(data.valid, np.int64),
+        np.asarray(data.test, np.int64),
+        np.ascontiguousarray(inputs.item_features, np.float32),
+        *(
+            np.ascontiguousarray(inputs.user_features[k], np.float32)
+            for k in sorted(inputs.user_features)
+        ),
+    ]
+    for array in arrays:
+        digest.update(array.tobytes())
+    digest.update(",".join(sorted(inputs.user_features)).encode())
+    return digest.hexdigest()[:16]
+
+
 def build_model(
     row: Row, fusion: Fusion | None, inputs: ExperimentInputs, settings: SASRecSettings
 ) -> SASRec:
@@ -213,13 +247,15 @@ def run_table3(
     progress: bool = True,
     log: Callable[[str], None] = print,
     on_seed: Callable[[Table3], None] | None = None,
+    store: RunStore | None = None,
 ) -> Table3:
     """Train every row for every seed and evaluate on the test targets.
 
     Rows with a user vector try both fusions on the first seed and keep the one with the
     better validation NDCG@10 for all seeds. The reranked row reorders the KG+LLM
     retriever's top 100 with the base SASRec of the same seed. ``on_seed`` receives the
-    table so far after every seed (to save partial results of a long run).
+    table so far after every seed (to save partial results of a long run). With a ``store``,
+    every trained model is kept there and a model already in it is loaded, not trained.
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -238,7 +274,15 @@ def run_table3(
                 fusions = FUSIONS if row.name not in chosen else (chosen[row.name],)
             best: tuple[float, SASRec, RunResult] | None = None
             for fusion in fusions:
-                model, result = fit(row, fusion, inputs, settings, seed, device, progress)
+                stored = store.load(row.name, fusion, seed) if store is not None else None
+                if stored is not None:
+                    model = restore(build_model(row, fusion, inputs, settings), stored.state)
+                    model.to(device).eval()
+                    result = stored.result
+                else:
+                    model, result = fit(row, fusion, inputs, settings, seed, device, progress)
+                    if store is not None:
+                        store.save(row.name, fusion, seed, model, result)
                 run = RunResult(
                     row.name,
                     seed,
@@ -256,6 +300,7 @@ def run_table3(
                     + (f" (fusion {fusion})" if fusion else "")
                     + f": valid NDCG@10 {result.best_valid:.4f} at epoch {result.best_epoch}, "
                     f"{result.seconds_per_epoch:.2f} s/epoch"
+                    + (" (kept from an earlier run)" if stored is not None else "")
                 )
                 if best is None or result.best_valid > best[0]:
                     best = (result.best_valid, model, run)

@@ -1,0 +1,92 @@
+"""Trained experiment models kept on disk, one file per (row, fusion, seed), so that a long
+run that is killed or stopped part-way continues where it stopped instead of training every
+row again (amazon-kg-books' Table 3 takes many hours on a CPU)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from learners.sasrec.model import SASRec
+from learners.sasrec.train import EpochLog, SASRecTrainResult
+
+# Inputs, not learned: rebuilt from the experiment's inputs, whose fingerprint names the
+# store's folder, so they are not written once per model.
+INPUT_BUFFERS = frozenset({"item_features", "user_features"})
+
+
+@dataclass(frozen=True)
+class StoredFit:
+    state: dict[str, Tensor]
+    result: SASRecTrainResult
+
+
+class RunStore:
+    """Models of one experiment (one fingerprint of data, features and settings).
+
+    Args:
+        folder: where the models live; created on the first save.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, row: str, fusion: str | None, seed: int) -> Path:
+        slug = re.sub(r"[^a-z0-9]+", "-", row.lower()).strip("-")
+        return self.folder / f"{slug}--{fusion or 'plain'}--seed{seed}.pt"
+
+    def load(self, row: str, fusion: str | None, seed: int) -> StoredFit | None:
+        path = self.path(row, fusion, seed)
+        if not path.exists():
+            return None
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        result = saved["result"]
+        return StoredFit(
+            saved["state"],
+            SASRecTrainResult(
+                best_epoch=int(result["best_epoch"]),
+                best_valid=float(result["best_valid"]),
+                curve=[EpochLog(**epoch) for epoch in result["curve"]],
+                seconds_per_epoch=float(result["seconds_per_epoch"]),
+                sequences_per_second=float(result["sequences_per_second"]),
+                device=str(result["device"]),
+            ),
+        )
+
+    def save(
+        self, row: str, fusion: str | None, seed: int, model: SASRec, result: SASRecTrainResult
+    ) -> Path:
+        """Written to a temporary name and renamed: a killed write leaves no half file."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.path(row, fusion, seed)
+        state = {
+            key: value.detach().cpu()
+            for key, value in model.state_dict().items()
+            if key not in INPUT_BUFFERS
+        }
+        partial = path.with_suffix(".partial")
+        torch.save({"state": state, "result": asdict(result)}, partial)
+        os.replace(partial, path)
+        return path
+
+
+def restore(model: SASRec, state: dict[str, Tensor]) -> SASRec:
+    """Load a stored state into a model built from the same inputs."""
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # tensors of another shape
+        raise ValueError(
+            f"a kept model does not fit this experiment's model; train again with --fresh "
+            f"({str(error).splitlines()[-1].strip()})"
+        ) from error
+    if unexpected or set(missing) - INPUT_BUFFERS:
+        raise ValueError(
+            f"a kept model does not fit this experiment's model; train again with --fresh "
+            f"(missing {sorted(missing)}, unexpected {unexpected})"
+        )
+    return model
