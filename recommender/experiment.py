@@ -159,8 +159,10 @@ def load_inputs(
 
 
 def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str) -> str:
-    """Names one experiment's models in a :class:`RunStore`: the same sequences, features,
-    settings and device give the same models (training is deterministic on a device)."""
+    """Names one experiment's models in a :class:`RunStore`: the same sequences, item
+    vectors, settings and device give the same models (training is deterministic on a
+    device). User vectors are told apart per row by :func:`user_tag`, so rows and seeds can
+    be added to an experiment later."""
     digest = hashlib.sha256()
     data = inputs.data
     for part in (
@@ -178,15 +180,19 @@ def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str)
         np.asarray(data.valid, np.int64),
         np.asarray(data.test, np.int64),
         np.ascontiguousarray(inputs.item_features, np.float32),
-        *(
-            np.ascontiguousarray(inputs.user_features[k], np.float32)
-            for k in sorted(inputs.user_features)
-        ),
     ]
     for array in arrays:
         digest.update(array.tobytes())
-    digest.update(",".join(sorted(inputs.user_features)).encode())
     return digest.hexdigest()[:16]
+
+
+def user_tag(inputs: ExperimentInputs, row: Row) -> str:
+    """The fixed user vectors a row trains with (personas), as a short hash; empty for rows
+    without them."""
+    vectors = inputs.user_features.get(row.user)
+    if vectors is None:
+        return ""
+    return hashlib.sha256(np.ascontiguousarray(vectors, np.float32).tobytes()).hexdigest()[:12]
 
 
 def build_model(
@@ -274,7 +280,8 @@ def run_table3(
                 fusions = FUSIONS if row.name not in chosen else (chosen[row.name],)
             best: tuple[float, SASRec, RunResult] | None = None
             for fusion in fusions:
-                stored = store.load(row.name, fusion, seed) if store is not None else None
+                tag = user_tag(inputs, row)
+                stored = store.load(row.name, fusion, seed, tag) if store is not None else None
                 if stored is not None:
                     model = restore(build_model(row, fusion, inputs, settings), stored.state)
                     model.to(device).eval()
@@ -282,7 +289,7 @@ def run_table3(
                 else:
                     model, result = fit(row, fusion, inputs, settings, seed, device, progress)
                     if store is not None:
-                        store.save(row.name, fusion, seed, model, result)
+                        store.save(row.name, fusion, seed, model, result, tag)
                 run = RunResult(
                     row.name,
                     seed,

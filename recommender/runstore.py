@@ -36,12 +36,15 @@ class RunStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def path(self, row: str, fusion: str | None, seed: int) -> Path:
+    def path(self, row: str, fusion: str | None, seed: int, tag: str = "") -> Path:
+        """``tag`` names inputs a row has beyond the experiment's own (its personas)."""
         slug = re.sub(r"[^a-z0-9]+", "-", row.lower()).strip("-")
-        return self.folder / f"{slug}--{fusion or 'plain'}--seed{seed}.pt"
+        return (
+            self.folder / f"{slug}--{fusion or 'plain'}--seed{seed}{'--' + tag if tag else ''}.pt"
+        )
 
-    def load(self, row: str, fusion: str | None, seed: int) -> StoredFit | None:
-        path = self.path(row, fusion, seed)
+    def load(self, row: str, fusion: str | None, seed: int, tag: str = "") -> StoredFit | None:
+        path = self.path(row, fusion, seed, tag)
         if not path.exists():
             return None
         saved = torch.load(path, map_location="cpu", weights_only=True)
@@ -59,11 +62,17 @@ class RunStore:
         )
 
     def save(
-        self, row: str, fusion: str | None, seed: int, model: SASRec, result: SASRecTrainResult
+        self,
+        row: str,
+        fusion: str | None,
+        seed: int,
+        model: SASRec,
+        result: SASRecTrainResult,
+        tag: str = "",
     ) -> Path:
         """Written to a temporary name and renamed: a killed write leaves no half file."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.path(row, fusion, seed)
+        path = self.path(row, fusion, seed, tag)
         state = {
             key: value.detach().cpu()
             for key, value in model.state_dict().items()

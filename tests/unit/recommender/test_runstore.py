@@ -15,6 +15,7 @@ from recommender.experiment import (
     SASRecSettings,
     fingerprint,
     run_table3,
+    user_tag,
 )
 from recommender.runstore import RunStore
 from tests.unit.learners.test_sasrec import cyclic_data
@@ -72,8 +73,15 @@ def test_fingerprint_tells_experiments_apart() -> None:
     assert base != fingerprint(inputs(), SASRecSettings(batch_size=32), "cpu")
     assert base != fingerprint(inputs(), SASRecSettings(), "cuda")
     changed = inputs()
-    changed.user_features["KG+LLM"][0, 0] += 1
+    changed.item_features[1, 0] += 1
     assert base != fingerprint(changed, SASRecSettings(), "cpu")
+    # Personas are told apart per row, so other rows of the experiment stay reusable.
+    persona_row, plain_row = ROWS[1], ROWS[0]
+    other = inputs()
+    other.user_features["KG+LLM"][0, 0] += 1
+    assert fingerprint(other, SASRecSettings(), "cpu") == base
+    assert user_tag(other, persona_row) != user_tag(inputs(), persona_row)
+    assert user_tag(other, plain_row) == user_tag(inputs(), plain_row) == ""
 
 
 def test_a_store_refuses_a_model_of_another_shape(tmp_path: Path) -> None:
