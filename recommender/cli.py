@@ -399,6 +399,7 @@ def cmd_table3(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         patience=args.patience,
         negatives=args.negatives,
+        item_residual=args.item_residual,
     )
     seeds = tuple(range(args.seeds))
     print(
@@ -409,6 +410,7 @@ def cmd_table3(args: argparse.Namespace) -> int:
         f"kgrec experiment table3 --dataset {dataset} --seeds {args.seeds} "
         f"--epochs {args.epochs} --patience {args.patience} --batch-size {args.batch_size}"
         + (f" --negatives {args.negatives}" if args.negatives else "")
+        + ("" if args.item_residual else " --no-item-residual")
         + (f" --device {args.device}" if args.device else "")
         + (f" --users {' '.join(args.users)}" if len(args.users) < len(USER_KINDS) else "")
     )
@@ -669,6 +671,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--epochs", type=int, default=200, help="at most (default 200)")
     q.add_argument("--patience", type=int, default=10, help="early stopping (default 10)")
     q.add_argument("--negatives", type=int, help="sampled negatives (default: full softmax)")
+    q.add_argument(
+        "--item-residual",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Description items: text projection plus a learned per-item offset (default); "
+        "--no-item-residual: the text projection alone",
+    )
     q.add_argument(
         "--users",
         nargs="+",

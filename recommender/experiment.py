@@ -70,6 +70,9 @@ class SASRecSettings:
     epochs: int = 200
     patience: int = 10
     negatives: int | None = None
+    # Description items: the projected text vector plus a learned per-item offset that starts
+    # at zero (see docs/decisions/0006). False keeps the text projection alone.
+    item_residual: bool = True
 
 
 @dataclass
@@ -211,6 +214,7 @@ def build_model(
         n_users=len(inputs.data.users) if row.user == "Random" else 0,
         user_features=None if user_features is None else torch.from_numpy(user_features),
         fusion=fusion or "input",
+        item_residual=settings.item_residual and item_features is not None,
     )
 
 

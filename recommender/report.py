@@ -50,7 +50,13 @@ def markdown(table: Table3, command: str, machine: str) -> str:
         f"SASRec: d={s.hidden}, L={s.layers}, heads={s.heads}, dropout {s.dropout}, "
         f"max length {s.max_len}, Adam {s.lr}, batch {s.batch_size}, at most {s.epochs} epochs, "
         f"early stopping after {s.patience} epochs without a better validation NDCG@10, "
-        + ("full softmax." if s.negatives is None else f"{s.negatives} sampled negatives."),
+        + ("full softmax." if s.negatives is None else f"{s.negatives} sampled negatives.")
+        + (
+            " Description (LLM) items: the projected text embedding plus a learned per-item "
+            "offset that starts at zero."
+            if s.item_residual
+            else " Description (LLM) items: the projected text embedding alone."
+        ),
         f"Seeds {', '.join(map(str, table.seeds))}: mean ± std. Leave-one-out test targets of "
         f"{len(table.users):,} users, full ranking over all {table.n_items:,} items (items the "
         "user has already interacted with excluded). Fusion of the user vector chosen on "
