@@ -286,6 +286,8 @@ def cmd_personas(args: argparse.Namespace) -> int:
             hidden_channels=args.hidden,
             epochs=args.epochs,
             patience=args.patience,
+            lr=args.lr,
+            taste_weight=args.taste_weight,
             seed=args.seed,
             device=args.device,
             progress=not args.quiet,
@@ -338,6 +340,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
             seeds=tuple(args.seeds),
             hidden_channels=args.hidden,
             epochs=args.epochs,
+            patience=args.patience,
+            lr=args.lr,
+            taste_weight=args.taste_weight,
             device=args.device,
             progress=not args.quiet,
         )
@@ -500,6 +505,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# HDGI defaults, as in learners.hdgi.train (kept apart so `kgrec --help` needs no torch;
+# a unit test checks that they agree).
+EPOCHS, LR, TASTE_WEIGHT = 300, 5e-3, 1.0
+
+
+def add_hdgi_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--epochs", type=int, default=EPOCHS, help=f"at most (default {EPOCHS})")
+    p.add_argument("--patience", type=int, default=20, help="early stopping (default 20)")
+    p.add_argument("--lr", type=float, default=LR, help=f"Adam learning rate (default {LR:g})")
+    p.add_argument(
+        "--taste-weight",
+        type=float,
+        default=TASTE_WEIGHT,
+        help="weight of the co-user taste reconstruction added to the HDGI loss; 0 trains "
+        f"plain HDGI (default {TASTE_WEIGHT:g})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kgrec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -633,8 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(os.environ.get("KGREC_PERSONA_DIM", "64")),
         help="persona size (default KGREC_PERSONA_DIM or 64)",
     )
-    p.add_argument("--epochs", type=int, default=200, help="at most (default 200)")
-    p.add_argument("--patience", type=int, default=20, help="early stopping (default 20)")
+    add_hdgi_options(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -653,7 +675,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--hidden", type=int, default=64, help="persona size (default 64)")
-    p.add_argument("--epochs", type=int, default=200)
+    add_hdgi_options(p)
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_probe)

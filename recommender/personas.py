@@ -13,7 +13,9 @@ from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.personas import personas_current, write_personas
 from kgstore.splits import load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
-from learners.hdgi.train import TrainResult, train_hdgi
+from learners.hdgi.train import EPOCHS as HDGI_EPOCHS
+from learners.hdgi.train import LR as HDGI_LR
+from learners.hdgi.train import TASTE_WEIGHT, TrainResult, train_hdgi
 from recommender.probe import (
     ProbeScore,
     held_out_task,
@@ -36,8 +38,10 @@ def learn_personas(
     dataset: str,
     home: Path,
     hidden_channels: int = 64,
-    epochs: int = 200,
+    epochs: int = HDGI_EPOCHS,
     patience: int = 20,
+    lr: float = HDGI_LR,
+    taste_weight: float = TASTE_WEIGHT,
     seed: int = 0,
     device: str | None = None,
     progress: bool = True,
@@ -47,7 +51,7 @@ def learn_personas(
     for every user with at least one training interaction. With ``if_stale``, return None
     instead when personas of the same model were already learned from this graph."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
-    model = f"hdgi-{hidden_channels}d-seed{seed}"
+    model = model_name(hidden_channels, lr, taste_weight, seed)
     if if_stale and personas_current(driver, database, dataset, export.version, model):
         return None
     interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
@@ -56,13 +60,9 @@ def learn_personas(
         raise ExportError(f"no user of {dataset!r} has a training interaction")
     result = _train(
         export,
-        hidden_channels,
-        epochs,
-        patience,
+        HDGIRun(hidden_channels, epochs, patience, lr, taste_weight, device, progress),
         seed,
-        device,
-        progress,
-        checkpoint=home / "models" / dataset / f"hdgi-seed{seed}.pt",
+        checkpoint=home / "models" / dataset / f"{model}.pt",
     )
     users = export.ids["User"][active].tolist()
     # Centred on the mean user: HDGI embeddings share a large common direction, and cosine
@@ -124,8 +124,10 @@ def probe_personas(
     home: Path,
     seeds: tuple[int, ...] = (0, 1, 2),
     hidden_channels: int = 64,
-    epochs: int = 200,
+    epochs: int = HDGI_EPOCHS,
     patience: int = 20,
+    lr: float = HDGI_LR,
+    taste_weight: float = TASTE_WEIGHT,
     device: str | None = None,
     progress: bool = True,
 ) -> ProbeReport:
@@ -153,6 +155,7 @@ def probe_personas(
         for name, task in tasks.items()
     }
     mean_items = mean_item_embeddings(export)
+    run = HDGIRun(hidden_channels, epochs, patience, lr, taste_weight, device, progress)
     timings = []
     # The classifiers (cross-validated, up to 384 features) take longer than HDGI on large
     # datasets, so they get their own bar: one step per fitted probe.
@@ -165,7 +168,7 @@ def probe_personas(
     )
     with fits:
         for seed in seeds:
-            result = _train(export, hidden_channels, epochs, patience, seed, device, progress)
+            result = _train(export, run, seed)
             timings.append(result.seconds_per_epoch)
             rng = np.random.default_rng(seed)
             representations = {
@@ -181,27 +184,45 @@ def probe_personas(
     return ProbeReport(dataset, attribute, list(tables.values()), timings)
 
 
+def model_name(hidden_channels: int, lr: float, taste_weight: float, seed: int) -> str:
+    """The persona model's name on the User nodes: what changes the personas changes it, so
+    ``--if-stale`` retrains after a change of settings."""
+    return f"hdgi-{hidden_channels}d-lr{lr:g}-taste{taste_weight:g}-seed{seed}"
+
+
+@dataclass(frozen=True)
+class HDGIRun:
+    """How HDGI is trained, the same for every seed."""
+
+    hidden_channels: int
+    epochs: int
+    patience: int
+    lr: float
+    taste_weight: float
+    device: str | None
+    progress: bool
+
+
 def _train(
-    export: GraphExport,
-    hidden_channels: int,
-    epochs: int,
-    patience: int,
-    seed: int,
-    device: str | None,
-    progress: bool,
-    checkpoint: Path | None = None,
+    export: GraphExport, run: HDGIRun, seed: int, checkpoint: Path | None = None
 ) -> TrainResult:
     """HDGI on an exported graph; users and text-less nodes start random, fixed by ``seed``."""
     data = to_hetero_data(
-        export.features, export.has_feature, export.edges, random_dim=hidden_channels, seed=seed
+        export.features,
+        export.has_feature,
+        export.edges,
+        random_dim=run.hidden_channels,
+        seed=seed,
     )
     return train_hdgi(
         hdgi_inputs(data),
-        hidden_channels=hidden_channels,
-        epochs=epochs,
-        patience=patience,
+        hidden_channels=run.hidden_channels,
+        epochs=run.epochs,
+        lr=run.lr,
+        patience=run.patience,
+        taste_weight=run.taste_weight,
         seed=seed,
-        device=device,
-        progress=progress,
+        device=run.device,
+        progress=run.progress,
         checkpoint=checkpoint,
     )

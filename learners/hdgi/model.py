@@ -35,6 +35,8 @@ class HDGI(nn.Module):
         encoder: maps ``(x_dict, adjacency)`` to target-node embeddings.
         summary: maps embeddings to one graph summary (default: :func:`mean_readout`).
         corruption: maps ``x_dict`` to corrupted features (default: :func:`shuffle_features`).
+        auxiliary: maps the real embeddings to an extra loss term (default: none), e.g.
+            :class:`~learners.hdgi.auxiliary.TasteReconstruction`.
     """
 
     def __init__(
@@ -43,12 +45,14 @@ class HDGI(nn.Module):
         encoder: nn.Module,
         summary: Callable[[Tensor], Tensor] = mean_readout,
         corruption: Callable[[dict[str, Tensor]], dict[str, Tensor]] = shuffle_features,
+        auxiliary: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.hidden_channels = hidden_channels
         self.encoder = encoder
         self.summary = summary
         self.corruption = corruption
+        self.auxiliary = auxiliary
         self.weight = nn.Parameter(torch.empty(hidden_channels, hidden_channels))
         self.reset_parameters()
 
@@ -56,6 +60,10 @@ class HDGI(nn.Module):
         reset = getattr(self.encoder, "reset_parameters", None)
         if callable(reset):
             reset()
+        if self.auxiliary is not None:
+            reset = getattr(self.auxiliary, "reset_parameters", None)
+            if callable(reset):
+                reset()
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, x: dict[str, Tensor], adjacency: Adjacency) -> tuple[Tensor, Tensor, Tensor]:
@@ -68,14 +76,19 @@ class HDGI(nn.Module):
         return z @ (self.weight @ summary)
 
     def loss(self, pos_z: Tensor, neg_z: Tensor, summary: Tensor) -> Tensor:
-        """Binary cross-entropy: real users against the summary, corrupted ones not."""
+        """Binary cross-entropy: real users against the summary, corrupted ones not; plus
+        the auxiliary term on the real users, when there is one."""
         pos = nn.functional.binary_cross_entropy_with_logits(
             self.discriminate(pos_z, summary), torch.ones(pos_z.shape[0], device=pos_z.device)
         )
         neg = nn.functional.binary_cross_entropy_with_logits(
             self.discriminate(neg_z, summary), torch.zeros(neg_z.shape[0], device=neg_z.device)
         )
-        return pos + neg
+        loss: Tensor = pos + neg
+        if self.auxiliary is not None:
+            loss = loss + self.auxiliary(pos_z)
+        return loss
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.hidden_channels}, encoder={self.encoder!r})"
+        extra = f", auxiliary={self.auxiliary!r}" if self.auxiliary is not None else ""
+        return f"{type(self).__name__}({self.hidden_channels}, encoder={self.encoder!r}{extra})"

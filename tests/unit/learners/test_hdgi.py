@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from learners.hdgi import HDGI, MetapathEncoder, shuffle_features, user_metapaths
+from learners.hdgi.auxiliary import TasteReconstruction, co_user_taste
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import train_hdgi
 
@@ -88,3 +89,52 @@ def test_training_lowers_the_loss_and_is_reproducible() -> None:
     assert first.personas.shape == (12, 8) and first.personas.dtype == np.float32
     np.testing.assert_allclose(first.personas, again.personas, atol=1e-6)
     assert abs(sum(first.attention.values()) - 1) < 1e-5
+
+
+def test_co_user_taste_averages_the_tastes_of_users_who_chose_the_same_items() -> None:
+    # Users 0 and 1 share item 0; user 1 also chose item 1; user 2 chose item 2 alone.
+    graph = {
+        "features": {
+            "User": np.zeros((3, 0), np.float32),
+            "Item": np.array([[1.0, 0.0], [0.0, 1.0], [4.0, 4.0]], np.float32),
+        },
+        "has_feature": {"User": np.zeros(3, bool), "Item": np.ones(3, bool)},
+        "edges": {("User", "INTERACTED", "Item"): np.array([[0, 1, 1, 2], [0, 0, 1, 2]])},
+    }
+    inputs = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
+    own = np.array([[1.0, 0.0], [0.5, 0.5], [4.0, 4.0]])
+    # item 0 is chosen by users 0 and 1, item 1 by user 1, item 2 by user 2
+    per_item = np.array([(own[0] + own[1]) / 2, own[1], own[2]])
+    raw = np.array([per_item[0], (per_item[0] + per_item[1]) / 2, per_item[2]])
+    expected = (raw - raw.mean(0)) / raw.std(0, ddof=1)
+    taste = co_user_taste(inputs.x, inputs.adjacency)
+    np.testing.assert_allclose(taste.numpy(), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="co-user taste needs interactions"):
+        co_user_taste(inputs.x, {})
+
+
+def test_the_taste_term_adds_to_the_loss_and_trains_its_decoder() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    paths = user_metapaths(inputs.type_pairs)
+    encoder = MetapathEncoder({t: f.shape[1] for t, f in inputs.x.items()}, 8, paths)
+    target = co_user_taste(inputs.x, inputs.adjacency)
+    torch.manual_seed(0)
+    term = TasteReconstruction(8, target, weight=2.0)
+    with_taste = HDGI(8, encoder, auxiliary=term)
+    plain = HDGI(8, encoder)
+    plain.weight.data.copy_(with_taste.weight.data)  # the same discriminator for both
+    pos, neg, summary = plain(inputs.x, inputs.adjacency)
+    expected = plain.loss(pos, neg, summary) + term(pos)
+    torch.testing.assert_close(with_taste.loss(pos, neg, summary), expected)
+    assert any(p is term.decoder.weight for p in with_taste.parameters())
+    assert "TasteReconstruction(weight=2.0" in repr(with_taste)
+    with pytest.raises(ValueError, match="3 personas but 12 targets"):
+        term(pos[:3])
+
+
+def test_training_without_the_taste_term_is_plain_hdgi() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    plain = train_hdgi(inputs, hidden_channels=8, epochs=5, taste_weight=0, progress=False)
+    tasted = train_hdgi(inputs, hidden_channels=8, epochs=5, progress=False)
+    # The taste term's squared error on standardised targets starts near 1 on top of DGI's.
+    assert tasted.losses[0] > plain.losses[0] + 0.5

@@ -66,3 +66,19 @@ def test_product_commands_parse_and_fail_clearly_without_a_model(
     monkeypatch.setenv("KGREC_HOME", str(tmp_path))
     assert main(["plot", "evaluation", "--dataset", "ml-100k"]) == 2
     assert "run `kgrec train --dataset ml-100k`" in capsys.readouterr().err
+
+
+def test_hdgi_options_default_to_the_trainers_defaults() -> None:
+    import inspect
+
+    from learners.hdgi.train import train_hdgi
+
+    defaults = inspect.signature(train_hdgi).parameters
+    for command in (["personas", "--dataset", "d"], ["probe", "--dataset", "d"]):
+        args = build_parser().parse_args(command)
+        assert args.epochs == defaults["epochs"].default
+        assert args.lr == defaults["lr"].default
+        assert args.taste_weight == defaults["taste_weight"].default
+        assert args.patience == defaults["patience"].default
+    args = build_parser().parse_args(["personas", "--dataset", "d", "--taste-weight", "0"])
+    assert args.taste_weight == 0.0
