@@ -99,12 +99,17 @@ def model_arguments(model: SASRec, **extra: Any) -> dict[str, Any]:
     return {**arguments, **extra}
 
 
-def rebuild(arguments: dict[str, Any], state: dict[str, torch.Tensor]) -> SASRec:
-    """A SASRec with ``arguments``' shapes, loaded with ``state`` (buffers included)."""
+def rebuild(
+    arguments: dict[str, Any], state: dict[str, torch.Tensor], warm: np.ndarray | None = None
+) -> SASRec:
+    """A SASRec with ``arguments``' shapes, loaded with ``state`` (buffers included); only
+    ``warm`` items keep a learned offset from their text vector."""
     kwargs = dict(arguments)
     for name in ("item_features", "user_features"):
         if kwargs.get(name) is not None:
             kwargs[name] = torch.zeros(kwargs[name])
+    if kwargs.get("item_residual") and warm is not None:
+        kwargs["residual_items"] = torch.from_numpy(np.asarray(warm, dtype=bool))
     model = SASRec(**kwargs)
     model.load_state_dict(state)
     return model.eval()
@@ -164,7 +169,9 @@ def load_bundle(path: Path, device: str = "cpu") -> Bundle:
         info = BundleInfo(**json.loads((path / "bundle.json").read_text()))
         arrays = np.load(path / "arrays.npz", allow_pickle=False)
         retriever = rebuild(
-            info.retriever, torch.load(path / "retriever.pt", map_location="cpu", weights_only=True)
+            info.retriever,
+            torch.load(path / "retriever.pt", map_location="cpu", weights_only=True),
+            arrays["warm"],
         )
         reranker = rebuild(
             info.reranker, torch.load(path / "reranker.pt", map_location="cpu", weights_only=True)

@@ -215,7 +215,18 @@ def build_model(
         user_features=None if user_features is None else torch.from_numpy(user_features),
         fusion=fusion or "input",
         item_residual=settings.item_residual and item_features is not None,
+        residual_items=torch.from_numpy(trained_items(inputs.data)),
     )
+
+
+def trained_items(data: SequenceData) -> np.ndarray:
+    """``(n_items + 1,)`` bool: True for every item with a training interaction (padding is
+    not one)."""
+    trained = np.zeros(data.n_items + 1, dtype=bool)
+    if data.train:
+        trained[np.concatenate(data.train)] = True
+    trained[0] = False
+    return trained
 
 
 def fit(

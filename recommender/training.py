@@ -33,6 +33,7 @@ from recommender.experiment import (
     SASRecSettings,
     fit,
     load_inputs,
+    trained_items,
 )
 from recommender.metrics import summarise
 
@@ -129,11 +130,7 @@ def train_recommender(
 
 def warm_items(inputs: ExperimentInputs) -> np.ndarray:
     """True for every item index with a training interaction (padding is not warm)."""
-    warm = np.zeros(inputs.data.n_items + 1, dtype=bool)
-    if inputs.data.train:
-        warm[np.concatenate(inputs.data.train)] = True
-    warm[0] = False
-    return warm
+    return trained_items(inputs.data)
 
 
 def evaluate_bundle(

@@ -71,6 +71,10 @@ class SASRec(nn.Module):
             (default :obj:`"input"`).
         item_residual: with ``item_features``, also learn a per-item offset (zero at the
             start) added to the projected vector (default :obj:`False`).
+        residual_items: ``(n_items + 1,)`` bool, the items that get an offset, e.g. those
+            with a training interaction (default: all). The others keep their text vector
+            alone: under a full softmax an item that is never a target would otherwise learn
+            an offset that only pushes it down, and a cold item could not be recommended.
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class SASRec(nn.Module):
         user_features: Tensor | None = None,
         fusion: Fusion = "input",
         item_residual: bool = False,
+        residual_items: Tensor | None = None,
     ) -> None:
         super().__init__()
         if n_items < 1:
@@ -110,6 +115,18 @@ class SASRec(nn.Module):
                 # A learned per-item offset from the text vector, starting at zero: the text
                 # initialises each item, interactions refine it (e.g. with popularity).
                 self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
+                mask = torch.ones(n_items + 1, dtype=torch.bool)
+                if residual_items is not None:
+                    if residual_items.shape != (n_items + 1,):
+                        raise ValueError(
+                            f"residual_items has shape {tuple(residual_items.shape)}, "
+                            f"expected ({n_items + 1},)"
+                        )
+                    mask = residual_items.bool().clone()
+                mask[0] = False
+                # Not saved with the weights: whoever rebuilds the model knows which items
+                # were trained on (the data, or a bundle's warm items).
+                self.register_buffer("residual_mask", mask[:, None].float(), persistent=False)
         self.user_embedding: nn.Embedding | None = None
         self.user_projection: nn.Linear | None = None
         if n_users:
@@ -149,7 +166,7 @@ class SASRec(nn.Module):
             return self.item_embedding.weight
         vectors: Tensor = self.item_projection(self.get_buffer("item_features"))
         if self.item_embedding is not None:
-            vectors = vectors + self.item_embedding.weight
+            vectors = vectors + self.item_embedding.weight * self.get_buffer("residual_mask")
         return vectors
 
     def user_vectors(self, users: Tensor | None, personas: Tensor | None = None) -> Tensor | None:

@@ -187,6 +187,27 @@ def test_item_residual_starts_at_the_text_vectors() -> None:
     assert refined.item_embedding is not None and refined.item_embedding.weight.requires_grad
 
 
+def test_items_never_trained_on_keep_their_text_vector() -> None:
+    """Under a full softmax an item that is never a target only ever gets pushed down; its
+    offset is masked, so a cold item is scored by its text alone."""
+    features = torch.randn(21, 12)
+    trained = torch.ones(21, dtype=torch.bool)
+    trained[[5, 6]] = False
+    refined = model(item_features=features, item_residual=True, residual_items=trained)
+    assert refined.item_embedding is not None
+    optimiser = torch.optim.SGD(refined.parameters(), lr=1.0)
+    seq = torch.tensor([[1, 2, 3, 4]])
+    loss = torch.nn.functional.cross_entropy(refined(seq)[0], torch.tensor([2, 3, 4, 7]))
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimiser.step()
+    with torch.no_grad():
+        vectors, text = refined.item_vectors(), refined.item_projection(features)  # type: ignore[misc]
+        assert torch.allclose(vectors[[0, 5, 6]], text[[0, 5, 6]])  # padding and cold items
+        assert not torch.allclose(vectors[7], text[7])  # a trained item moved off its text
+    with pytest.raises(ValueError, match=r"residual_items has shape \(3,\)"):
+        model(item_features=features, item_residual=True, residual_items=trained[:3])
+
+
 def test_sequences_follow_time_where_the_split_did() -> None:
     """ml-100k's file order is not chronological: sequences must be ordered by timestamp,
     as the split was, or the last training item would not precede the validation item."""
