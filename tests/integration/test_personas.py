@@ -149,14 +149,22 @@ def test_readers_never_see_two_persona_versions(
 
     reader = threading.Thread(target=read)
     reader.start()
+
+    def reader_saw_enough() -> bool:
+        return len(seen) > 5 and len({p.version for p in seen}) > 1
+
     try:
-        for _ in range(5):  # batches of 4 users: many staged writes per version
+        # Batches of 4 users: many staged writes per version. A loaded machine may
+        # starve the reader, so keep writing (bounded) until it has overlapped.
+        writes = 0
+        while writes < 5 or (not reader_saw_enough() and writes < 100):
             write(4)
+            writes += 1
     finally:
         done.set()
         reader.join()
     assert not errors, errors
-    assert len(seen) > 5 and len({p.version for p in seen}) > 1
+    assert reader_saw_enough(), (len(seen), writes)
     for personas in seen:  # every read is one whole version, vectors included
         order = [users.index(u) for u in personas.ids]
         assert sorted(order) == list(range(30))
