@@ -405,6 +405,7 @@ def cmd_table3(args: argparse.Namespace) -> int:
         patience=args.patience,
         negatives=args.negatives,
         item_residual=args.item_residual,
+        user_dropout=args.user_dropout,
     )
     seeds = tuple(range(args.seeds))
     print(
@@ -416,6 +417,7 @@ def cmd_table3(args: argparse.Namespace) -> int:
         f"--epochs {args.epochs} --patience {args.patience} --batch-size {args.batch_size}"
         + (f" --negatives {args.negatives}" if args.negatives else "")
         + ("" if args.item_residual else " --no-item-residual")
+        + (f" --user-dropout {args.user_dropout:g}" if args.user_dropout else "")
         + (f" --device {args.device}" if args.device else "")
         + (f" --users {' '.join(args.users)}" if len(args.users) < len(USER_KINDS) else "")
     )
@@ -699,6 +701,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="Description items: text projection plus a learned per-item offset (default); "
         "--no-item-residual: the text projection alone",
+    )
+    q.add_argument(
+        "--user-dropout",
+        type=float,
+        default=0.0,
+        help="chance of dropping a training sequence's user vector (default 0)",
     )
     q.add_argument(
         "--users",

@@ -73,6 +73,8 @@ class SASRecSettings:
     # Description items: the projected text vector plus a learned per-item offset that starts
     # at zero (see docs/decisions/0006). False keeps the text projection alone.
     item_residual: bool = True
+    # In training, the chance of dropping a sequence's whole user vector (see SASRec).
+    user_dropout: float = 0.0
 
 
 @dataclass
@@ -161,6 +163,19 @@ def load_inputs(
     return ExperimentInputs(dataset, data, item_features, user_features, persona_version)
 
 
+# Settings added after models were first kept: they enter the fingerprint only when they
+# differ from their default, so models trained before they existed are still found.
+_LATER_SETTINGS = {"user_dropout": 0.0}
+
+
+def _fingerprinted(settings: SASRecSettings) -> dict[str, object]:
+    fields = asdict(settings)
+    for name, default in _LATER_SETTINGS.items():
+        if fields[name] == default:
+            del fields[name]
+    return fields
+
+
 def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str) -> str:
     """Names one experiment's models in a :class:`RunStore`: the same sequences, item
     vectors, settings and device give the same models (training is deterministic on a
@@ -170,7 +185,7 @@ def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str)
     data = inputs.data
     for part in (
         inputs.dataset,
-        json.dumps(asdict(settings), sort_keys=True),
+        json.dumps(_fingerprinted(settings), sort_keys=True),
         device.split(":")[0],
         "\x1f".join(map(str, data.items)),
         "\x1f".join(map(str, data.users)),
@@ -216,6 +231,7 @@ def build_model(
         fusion=fusion or "input",
         item_residual=settings.item_residual and item_features is not None,
         residual_items=torch.from_numpy(trained_items(inputs.data)),
+        user_dropout=settings.user_dropout,
     )
 
 

@@ -56,6 +56,11 @@ def markdown(table: Table3, command: str, machine: str) -> str:
             "offset that starts at zero."
             if s.item_residual
             else " Description (LLM) items: the projected text embedding alone."
+        )
+        + (
+            f" User vectors dropped from {s.user_dropout:.0%} of training sequences."
+            if s.user_dropout
+            else ""
         ),
         f"Seeds {', '.join(map(str, table.seeds))}: mean ± std. Leave-one-out test targets of "
         f"{len(table.users):,} users, full ranking over all {table.n_items:,} items (items the "

@@ -75,6 +75,11 @@ class SASRec(nn.Module):
             with a training interaction (default: all). The others keep their text vector
             alone: under a full softmax an item that is never a target would otherwise learn
             an offset that only pushes it down, and a cold item could not be recommended.
+        user_dropout: in training, the probability of dropping a sequence's whole user
+            vector (default :obj:`0.0`). A persona is computed from all of a user's training
+            items, so in training it already knows the targets it is asked to predict,
+            while a held-out target is new to it; dropping it makes the model predict from
+            the sequence too, not from that shortcut.
     """
 
     def __init__(
@@ -91,6 +96,7 @@ class SASRec(nn.Module):
         fusion: Fusion = "input",
         item_residual: bool = False,
         residual_items: Tensor | None = None,
+        user_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if n_items < 1:
@@ -99,6 +105,9 @@ class SASRec(nn.Module):
             raise ValueError("give n_users (learned) or user_features (fixed), not both")
         if fusion not in ("input", "output"):
             raise ValueError(f"fusion must be 'input' or 'output', not {fusion!r}")
+        if not 0.0 <= user_dropout < 1.0:
+            raise ValueError(f"user_dropout must be in [0, 1), not {user_dropout}")
+        self.user_dropout = user_dropout
         self.n_items, self.hidden, self.max_len, self.fusion = n_items, hidden, max_len, fusion
         self.item_embedding: nn.Embedding | None = None
         self.item_projection: nn.Linear | None = None
@@ -205,6 +214,9 @@ class SASRec(nn.Module):
         positions = torch.arange(length - 1, -1, -1, device=seq.device)
         h = h + self.position(positions)[None]
         user = self.user_vectors(users, personas)
+        if user is not None and self.training and self.user_dropout > 0:
+            keep = torch.rand(user.shape[0], 1, device=user.device) >= self.user_dropout
+            user = user * keep
         if user is not None and self.fusion == "input":
             h = h + user[:, None, :]
         present = seq > 0

@@ -224,3 +224,29 @@ def test_sequences_follow_time_where_the_split_did() -> None:
     names = [data.items[i - 1] for i in data.train[0]]
     assert names == ["early", "mid", "late"]
     assert data.items[data.valid[0] - 1] == "valid" and data.items[data.test[0] - 1] == "test"
+
+
+def test_user_dropout_drops_whole_user_vectors_in_training_only() -> None:
+    torch.manual_seed(0)
+    personas = torch.randn(64, 8)
+    model = SASRec(20, hidden=16, dropout=0.0, user_features=personas, user_dropout=0.5)
+    without = SASRec(20, hidden=16, dropout=0.0, user_features=personas)
+    without.load_state_dict(model.state_dict())
+    assert without.user_projection is not None
+    with torch.no_grad():  # a zero user vector is what a dropped one becomes
+        without.user_projection.weight.zero_()
+        without.user_projection.bias.zero_()
+    seq = torch.randint(1, 21, (64, 6))
+    users = torch.arange(64)
+    model.train()
+    trained = model.encode(seq, users)
+    model.eval()
+    kept = model.encode(seq, users)
+    dropped = without.eval().encode(seq, users)
+    is_kept = torch.isclose(trained, kept, atol=1e-6).all(dim=(1, 2))
+    is_dropped = torch.isclose(trained, dropped, atol=1e-6).all(dim=(1, 2))
+    assert (is_kept ^ is_dropped).all()  # each sequence: the whole vector, or none of it
+    assert 16 <= int(is_dropped.sum()) <= 48
+    assert torch.equal(model.encode(seq, users), kept)  # evaluation never drops
+    with pytest.raises(ValueError, match="user_dropout"):
+        SASRec(20, user_features=personas, user_dropout=1.0)

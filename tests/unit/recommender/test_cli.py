@@ -82,3 +82,15 @@ def test_hdgi_options_default_to_the_trainers_defaults() -> None:
         assert args.patience == defaults["patience"].default
     args = build_parser().parse_args(["personas", "--dataset", "d", "--taste-weight", "0"])
     assert args.taste_weight == 0.0
+
+
+def test_table3_options_default_to_the_experiments_settings() -> None:
+    from recommender.experiment import SASRecSettings
+
+    settings = SASRecSettings()
+    args = build_parser().parse_args(["experiment", "table3", "--dataset", "d"])
+    assert args.user_dropout == settings.user_dropout
+    assert args.item_residual == settings.item_residual
+    assert (args.epochs, args.patience) == (settings.epochs, settings.patience)
+    assert (args.hidden, args.max_len) == (settings.hidden, settings.max_len)
+    assert args.batch_size == settings.batch_size

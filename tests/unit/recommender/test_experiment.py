@@ -33,3 +33,15 @@ def test_the_setting_is_part_of_the_fingerprint() -> None:
     assert fingerprint(inputs(), SASRecSettings(), "cpu") != fingerprint(
         inputs(), SASRecSettings(item_residual=False), "cpu"
     )
+
+
+def test_user_dropout_enters_the_fingerprint_only_when_set() -> None:
+    from recommender.experiment import _fingerprinted
+
+    assert "user_dropout" not in _fingerprinted(SASRecSettings())  # older models still found
+    assert fingerprint(inputs(), SASRecSettings(), "cpu") != fingerprint(
+        inputs(), SASRecSettings(user_dropout=0.5), "cpu"
+    )
+    settings = SASRecSettings(user_dropout=0.5)
+    model = build_model(Row("KG+LLM", "Description (LLM)"), "input", inputs(), settings)
+    assert model.user_dropout == 0.5
