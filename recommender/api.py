@@ -90,7 +90,10 @@ class Recommendation:
     title: str | None
     rank: int  # 1-based
     retriever_score: float
-    reranker_score: float | None  # None for a cold item: it keeps the retriever's slot
+    # The score that ordered the warm items: the reranker's, or its log-probability blended
+    # with the retriever's when the bundle gives the retriever a weight (rerank.blend).
+    # None for a cold item: it keeps the retriever's slot.
+    reranker_score: float | None
     cold: bool  # no training interaction: found through its text vector only
     explanation: Explanation | None = None
 
@@ -237,6 +240,8 @@ class Recommender:
                 seq[:, -self.reranker.max_len :],
                 candidates,
                 fixed=~self._warm[candidates],
+                retriever_scores=scores,
+                weight=self.bundle.info.retriever_weight,
             )
         by_index = dict(zip(candidates[0].tolist(), scores[0].tolist(), strict=True))
         results = []

@@ -47,6 +47,9 @@ class BundleInfo:
     evaluation: dict[str, dict[str, float]] = field(default_factory=dict)  # test, per model
     validation: dict[str, float] = field(default_factory=dict)  # NDCG@10 of each choice
     training: dict[str, Any] = field(default_factory=dict)  # epochs, seconds, device
+    # The retriever's weight in the final order (recommender.rerank.blend), chosen on
+    # validation; 0 (the reranker alone) for bundles made before blending existed.
+    retriever_weight: float = 0.0
 
 
 @dataclass

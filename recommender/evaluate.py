@@ -13,7 +13,7 @@ from torch import Tensor
 from learners.sasrec.data import SequenceData, Stage, left_pad
 from learners.sasrec.model import SASRec
 from recommender.metrics import MISS
-from recommender.rerank import rerank, retrieve
+from recommender.rerank import blend, order_candidates, retrieve
 
 
 def seen_mask(histories: Sequence[np.ndarray], n_items: int, device: torch.device | str) -> Tensor:
@@ -54,21 +54,50 @@ def reranked_ranks(
     candidates: int = 100,
     batch_size: int = 512,
     fixed_items: np.ndarray | None = None,
+    weight: float = 0.0,
 ) -> np.ndarray:
     """0-based rank of each target in the reranker's order of the retriever's top
     ``candidates``; :data:`~recommender.metrics.MISS` where the retriever missed it.
     Items set in the bool mask ``fixed_items`` ``(n_items + 1,)`` keep the retriever's slot
-    (see :func:`~recommender.rerank.rerank`)."""
-    ranks = []
+    (see :func:`~recommender.rerank.rerank`); ``weight`` blends in the retriever's scores
+    (see :func:`~recommender.rerank.blend`)."""
+    found = ranks_by_weight(
+        retriever, reranker, data, stage, (weight,), users, candidates, batch_size, fixed_items
+    )
+    return found[weight]
+
+
+@torch.no_grad()
+def ranks_by_weight(
+    retriever: SASRec,
+    reranker: SASRec,
+    data: SequenceData,
+    stage: Stage,
+    weights: Sequence[float],
+    users: np.ndarray | None = None,
+    candidates: int = 100,
+    batch_size: int = 512,
+    fixed_items: np.ndarray | None = None,
+) -> dict[float, np.ndarray]:
+    """:func:`reranked_ranks` for several retriever ``weights`` at the cost of one: both
+    stages score each batch once, and only the blend is redone per weight."""
+    ranks: dict[float, list[np.ndarray]] = {w: [] for w in weights}
     fixed = None if fixed_items is None else torch.from_numpy(fixed_items)
     for _, seq, user_rows, seen, targets in _batches(retriever, data, stage, users, batch_size):
-        proposed, _ = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
+        proposed, proposed_scores = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
         keep = None if fixed is None else fixed.to(proposed.device)[proposed]
-        ordered, _ = rerank(reranker, seq, proposed, user_rows, fixed=keep)
-        found = ordered == targets[:, None]
-        rank = torch.where(found.any(dim=1), found.int().argmax(dim=1), -1).cpu().numpy()
-        ranks.append(np.where(rank >= 0, rank, MISS).astype(np.int64))
-    return np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.int64)
+        users_for_reranker = user_rows if reranker.uses_users else None
+        reranker_scores = reranker.predict(seq, proposed, users_for_reranker)
+        for weight in weights:
+            scores = blend(reranker_scores, proposed_scores, weight)
+            ordered, _ = order_candidates(proposed, scores, keep)
+            hit = ordered == targets[:, None]
+            rank = torch.where(hit.any(dim=1), hit.int().argmax(dim=1), -1).cpu().numpy()
+            ranks[weight].append(np.where(rank >= 0, rank, MISS).astype(np.int64))
+    return {
+        w: np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        for w, found in ranks.items()
+    }
 
 
 def _batches(

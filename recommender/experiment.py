@@ -23,7 +23,7 @@ from kgstore.splits import load_split, recorded_split_hash
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import EpochLog, SASRecTrainResult, train_sasrec
-from recommender.evaluate import full_ranks, reranked_ranks
+from recommender.evaluate import full_ranks, ranks_by_weight, reranked_ranks
 from recommender.metrics import ndcg, summarise
 from recommender.runstore import RunStore, restore
 
@@ -53,6 +53,10 @@ RETRIEVERS = (
 )
 BASE = RETRIEVERS[0]  # plain SASRec: the reranker
 RERANKED = "Reranking: None / Random over KG+LLM's top 100"
+BLENDED = "Blend: reranker and KG+LLM retriever over its top 100"
+# Retriever weights tried for the blended row (see recommender.rerank.blend); 0 is the
+# reranker alone, 1 the retriever alone. Chosen per seed on validation NDCG@10.
+BLEND_WEIGHTS = tuple(w / 10 for w in range(11))
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class RunResult:
     curve: list[EpochLog] = field(default_factory=list)
     seconds_per_epoch: float = 0.0
     best_epoch: int = -1
+    weight: float | None = None  # the blended row's retriever weight
 
 
 @dataclass
@@ -168,7 +173,8 @@ def load_inputs(
 _LATER_SETTINGS = {"user_dropout": 0.0}
 
 
-def _fingerprinted(settings: SASRecSettings) -> dict[str, object]:
+def fingerprinted(settings: SASRecSettings) -> dict[str, object]:
+    """``settings`` as a dict for fingerprints: later settings only when not default."""
     fields = asdict(settings)
     for name, default in _LATER_SETTINGS.items():
         if fields[name] == default:
@@ -185,7 +191,7 @@ def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str)
     data = inputs.data
     for part in (
         inputs.dataset,
-        json.dumps(_fingerprinted(settings), sort_keys=True),
+        json.dumps(fingerprinted(settings), sort_keys=True),
         device.split(":")[0],
         "\x1f".join(map(str, data.items)),
         "\x1f".join(map(str, data.users)),
@@ -357,6 +363,14 @@ def run_table3(
             run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
             _score(run, ranks, users, cold)
             runs.append(run)
+            weight, valid = choose_weight(retriever, reranker, data)
+            log(f"seed {seed} blend: retriever weight {weight:g}, valid NDCG@10 {valid:.4f}")
+            ranks = reranked_ranks(
+                retriever, reranker, data, "test", users, candidates=100, weight=weight
+            )
+            run = RunResult(BLENDED, seed, None, {"NDCG@10": valid}, {}, None, ranks, weight=weight)
+            _score(run, ranks, users, cold)
+            runs.append(run)
         table = Table3(
             inputs.dataset,
             tuple(seeds[: seeds.index(seed) + 1]),
@@ -372,6 +386,24 @@ def run_table3(
         if on_seed is not None:
             on_seed(table)
     return table
+
+
+def choose_weight(
+    retriever: SASRec,
+    reranker: SASRec,
+    data: SequenceData,
+    weights: tuple[float, ...] = BLEND_WEIGHTS,
+    candidates: int = 100,
+    fixed_items: np.ndarray | None = None,
+) -> tuple[float, float]:
+    """The retriever weight of the blend with the best validation NDCG@10 (ties: the
+    smaller weight, nearer the reranker alone), and that NDCG@10."""
+    found = ranks_by_weight(
+        retriever, reranker, data, "valid", weights, candidates=candidates, fixed_items=fixed_items
+    )
+    scored = [(summarise(ranks)["NDCG@10"], -w) for w, ranks in found.items()]
+    best, negative = max(scored)
+    return -negative, best
 
 
 def _score(run: RunResult, ranks: np.ndarray, users: np.ndarray, cold: np.ndarray) -> None:

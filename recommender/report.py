@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import wilcoxon
 
-from recommender.experiment import Table3
+from recommender.experiment import BLENDED, Table3
 from recommender.metrics import per_user
 
 METRICS = ("HR", "NDCG", "MRR")
@@ -67,7 +67,8 @@ def markdown(table: Table3, command: str, machine: str) -> str:
         "user has already interacted with excluded). Fusion of the user vector chosen on "
         "validation NDCG@10 (first seed): "
         + (", ".join(f"{row}: {f}" for row, f in table.fusion.items()) or "none")
-        + ".",
+        + "."
+        + blend_sentence(table),
         "",
     ]
     for k in (10, 100):
@@ -121,6 +122,20 @@ def markdown(table: Table3, command: str, machine: str) -> str:
             epochs = ", ".join(str(run.best_epoch) for run in runs)
             lines.append(f"| {row} | {per_epoch:.2f} | {epochs} |")
     return "\n".join(lines) + "\n"
+
+
+def blend_sentence(table: Table3) -> str:
+    """How the blended row was made, with its weights, or nothing without that row."""
+    weights = [run.weight for run in table.by_row(BLENDED) if run.weight is not None]
+    if not weights:
+        return ""
+    return (
+        f" {BLENDED}: the reranker's and the retriever's log-probabilities over the top 100, "
+        "the retriever weighted by w, chosen per seed on validation NDCG@10 from 0, 0.1, ..., 1 "
+        f"(w = 0 is the reranking row above, 1 the retriever alone): w = "
+        + ", ".join(f"{w:g}" for w in weights)
+        + "."
+    )
 
 
 def bar_chart(table: Table3, path: Path) -> None:
@@ -192,6 +207,7 @@ def write_all(table: Table3, folder: Path, command: str, machine: str) -> list[P
                 "test": r.test,
                 "cold": r.cold,
                 "best_epoch": r.best_epoch,
+                "weight": r.weight,
                 "seconds_per_epoch": r.seconds_per_epoch,
                 "curve": [[e.epoch, e.loss, e.valid, e.seconds] for e in r.curve],
             }

@@ -31,6 +31,8 @@ from recommender.experiment import (
     ExperimentInputs,
     Row,
     SASRecSettings,
+    choose_weight,
+    fingerprinted,
     fit,
     load_inputs,
     trained_items,
@@ -69,7 +71,7 @@ def train_recommender(
         "split": recorded_split_hash(driver, database, dataset),
         "graph": export.version,
         "personas": inputs.persona_version,
-        "settings": asdict(settings),
+        "settings": fingerprinted(settings),
         "fusion": fusion,
         "seed": seed,
     }
@@ -97,6 +99,11 @@ def train_recommender(
     epochs["reranker"] = result.best_epoch
     log(f"reranker: valid NDCG@10 {result.best_valid:.4f}")
     warm = warm_items(inputs)
+    weight, blended = choose_weight(
+        retriever, reranker, inputs.data, candidates=CANDIDATES, fixed_items=~warm
+    )
+    validation["retriever + reranker"] = blended
+    log(f"retriever weight in the final order: {weight:g} (valid NDCG@10 {blended:.4f})")
     bundle = Bundle(
         BundleInfo(
             dataset=dataset,
@@ -109,7 +116,7 @@ def train_recommender(
             settings=asdict(settings),
             retriever=model_arguments(retriever),
             reranker=model_arguments(reranker),
-            evaluation=evaluate_bundle(retriever, reranker, inputs, warm),
+            evaluation=evaluate_bundle(retriever, reranker, inputs, warm, weight),
             validation=validation,
             training={
                 "fusion": chosen,
@@ -117,6 +124,7 @@ def train_recommender(
                 "device": device,
                 "seconds": round(time.perf_counter() - started, 1),
             },
+            retriever_weight=weight,
         ),
         inputs.data.items,
         inputs.data.users,
@@ -134,10 +142,15 @@ def warm_items(inputs: ExperimentInputs) -> np.ndarray:
 
 
 def evaluate_bundle(
-    retriever: SASRec, reranker: SASRec, inputs: ExperimentInputs, warm: np.ndarray
+    retriever: SASRec,
+    reranker: SASRec,
+    inputs: ExperimentInputs,
+    warm: np.ndarray,
+    weight: float = 0.0,
 ) -> dict[str, dict[str, float]]:
     """Test metrics (full ranking, seen items excluded) of each model and of the pipeline,
-    where items that are not ``warm`` keep the retriever's slot, as when serving."""
+    where items that are not ``warm`` keep the retriever's slot and the retriever has
+    ``weight`` in the final order, as when serving."""
     data = inputs.data
     users = data.evaluable("test")
     return {
@@ -152,6 +165,7 @@ def evaluate_bundle(
                 users,
                 candidates=CANDIDATES,
                 fixed_items=~warm,
+                weight=weight,
             )
         ),
     }

@@ -251,7 +251,14 @@ def test_table3_runs_on_the_real_graph(
     """The experiment end to end on ml-100k (one seed, one epoch per row): inputs read from
     the graph and the recorded split, every row trained and scored, the report written."""
     from kgstore.export import export_graph
-    from recommender.experiment import RERANKED, Row, SASRecSettings, load_inputs, run_table3
+    from recommender.experiment import (
+        BLENDED,
+        RERANKED,
+        Row,
+        SASRecSettings,
+        load_inputs,
+        run_table3,
+    )
     from recommender.personas import learn_personas
     from recommender.report import write_all
 
@@ -271,7 +278,7 @@ def test_table3_runs_on_the_real_graph(
     table = run_table3(
         inputs, SASRecSettings(epochs=1), seeds=(0,), rows=rows, progress=False, log=lambda _: None
     )
-    assert table.rows() == [row.name for row in rows] + [RERANKED]
+    assert table.rows() == [row.name for row in rows] + [RERANKED, BLENDED]
     assert set(table.fusion) == {"KG+LLM / Description (LLM)"}
     assert table.cold_users == 0  # every ml-100k user has at least 18 training ratings
     for run in table.runs:
@@ -281,6 +288,11 @@ def test_table3_runs_on_the_real_graph(
     (reranked,) = table.by_row(RERANKED)
     # Reranking reorders the top 100 only: what is inside it is unchanged.
     assert reranked.test["HR@100"] == retrieved.test["HR@100"]
+    (blended,) = table.by_row(BLENDED)
+    assert blended.test["HR@100"] == retrieved.test["HR@100"]
+    assert blended.weight is not None and 0.0 <= blended.weight <= 1.0
+    assert blended.valid["NDCG@10"] > 0
     paths = write_all(table, home / "results", "kgrec experiment table3 ...", "test machine")
     assert all(path.stat().st_size > 0 for path in paths)
     assert "| KG+LLM / Description (LLM) |" in paths[0].read_text()
+    assert f"w = {blended.weight:g}." in paths[0].read_text()

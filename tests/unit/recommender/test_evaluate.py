@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from torch import Tensor
 
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import SASRec
-from recommender.evaluate import full_ranks, reranked_ranks, seen_mask
+from recommender.evaluate import full_ranks, ranks_by_weight, reranked_ranks, seen_mask
 from recommender.metrics import MISS
-from recommender.rerank import rerank, retrieve
+from recommender.rerank import blend, rerank, retrieve
 
 
 class FixedScores(SASRec):
@@ -117,3 +118,38 @@ def test_reranked_ranks_with_fixed_items() -> None:
     assert reranked_ranks(
         retriever, reranker, d, "valid", candidates=3, fixed_items=fixed
     ).tolist() == [0]
+
+
+def test_blend_weighs_the_two_stages_log_probabilities() -> None:
+    reranker_scores = torch.tensor([[1.0, 2.0, 3.0]])
+    retriever_scores = torch.tensor([[80.0, 70.0, 60.0]])  # another scale: 10x the logits
+    blended = blend(reranker_scores, retriever_scores, 0.25)
+    expected = 0.75 * torch.log_softmax(reranker_scores, 1) + 0.25 * torch.log_softmax(
+        retriever_scores, 1
+    )
+    assert torch.allclose(blended, expected)
+    assert torch.equal(blend(reranker_scores, retriever_scores, 0.0), reranker_scores)
+    assert torch.equal(blend(reranker_scores, retriever_scores, 1.0), retriever_scores)
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        blend(reranker_scores, retriever_scores, 1.5)
+
+
+def test_reranked_ranks_with_a_retriever_weight() -> None:
+    d = data()
+    retriever = FixedScores(torch.tensor([[0.0, 1.0, 9.0, 8.0, 6.0, 7.0, 5.0]]))
+    reranker = FixedScores(torch.tensor([[0.0, 0.0, 0.0, 1.0, 3.0, 2.0, 0.0]]))
+    # Proposed c, e, d (retriever 8, 7, 6; reranker 1, 2, 3). At weight w the blend is
+    # (1 - w) * reranker + w * retriever up to a constant: at 0.25 it is 2.75, 3.25, 3.75
+    # (target c last), at 0.75 it is 6.25, 5.75, 5.25 (c first).
+    found = ranks_by_weight(retriever, reranker, d, "valid", (0.0, 0.25, 0.75, 1.0), candidates=3)
+    assert {w: r.tolist() for w, r in found.items()} == {
+        0.0: [2],
+        0.25: [2],
+        0.75: [0],
+        1.0: [0],
+    }
+    for weight, ranks in found.items():
+        alone = reranked_ranks(retriever, reranker, d, "valid", candidates=3, weight=weight)
+        assert alone.tolist() == ranks.tolist()
+    with pytest.raises(ValueError, match="needs the retriever's scores"):
+        rerank(reranker, torch.tensor([[1]]), torch.tensor([[3, 4]]), weight=0.5)

@@ -36,9 +36,9 @@ def test_the_setting_is_part_of_the_fingerprint() -> None:
 
 
 def test_user_dropout_enters_the_fingerprint_only_when_set() -> None:
-    from recommender.experiment import _fingerprinted
+    from recommender.experiment import fingerprinted
 
-    assert "user_dropout" not in _fingerprinted(SASRecSettings())  # older models still found
+    assert "user_dropout" not in fingerprinted(SASRecSettings())  # older models still found
     assert fingerprint(inputs(), SASRecSettings(), "cpu") != fingerprint(
         inputs(), SASRecSettings(user_dropout=0.5), "cpu"
     )

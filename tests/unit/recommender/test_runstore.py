@@ -9,6 +9,7 @@ import pytest
 
 import recommender.experiment as experiment
 from recommender.experiment import (
+    BLENDED,
     RERANKED,
     ExperimentInputs,
     Row,
@@ -58,13 +59,14 @@ def test_a_stopped_run_continues_from_kept_models(
     # Only seed 1 trains; seed 0 is loaded and scores exactly as before.
     assert {seed for _, seed in trained} == {1}
     assert sum("kept from an earlier run" in line for line in lines) == 3
-    for row in [r.name for r in ROWS] + [RERANKED]:
+    for row in [r.name for r in ROWS] + [RERANKED, BLENDED]:
         (before,) = first.by_row(row)
         again = next(run for run in second.by_row(row) if run.seed == 0)
         assert again.test == before.test
         np.testing.assert_array_equal(again.ranks, before.ranks)
         assert again.fusion == before.fusion
         assert again.best_epoch == before.best_epoch
+        assert again.weight == before.weight
 
 
 def test_fingerprint_tells_experiments_apart() -> None:
