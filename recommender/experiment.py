@@ -182,16 +182,22 @@ def fingerprinted(settings: SASRecSettings) -> dict[str, object]:
     return fields
 
 
+# Settings that only rows with a user vector read: they go into those rows' user_tag, not
+# into the experiment's fingerprint, so rows without a user vector are kept across them.
+_USER_SETTINGS = ("user_dropout",)
+
+
 def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str) -> str:
     """Names one experiment's models in a :class:`RunStore`: the same sequences, item
     vectors, settings and device give the same models (training is deterministic on a
-    device). User vectors are told apart per row by :func:`user_tag`, so rows and seeds can
-    be added to an experiment later."""
+    device). User vectors, and the settings only they read, are told apart per row by
+    :func:`user_tag`, so rows and seeds can be added to an experiment later."""
     digest = hashlib.sha256()
     data = inputs.data
+    shared = {k: v for k, v in fingerprinted(settings).items() if k not in _USER_SETTINGS}
     for part in (
         inputs.dataset,
-        json.dumps(fingerprinted(settings), sort_keys=True),
+        json.dumps(shared, sort_keys=True),
         device.split(":")[0],
         "\x1f".join(map(str, data.items)),
         "\x1f".join(map(str, data.users)),
@@ -210,13 +216,21 @@ def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str)
     return digest.hexdigest()[:16]
 
 
-def user_tag(inputs: ExperimentInputs, row: Row) -> str:
-    """The fixed user vectors a row trains with (personas), as a short hash; empty for rows
-    without them."""
-    vectors = inputs.user_features.get(row.user)
-    if vectors is None:
+def user_tag(inputs: ExperimentInputs, row: Row, settings: SASRecSettings | None = None) -> str:
+    """The fixed user vectors a row trains with (personas), as a short hash, and the
+    user-only settings that are not at their default; empty for rows without a user
+    vector."""
+    if row.user == "None":
         return ""
-    return hashlib.sha256(np.ascontiguousarray(vectors, np.float32).tobytes()).hexdigest()[:12]
+    vectors = inputs.user_features.get(row.user)
+    tag = ""
+    if vectors is not None:
+        tag = hashlib.sha256(np.ascontiguousarray(vectors, np.float32).tobytes()).hexdigest()[:12]
+    fields = fingerprinted(settings or SASRecSettings())
+    extra = "-".join(
+        f"{name.replace('_', '')}{fields[name]:g}" for name in _USER_SETTINGS if name in fields
+    )
+    return "-".join(part for part in (tag, extra) if part)
 
 
 def build_model(
@@ -317,7 +331,7 @@ def run_table3(
                 fusions = FUSIONS if row.name not in chosen else (chosen[row.name],)
             best: tuple[float, SASRec, RunResult] | None = None
             for fusion in fusions:
-                tag = user_tag(inputs, row)
+                tag = user_tag(inputs, row, settings)
                 stored = store.load(row.name, fusion, seed, tag) if store is not None else None
                 if stored is not None:
                     model = restore(build_model(row, fusion, inputs, settings), stored.state)

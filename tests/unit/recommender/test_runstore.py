@@ -84,6 +84,14 @@ def test_fingerprint_tells_experiments_apart() -> None:
     assert fingerprint(other, SASRecSettings(), "cpu") == base
     assert user_tag(other, persona_row) != user_tag(inputs(), persona_row)
     assert user_tag(other, plain_row) == user_tag(inputs(), plain_row) == ""
+    # User dropout only matters to rows with a user vector: it changes their tag alone.
+    dropping = SASRecSettings(user_dropout=0.5)
+    assert fingerprint(inputs(), dropping, "cpu") == base
+    assert (
+        user_tag(inputs(), persona_row, dropping)
+        == user_tag(inputs(), persona_row) + "-userdropout0.5"
+    )
+    assert user_tag(inputs(), plain_row, dropping) == ""
 
 
 def test_a_store_refuses_a_model_of_another_shape(tmp_path: Path) -> None:
