@@ -417,7 +417,7 @@ def cmd_table3(args: argparse.Namespace) -> int:
         f"--epochs {args.epochs} --patience {args.patience} --batch-size {args.batch_size}"
         + (f" --negatives {args.negatives}" if args.negatives else "")
         + ("" if args.item_residual else " --no-item-residual")
-        + (f" --user-dropout {args.user_dropout:g}" if args.user_dropout else "")
+        + f" --user-dropout {args.user_dropout:g}"
         + (f" --device {args.device}" if args.device else "")
         + (f" --users {' '.join(args.users)}" if len(args.users) < len(USER_KINDS) else "")
     )
@@ -705,8 +705,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--user-dropout",
         type=float,
-        default=0.0,
-        help="chance of dropping a training sequence's user vector (default 0)",
+        default=0.5,
+        help="chance of dropping a training sequence's user vector (default 0.5)",
     )
     q.add_argument(
         "--users",

@@ -77,8 +77,9 @@ class SASRecSettings:
     # Description items: the projected text vector plus a learned per-item offset that starts
     # at zero (see docs/decisions/0006). False keeps the text projection alone.
     item_residual: bool = True
-    # In training, the chance of dropping a sequence's whole user vector (see SASRec).
-    user_dropout: float = 0.0
+    # In training, the chance of dropping a sequence's whole user vector (see SASRec and
+    # docs/decisions/0007).
+    user_dropout: float = 0.5
 
 
 @dataclass
@@ -168,13 +169,15 @@ def load_inputs(
     return ExperimentInputs(dataset, data, item_features, user_features, persona_version)
 
 
-# Settings added after models were first kept: they enter the fingerprint only when they
-# differ from their default, so models trained before they existed are still found.
+# Settings added after models were first kept, with the value that behaves as if they did
+# not exist: they enter fingerprints only at other values, so models trained before them
+# are still found.
 _LATER_SETTINGS = {"user_dropout": 0.0}
 
 
 def fingerprinted(settings: SASRecSettings) -> dict[str, object]:
-    """``settings`` as a dict for fingerprints: later settings only when not default."""
+    """``settings`` as a dict for fingerprints: later settings only when they change
+    something."""
     fields = asdict(settings)
     for name, default in _LATER_SETTINGS.items():
         if fields[name] == default:
