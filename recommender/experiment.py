@@ -219,7 +219,7 @@ def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str)
     return digest.hexdigest()[:16]
 
 
-def user_tag(inputs: ExperimentInputs, row: Row, settings: SASRecSettings | None = None) -> str:
+def user_tag(inputs: ExperimentInputs, row: Row, settings: SASRecSettings) -> str:
     """The fixed user vectors a row trains with (personas), as a short hash, and the
     user-only settings that are not at their default; empty for rows without a user
     vector."""
@@ -229,7 +229,7 @@ def user_tag(inputs: ExperimentInputs, row: Row, settings: SASRecSettings | None
     tag = ""
     if vectors is not None:
         tag = hashlib.sha256(np.ascontiguousarray(vectors, np.float32).tobytes()).hexdigest()[:12]
-    fields = fingerprinted(settings or SASRecSettings())
+    fields = fingerprinted(settings)
     extra = "-".join(
         f"{name.replace('_', '')}{fields[name]:g}" for name in _USER_SETTINGS if name in fields
     )

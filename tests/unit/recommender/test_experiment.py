@@ -38,7 +38,9 @@ def test_the_setting_is_part_of_the_fingerprint() -> None:
 def test_user_dropout_enters_the_fingerprint_only_when_set() -> None:
     from recommender.experiment import fingerprinted
 
-    assert "user_dropout" not in fingerprinted(SASRecSettings())  # older models still found
+    # Models trained before the setting existed (no dropout) are still found.
+    assert "user_dropout" not in fingerprinted(SASRecSettings(user_dropout=0.0))
+    assert fingerprinted(SASRecSettings())["user_dropout"] == 0.5
     settings = SASRecSettings(user_dropout=0.5)
     model = build_model(Row("KG+LLM", "Description (LLM)"), "input", inputs(), settings)
     assert model.user_dropout == 0.5

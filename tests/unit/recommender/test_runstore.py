@@ -82,14 +82,16 @@ def test_fingerprint_tells_experiments_apart() -> None:
     other = inputs()
     other.user_features["KG+LLM"][0, 0] += 1
     assert fingerprint(other, SASRecSettings(), "cpu") == base
-    assert user_tag(other, persona_row) != user_tag(inputs(), persona_row)
-    assert user_tag(other, plain_row) == user_tag(inputs(), plain_row) == ""
-    # User dropout only matters to rows with a user vector: it changes their tag alone.
+    kept = SASRecSettings(user_dropout=0.0)
+    assert user_tag(other, persona_row, kept) != user_tag(inputs(), persona_row, kept)
+    assert user_tag(other, plain_row, kept) == user_tag(inputs(), plain_row, kept) == ""
+    # User dropout only matters to rows with a user vector: it changes their tag alone,
+    # and models trained before the setting existed (no dropout) keep their names.
     dropping = SASRecSettings(user_dropout=0.5)
-    assert fingerprint(inputs(), dropping, "cpu") == base
+    assert fingerprint(inputs(), dropping, "cpu") == fingerprint(inputs(), kept, "cpu")
     assert (
         user_tag(inputs(), persona_row, dropping)
-        == user_tag(inputs(), persona_row) + "-userdropout0.5"
+        == user_tag(inputs(), persona_row, kept) + "-userdropout0.5"
     )
     assert user_tag(inputs(), plain_row, dropping) == ""
 
