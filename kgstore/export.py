@@ -8,6 +8,7 @@ integer indices through vectorised pandas look-ups (no per-edge Python loop).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from itertools import chain
@@ -176,6 +177,31 @@ def read_node_vectors(
     )
     matrix, present = _features(records[0]["vectors"])
     return np.array(records[0]["ids"], dtype=object), matrix, present
+
+
+# Properties kgrec writes on User nodes itself; every other one came with the dataset.
+_WRITTEN_BY_KGREC = re.compile(r"id|dataset|persona(_.*)?|llm_persona(_.*)?")
+
+
+def read_user_properties(driver: neo4j.Driver, database: str, dataset: str) -> pd.DataFrame:
+    """What the dataset says about its users (age, gender, occupation...): one row per user
+    id, one text column per scalar property of the User nodes that kgrec did not write.
+    Neither HDGI nor the export reads them, so they are held out from the personas."""
+    records, _, _ = driver.execute_query(
+        queries.load("export/user_properties"),
+        dataset=dataset,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    rows = {
+        record["id"]: {
+            key: value
+            for key, value in record["properties"]
+            if not _WRITTEN_BY_KGREC.fullmatch(key)
+        }
+        for record in records
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").sort_index(axis=1)
 
 
 def count_vectors(driver: neo4j.Driver, database: str, dataset: str, label: str, prop: str) -> int:

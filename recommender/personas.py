@@ -9,7 +9,7 @@ import neo4j
 import numpy as np
 from tqdm import tqdm
 
-from kgstore.export import ExportError, GraphExport, export_graph
+from kgstore.export import ExportError, GraphExport, export_graph, read_user_properties
 from kgstore.personas import personas_current, write_personas
 from kgstore.splits import load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
@@ -22,6 +22,7 @@ from recommender.probe import (
     mean_item_embeddings,
     probe_task,
     score,
+    user_property_tasks,
 )
 
 
@@ -145,6 +146,11 @@ def probe_personas(
         "test) items",
         "training": f"the most frequent {attribute} among the user's training items",
     }
+    for name, task in user_property_tasks(
+        export, read_user_properties(driver, database, dataset)
+    ).items():
+        tasks[f"user {name}"] = task
+        words[f"user {name}"] = f"the user's {name} (from the dataset, not in the graph)"
     tables = {
         name: ProbeTable(
             words[name],

@@ -5,7 +5,10 @@ mean of the user's training-item text embeddings. Two targets:
 - ``held-out``: the attribute of the user's held-out (validation and test) items, which no
   persona and no baseline has seen: does the representation anticipate future taste?
 - ``training``: the attribute among the user's training items, which the mean-of-items
-  baseline nearly contains (the item texts name those attributes)."""
+  baseline nearly contains (the item texts name those attributes).
+
+Where the dataset describes its users (ml-100k: gender, occupation), each categorical user
+property is a further target: it is not in the graph the personas are learned from."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from kgstore.export import GraphExport
 
 TARGET_LABELS = ("Genre", "Category", "Attribute")
+MAX_PROPERTY_CLASSES = 25  # a user property with more values is an identifier or a number
 REGULARISATION = (0.001, 0.01, 0.1, 1.0, 10.0)  # inverse strengths tried by inner CV
 
 
@@ -64,6 +68,22 @@ def held_out_task(export: GraphExport, split: pd.DataFrame, top: int = 20) -> Pr
         (np.ones(int(known.sum()), np.float32), (users[known], items[known])), shape=shape
     )
     return _most_frequent(export, ui, top)
+
+
+def user_property_tasks(
+    export: GraphExport, properties: pd.DataFrame, max_classes: int = MAX_PROPERTY_CLASSES
+) -> dict[str, ProbeTask]:
+    """One task per categorical user property (2 to ``max_classes`` values; ages, zip codes
+    and ids have more and are left out), over the exported users that have it."""
+    index = pd.Index(properties.index).get_indexer(pd.Index(export.ids["User"]))
+    tasks = {}
+    for name in properties.columns:
+        values = properties[name].to_numpy(dtype=object)[index]
+        known = (index >= 0) & pd.notna(values)
+        classes, labels = np.unique(values[known].astype(str), return_inverse=True)
+        if 2 <= len(classes) <= max_classes:
+            tasks[str(name)] = ProbeTask(np.flatnonzero(known), labels, str(name), len(classes))
+    return tasks
 
 
 def _most_frequent(export: GraphExport, ui: sp.csr_matrix, top: int) -> ProbeTask:

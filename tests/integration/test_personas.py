@@ -192,3 +192,20 @@ def test_bad_graphs_give_clear_messages(
     )
     with pytest.raises(ExportError, match="has no users"):
         export_graph(driver, database, namespace, progress=False)
+
+
+def test_user_properties_from_the_dataset_are_read_without_kgrec_s_own(
+    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+) -> None:
+    from kgstore.export import read_user_properties
+
+    data = generated(namespace)
+    data.users["gender"] = ["F" if u % 3 == 0 else "M" for u in range(len(data.users))]
+    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    learn_personas(driver, database, namespace, tmp_path, epochs=2, progress=False)
+    properties = read_user_properties(driver, database, namespace)
+    # The personas' vector, version, model and time are kgrec's, not the dataset's.
+    assert list(properties.columns) == ["age", "gender"]
+    assert sorted(properties.index) == sorted(data.users["id"])
+    assert properties.loc["u3", "gender"] == "F" and properties.loc["u4", "gender"] == "M"
+    assert set(properties["age"]) == {"30"}

@@ -82,3 +82,23 @@ def test_held_out_target_reads_only_held_out_items() -> None:
     # Classes are numbered by frequency among the held-out items: Comedy 0, Drama 1.
     assert task.users.tolist() == [0, 1]
     assert task.labels.tolist() == [0, 1]
+
+
+def test_user_properties_become_targets_when_categorical() -> None:
+    import pandas as pd
+
+    from recommender.probe import user_property_tasks
+
+    properties = pd.DataFrame(
+        {
+            "gender": ["F", "M", None, "M"],
+            "zip": ["1", "2", "3", "4"],  # more values than max_classes: left out
+            "country": ["x", "x", "x", "x"],  # one value: nothing to predict
+        },
+        index=["b", "a", "c", "stranger"],  # "stranger" is not an exported user
+    )
+    tasks = user_property_tasks(export_with_genres(), properties, max_classes=2)
+    assert list(tasks) == ["gender"]
+    gender = tasks["gender"]
+    assert gender.users.tolist() == [0, 1]  # a and b; c has no gender
+    assert gender.labels.tolist() == [1, 0] and gender.classes == 2  # a: M, b: F
