@@ -93,14 +93,14 @@ class Recommendation:
     # The score that ordered the warm items: the reranker's, or its log-probability blended
     # with the retriever's when the bundle gives the retriever a weight (rerank.blend).
     # None for a cold item: it keeps the retriever's slot.
-    reranker_score: float | None
+    order_score: float | None
     cold: bool  # no training interaction: found through its text vector only
     explanation: Explanation | None = None
 
     @property
     def score(self) -> float:
-        """The score that placed the item: the reranker's, or the retriever's if cold."""
-        return self.retriever_score if self.reranker_score is None else self.reranker_score
+        """The score that placed the item: ``order_score``, or the retriever's if cold."""
+        return self.retriever_score if self.order_score is None else self.order_score
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ class RecommendationModel(BaseModel):
     rank: int
     score: float
     retriever_score: float
-    reranker_score: float | None
+    order_score: float | None
     cold: bool
     explanation: ExplanationModel | None = None
 
@@ -139,7 +139,7 @@ def create_app(recommender: Recommender) -> FastAPI:
                     rank=r.rank,
                     score=r.score,
                     retriever_score=r.retriever_score,
-                    reranker_score=r.reranker_score,
+                    order_score=r.order_score,
                     cold=r.cold,
                     explanation=None
                     if r.explanation is None

@@ -100,7 +100,7 @@ def test_recommend_ranks_unseen_items_with_titles(recommender: Recommender) -> N
     again = recommender.recommend(["i1", "i2", "i3"], k=5)
     assert [r.item for r in again] == [r.item for r in result]  # deterministic
     warm = [r for r in result if not r.cold]
-    scores = [r.reranker_score for r in warm]
+    scores = [r.order_score for r in warm]
     assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
 
 
@@ -123,7 +123,7 @@ def test_a_cold_item_is_recommended_through_its_text(recommender: Recommender) -
     session = ["i1", "i2", "i3"]
     everything = recommender.recommend(session, k=recommender.max_k - len(session))
     by_item = {r.item: r for r in everything}
-    assert by_item[COLD].cold and by_item[COLD].reranker_score is None
+    assert by_item[COLD].cold and by_item[COLD].order_score is None
     # The text vector carries it: its retriever vector is its twin's text, projected, without
     # the offset the twin learned from interactions.
     retriever = bundle.retriever
