@@ -234,9 +234,13 @@ def test_hdgi_personas_carry_the_users_tastes(
     report = probe_personas(
         driver, database, movielens, home, seeds=(0,), epochs=120, progress=False
     )
-    held_out, training = report.tables
+    held_out, training, gender, occupation = report.tables
     assert "held-out" in held_out.target and "training" in training.target
     assert held_out.users == training.users == 943 and held_out.classes >= 2
+    # ml-100k's own user properties are targets too; age and zip code have too many values.
+    assert "gender" in gender.target and "occupation" in occupation.target
+    assert gender.users == occupation.users == 943
+    assert gender.classes == 2 and occupation.classes == 21
     hdgi = training.rows["HDGI (KG + LLM)"][0]
     random = training.rows["random vectors"][0]
     assert hdgi.accuracy > random.accuracy + 0.15, report.table()
