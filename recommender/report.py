@@ -185,12 +185,31 @@ def _short(row: str) -> str:
     )
 
 
+def notes_path(folder: Path, dataset: str) -> Path:
+    """The hand-written notes a table's markdown ends with; they live in their own file
+    because every run rewrites the generated table whole."""
+    return folder / f"table3-{dataset}-notes.md"
+
+
+def with_notes(text: str, notes: Path) -> str:
+    """``text`` followed by the notes file's content, when there is one."""
+    if not notes.is_file() or not notes.read_text(encoding="utf-8").strip():
+        return text
+    return (
+        f"{text}\n<!-- from {notes.name}, kept across runs -->\n\n"
+        + notes.read_text(encoding="utf-8").strip()
+        + "\n"
+    )
+
+
 def write_all(table: Table3, folder: Path, command: str, machine: str) -> list[Path]:
-    """Markdown, JSON, bar chart and curves under ``folder``; returns the paths."""
+    """Markdown (ending with the notes file, if any), JSON, bar chart and curves under
+    ``folder``; returns the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"table3-{table.dataset}"
     paths = [stem.with_suffix(".md"), stem.with_suffix(".json")]
-    paths[0].write_text(markdown(table, command, machine), encoding="utf-8")
+    text = with_notes(markdown(table, command, machine), notes_path(folder, table.dataset))
+    paths[0].write_text(text, encoding="utf-8")
     raw = {
         "dataset": table.dataset,
         "seeds": list(table.seeds),

@@ -6,7 +6,7 @@ import numpy as np
 
 from recommender.experiment import RunResult, SASRecSettings, Table3
 from recommender.metrics import MISS, summarise
-from recommender.report import markdown, paired_p_values, write_all
+from recommender.report import markdown, notes_path, paired_p_values, write_all
 
 
 def table() -> Table3:
@@ -37,3 +37,14 @@ def test_report_has_the_papers_layout_and_files(tmp_path: Path) -> None:
         "table3-toy.md", "table3-toy.json", "table3-toy.png", "table3-toy-curves.png"
     ]  # fmt: skip
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_hand_written_notes_survive_a_rerun(tmp_path: Path) -> None:
+    write_all(table(), tmp_path, "cmd", "machine")
+    generated = (tmp_path / "table3-toy.md").read_text(encoding="utf-8")
+    notes_path(tmp_path, "toy").write_text("## What changed\n\nThe blend won.\n", encoding="utf-8")
+    write_all(table(), tmp_path, "cmd", "machine")
+    text = (tmp_path / "table3-toy.md").read_text(encoding="utf-8")
+    assert text.startswith(generated) and text.endswith("## What changed\n\nThe blend won.\n")
+    write_all(table(), tmp_path, "cmd", "machine")  # rewriting does not stack the notes
+    assert (tmp_path / "table3-toy.md").read_text(encoding="utf-8").count("The blend won.") == 1
