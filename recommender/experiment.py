@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+import learners.sasrec
 from kgstore.export import GraphExport, read_node_vectors
 from kgstore.personas import read_personas
 from kgstore.splits import load_split, recorded_split_hash
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import EpochLog, SASRecTrainResult, train_sasrec
+from recommender.code_digest import code_digest
 from recommender.evaluate import full_ranks, ranks_by_weight, reranked_ranks
 from recommender.metrics import ndcg, summarise
 from recommender.runstore import RunStore, restore
@@ -192,8 +194,9 @@ _USER_SETTINGS = ("user_dropout",)
 
 def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str) -> str:
     """Names one experiment's models in a :class:`RunStore`: the same sequences, item
-    vectors, settings and device give the same models (training is deterministic on a
-    device). User vectors, and the settings only they read, are told apart per row by
+    vectors, settings, device and model-building code (this module and SASRec's, by
+    :func:`code_digest`) give the same models (training is deterministic on a device).
+    User vectors, and the settings only they read, are told apart per row by
     :func:`user_tag`, so rows and seeds can be added to an experiment later."""
     digest = hashlib.sha256()
     data = inputs.data
@@ -202,6 +205,7 @@ def fingerprint(inputs: ExperimentInputs, settings: SASRecSettings, device: str)
         inputs.dataset,
         json.dumps(shared, sort_keys=True),
         device.split(":")[0],
+        code_digest(Path(__file__), Path(learners.sasrec.__file__).parent),
         "\x1f".join(map(str, data.items)),
         "\x1f".join(map(str, data.users)),
     ):
