@@ -28,7 +28,8 @@ class StubState:
 def vector_for(text: str, dimension: int) -> list[float]:
     seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
     vector = np.random.default_rng(seed).standard_normal(dimension)
-    return (vector / np.linalg.norm(vector) * 3.0).tolist()  # not unit: clients normalise
+    scaled: list[float] = (vector / np.linalg.norm(vector) * 3.0).tolist()
+    return scaled  # not unit: clients normalise
 
 
 @contextmanager

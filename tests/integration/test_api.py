@@ -239,6 +239,7 @@ def test_http_service(
     assert user.status_code == 200 and user.json()["persona"] == "user"
     assert len(user.json()["recommendations"]) == 10
     # Malformed requests: 422 with the field at fault.
+    bad: object
     for bad in (
         {},
         {"items": []},

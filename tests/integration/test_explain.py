@@ -19,7 +19,8 @@ def test_user_neighbourhood_lists_training_items_and_their_attributes(
     inter = data.interactions
     train = inter[(inter["user"] == "u1") & (inter["split"] == "train")]
     assert {entry.item for entry in items} == set(train["item"])
-    positions = [int(train.set_index("item").loc[e.item, "position"]) for e in items]
+    by_item = train.set_index("item")["position"]
+    positions = [int(by_item[e.item]) for e in items]
     assert positions == sorted(positions, reverse=True)  # most recent first
     for entry in items:
         labels = {a["label"] for a in entry.attributes}

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from kgstore.datasets import DatasetError, load_dataset
@@ -187,7 +186,7 @@ def test_amazon_kg_typed_neighbours_titles_and_cold_items(tmp_path: Path) -> Non
     assert items.loc["B0", "urls"] == ["http://example.org/"]
     assert "B7" in items.index  # cold item: text, no interactions
     assert items.loc["B2", "title"] == "The Prophet (book)"  # no v1 title: the link names it
-    assert pd.isna(items.loc["B1", "title"])  # neither title nor link
+    assert items["title"].isna()["B1"]  # neither title nor link
     assert sorted(data.triples["type"]) == ["HAS_RESOURCE", "IN_CATEGORY", "IN_CATEGORY"]
     names = dict(zip(data.entities["id"], data.entities["name"], strict=True))
     assert names["cat:Novels_set_in_Ontario"] == "Novels set in Ontario"

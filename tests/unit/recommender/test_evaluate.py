@@ -33,8 +33,15 @@ class FixedScores(SASRec):
         scores[:, 0] = float("-inf")
         return scores
 
-    def predict(self, seq: Tensor, candidates: Tensor, users: Tensor | None = None) -> Tensor:
-        return self.full_sort_predict(seq, users).gather(1, candidates)
+    def predict(
+        self,
+        seq: Tensor,
+        candidates: Tensor,
+        users: Tensor | None = None,
+        personas: Tensor | None = None,
+        items: Tensor | None = None,
+    ) -> Tensor:
+        return self.full_sort_predict(seq, users, personas, items).gather(1, candidates)
 
 
 def data() -> SequenceData:
