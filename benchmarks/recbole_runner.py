@@ -7,9 +7,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # RecBole 1.2.1 pickles
+
+
+class OverBudget(Exception):
+    """Raised at the start of an epoch once the training budget is spent."""
 
 
 def main() -> None:
@@ -22,6 +27,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--checkpoints", required=True)
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="training budget: stop after the first epoch that ends past it, test the best",
+    )
     args = parser.parse_args()
 
     import torch
@@ -83,24 +94,45 @@ def main() -> None:
     model = SASRec(config, train.dataset).to(config["device"])
     trainer = Trainer(config, model)
     epoch_seconds: list[float] = []
-    train_epoch = trainer._train_epoch
+    curve: list[list[float]] = []  # epoch, training seconds so far, validation NDCG@10
+    train_epoch, valid_epoch = trainer._train_epoch, trainer._valid_epoch
 
     def timed(*a: object, **k: object) -> object:
+        if args.minutes is not None and sum(epoch_seconds) > args.minutes * 60:
+            raise OverBudget
         started = time.perf_counter()
         result = train_epoch(*a, **k)
         epoch_seconds.append(time.perf_counter() - started)
         return result
 
+    def validated(*a: object, **k: object) -> tuple[float, object]:
+        score, result = valid_epoch(*a, **k)
+        curve.append([len(epoch_seconds) - 1, sum(epoch_seconds), float(score)])
+        print(
+            f"RecBole epoch {len(epoch_seconds) - 1}: {epoch_seconds[-1]:.1f} s, "
+            f"valid NDCG@10 {float(score):.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return score, result
+
     trainer._train_epoch = timed
-    best_valid, _ = trainer.fit(train, valid, saved=True, show_progress=False)
+    trainer._valid_epoch = validated
+    try:
+        trainer.fit(train, valid, saved=True, show_progress=False)
+        stopped = "early stopping" if len(epoch_seconds) < args.epochs else "epoch limit"
+    except OverBudget:
+        stopped = f"time budget ({args.minutes:g} min)"
+    best = max(range(len(curve)), key=lambda i: (curve[i][2], -i))
     result = trainer.evaluate(test, load_best_model=True, show_progress=False)
     print(
         json.dumps(
             {
-                "best_valid_ndcg10": float(best_valid),
-                # cur_step counts the epochs since the last improvement
-                "best_epoch": len(epoch_seconds) - 1 - int(trainer.cur_step),
+                "best_valid_ndcg10": curve[best][2],
+                "best_epoch": int(curve[best][0]),
                 "epochs": len(epoch_seconds),
+                "stopped": stopped,
+                "curve": curve,
                 "seconds_per_epoch": sum(epoch_seconds) / max(len(epoch_seconds), 1),
                 "train_seconds": sum(epoch_seconds),
                 "training_samples": len(train.dataset),

@@ -3,6 +3,7 @@ run: test quality (full ranking, history excluded in both) and seconds per train
 
 Usage:
     python -m benchmarks.sasrec_vs_recbole [--dataset ml-100k] [--seeds 0 1 2]
+        [--recbole-minutes M] [--out docs/results]
 
 The dataset must be ingested (its split is read from KGREC_HOME/splits). RecBole 1.2.1
 needs numpy<2 and pandas<3, so it runs in its own environment, created on first use under
@@ -11,7 +12,9 @@ instead of downloading a second copy. Both models: d=64, 2 layers, 2 heads, feed
 64, dropout 0.1, Adam 1e-3, max length 50, full-softmax cross-entropy, early stopping on
 validation NDCG@10. They differ in what an epoch is: RecBole trains on every prefix of
 every sequence (one target each), kgrec on windows of up to 50 targets, so the time to the
-best validation score is printed too.
+best validation score is printed too, and with ``--out`` both validation curves are drawn
+against training seconds. ``--recbole-minutes`` caps RecBole's training time per seed (it
+then tests its best checkpoint so far, and the table says it was cut short).
 """
 
 from __future__ import annotations
@@ -117,12 +120,23 @@ def run_kgrec(split: pd.DataFrame, seed: int, epochs: int, patience: int, device
         "seconds_per_epoch": result.seconds_per_epoch,
         "seconds_to_best": best_epoch_seconds,
         "train_seconds": sum(e.seconds for e in result.curve),
+        "stopped": "early stopping" if len(result.curve) < epochs else "epoch limit",
+        "curve": [
+            [e.epoch, sum(c.seconds for c in result.curve[: i + 1]), e.valid]
+            for i, e in enumerate(result.curve)
+        ],
         "test": summarise(full_ranks(model, data, "test"), ks=(10,)),
     }
 
 
 def run_recbole(
-    python: Path, split: pd.DataFrame, seed: int, epochs: int, patience: int, device: str
+    python: Path,
+    split: pd.DataFrame,
+    seed: int,
+    epochs: int,
+    patience: int,
+    device: str,
+    minutes: float | None,
 ) -> dict:  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as tmp:
         write_atomic(split, Path(tmp), "kgrec")
@@ -144,9 +158,10 @@ def run_recbole(
                 device,
                 "--checkpoints",
                 str(Path(tmp) / "saved"),
+                *(["--minutes", str(minutes)] if minutes is not None else []),
             ],
             check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,  # RecBole's log and the epochs go to stderr, shown as they come
             text=True,
             cwd=tmp,  # RecBole writes log/ and log_tensorboard/ into the working directory
             env={**os.environ, "BENCH_THREADS": str(torch.get_num_threads())},
@@ -167,6 +182,12 @@ def main() -> int:
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--venv", type=Path, default=kgrec_home() / "bench" / "recbole-venv")
+    parser.add_argument(
+        "--recbole-minutes", type=float, default=None, help="RecBole's training budget per seed"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the results (JSON) and curves (PNG)"
+    )
     args = parser.parse_args()
 
     split = load_split(kgrec_home(), args.dataset)
@@ -181,13 +202,24 @@ def main() -> int:
             if run is not None:
                 result = run(split, seed, args.epochs, args.patience, args.device)
             else:
-                result = run_recbole(python, split, seed, args.epochs, args.patience, args.device)
+                result = run_recbole(
+                    python,
+                    split,
+                    seed,
+                    args.epochs,
+                    args.patience,
+                    args.device,
+                    args.recbole_minutes,
+                )
             rows[name].append(result)
             seconds = time.perf_counter() - started
-            print(f"seed {seed} {name}: {json.dumps(result)} ({seconds:.0f} s)", flush=True)
+            brief = {k: v for k, v in result.items() if k != "curve"}
+            print(f"seed {seed} {name}: {json.dumps(brief)} ({seconds:.0f} s)", flush=True)
     print(f"\n{args.dataset}, seeds {args.seeds}, mean ± std")
-    print("| SASRec | test NDCG@10 | test HR@10 | s/epoch | epochs to best | s to best |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| SASRec | test NDCG@10 | test HR@10 | s/epoch | epochs to best | s to best | stopped by |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, results in rows.items():
 
         def cell(values: list[float], digits: int = 4) -> str:
@@ -198,13 +230,47 @@ def main() -> int:
             f"{cell([r['test']['HR@10'] for r in results])} | "
             f"{cell([r['seconds_per_epoch'] for r in results], 2)} | "
             f"{cell([r['best_epoch'] + 1 for r in results], 1)} | "
-            f"{cell([r['seconds_to_best'] for r in results], 1)} |"
+            f"{cell([r['seconds_to_best'] for r in results], 1)} | "
+            f"{', '.join(sorted({r['stopped'] for r in results}))} |"
         )
     ratio = np.mean([r["seconds_per_epoch"] for r in rows["RecBole"]]) / np.mean(
         [r["seconds_per_epoch"] for r in rows["kgrec"]]
     )
     print(f"\nkgrec is {ratio:.1f}x faster per epoch than RecBole in this run")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / f"sasrec-vs-recbole-{args.dataset}"
+        stem.with_suffix(".json").write_text(
+            json.dumps({"dataset": args.dataset, "seeds": args.seeds, "runs": rows}, indent=1)
+        )
+        plot_curves(rows, args.dataset, Path(f"{stem}.png"))
+        print(f"written: {stem}.json, {stem}.png")
     return 0
+
+
+def plot_curves(rows: dict[str, list[dict]], dataset: str, path: Path) -> None:  # type: ignore[type-arg]
+    """Validation NDCG@10 against training seconds, one line per model and seed: the
+    comparison at equal time, which per-epoch figures cannot give."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for (name, results), colour in zip(rows.items(), ("tab:blue", "tab:orange"), strict=False):
+        for i, result in enumerate(results):
+            seconds = [point[1] for point in result["curve"]]
+            valid = [point[2] for point in result["curve"]]
+            ax.plot(seconds, valid, color=colour, marker=".", label=name if i == 0 else None)
+    ax.set_xscale("log")
+    ax.set_xlabel("training seconds (log scale)")
+    ax.set_ylabel("validation NDCG@10")
+    ax.set_title(f"SASRec on {dataset}: kgrec and RecBole 1.2.1, same split")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
