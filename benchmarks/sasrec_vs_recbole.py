@@ -14,7 +14,9 @@ validation NDCG@10. They differ in what an epoch is: RecBole trains on every pre
 every sequence (one target each), kgrec on windows of up to 50 targets, so the time to the
 best validation score is printed too, and with ``--out`` both validation curves are drawn
 against training seconds. ``--recbole-minutes`` caps RecBole's training time per seed (it
-then tests its best checkpoint so far, and the table says it was cut short).
+then tests its best checkpoint so far, and the table says it was cut short). With
+``--out`` the JSON is rewritten after every seed, and seeds it already holds for the same
+settings are reused: a long CPU run can be stopped and resumed, or extended by seeds.
 """
 
 from __future__ import annotations
@@ -195,11 +197,22 @@ def main() -> int:
     python = recbole_python(args.venv)
     print(f"machine: {machine()}; accelerator: {accelerator()}; torch {torch.__version__}; "
           f"{torch.get_num_threads()} threads; device {args.device}")  # fmt: skip
+    settings: dict[str, object] = {
+        "epochs": args.epochs,
+        "patience": args.patience,
+        "recbole_minutes": args.recbole_minutes,
+        "device": args.device,
+    }
+    stem = None if args.out is None else args.out / f"sasrec-vs-recbole-{args.dataset}"
+    kept = {} if stem is None else kept_seeds(stem.with_suffix(".json"), settings)
     rows: dict[str, list[dict]] = {"kgrec": [], "RecBole": []}  # type: ignore[type-arg]
+    done: list[int] = []
     for seed in args.seeds:
         for name, run in (("kgrec", run_kgrec), ("RecBole", None)):
             started = time.perf_counter()
-            if run is not None:
+            if seed in kept:
+                result = kept[seed][name]
+            elif run is not None:
                 result = run(split, seed, args.epochs, args.patience, args.device)
             else:
                 result = run_recbole(
@@ -211,10 +224,22 @@ def main() -> int:
                     args.device,
                     args.recbole_minutes,
                 )
+            if seed not in kept:
+                result["machine"] = f"{machine()}; {torch.get_num_threads()} torch threads"
             rows[name].append(result)
             seconds = time.perf_counter() - started
             brief = {k: v for k, v in result.items() if k != "curve"}
-            print(f"seed {seed} {name}: {json.dumps(brief)} ({seconds:.0f} s)", flush=True)
+            how = "kept from an earlier run" if seed in kept else f"{seconds:.0f} s"
+            print(f"seed {seed} {name}: {json.dumps(brief)} ({how})", flush=True)
+        done.append(seed)
+        if stem is not None:  # after every seed, so a stopped run loses at most one
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            stem.with_suffix(".json").write_text(
+                json.dumps(
+                    {"dataset": args.dataset, "settings": settings, "seeds": done, "runs": rows},
+                    indent=1,
+                )
+            )
     print(f"\n{args.dataset}, seeds {args.seeds}, mean ± std")
     print(
         "| SASRec | test NDCG@10 | test HR@10 | s/epoch | epochs to best | s to best | stopped by |"
@@ -237,15 +262,27 @@ def main() -> int:
         [r["seconds_per_epoch"] for r in rows["kgrec"]]
     )
     print(f"\nkgrec is {ratio:.1f}x faster per epoch than RecBole in this run")
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"sasrec-vs-recbole-{args.dataset}"
-        stem.with_suffix(".json").write_text(
-            json.dumps({"dataset": args.dataset, "seeds": args.seeds, "runs": rows}, indent=1)
-        )
+    if stem is not None:
         plot_curves(rows, args.dataset, Path(f"{stem}.png"))
         print(f"written: {stem}.json, {stem}.png")
     return 0
+
+
+def kept_seeds(path: Path, settings: dict[str, object]) -> dict[int, dict[str, dict]]:  # type: ignore[type-arg]
+    """Per seed, both models' results already in ``path`` from a run with ``settings``
+    (nothing when the file is missing or its settings differ)."""
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text())
+    if saved.get("settings") != settings:
+        print(f"{path}: other settings ({saved.get('settings')}); its seeds are not reused")
+        return {}
+    kept: dict[int, dict[str, dict]] = {}  # type: ignore[type-arg]
+    for i, seed in enumerate(saved["seeds"]):
+        runs = {name: results[i] for name, results in saved["runs"].items() if i < len(results)}
+        if set(runs) == {"kgrec", "RecBole"}:
+            kept[int(seed)] = runs
+    return kept
 
 
 def plot_curves(rows: dict[str, list[dict]], dataset: str, path: Path) -> None:  # type: ignore[type-arg]
