@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import HeteroData
 
 from learners.hdgi.encoder import Adjacency
+
+with warnings.catch_warnings():
+    # PyG scripts two of its classes when imported, which current torch deprecates; the
+    # warning is about PyG's internals and would only clutter every command's output.
+    warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
+    from torch_geometric.data import HeteroData
 
 
 @dataclass
@@ -69,12 +75,15 @@ def hdgi_inputs(data: HeteroData) -> HDGIInputs:
         ).coalesce()
         degree = torch.sparse.sum(matrix, dim=1).to_dense().clamp(min=1)
         rows = matrix.indices()[0]
-        adjacency[(to_type, from_type)] = (
-            torch.sparse_coo_tensor(
-                matrix.indices(), torch.ones_like(matrix.values()) / degree[rows], (n_to, n_from)
-            )
-            .coalesce()
-            .to_sparse_csr()
-        )
+        normalised = torch.sparse_coo_tensor(
+            matrix.indices(),
+            torch.ones_like(matrix.values()) / degree[rows],
+            (n_to, n_from),
+            check_invariants=False,  # the indices were checked and coalesced just above
+        ).coalesce()
+        with warnings.catch_warnings():
+            # CSR is marked beta by torch; it is the format sparse.mm is fastest with here.
+            warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
+            adjacency[(to_type, from_type)] = normalised.to_sparse_csr()
     type_pairs = {(a, b) for a, b in adjacency}
     return HDGIInputs({t: data[t].x for t in data.node_types}, adjacency, type_pairs)
