@@ -21,6 +21,7 @@ from recommender.probe import (
     held_out_task,
     mean_item_embeddings,
     probe_task,
+    reduced,
     score,
     user_property_tasks,
 )
@@ -151,12 +152,14 @@ def probe_personas(
     ).items():
         tasks[f"user {name}"] = task
         words[f"user {name}"] = f"the user's {name} (from the dataset, not in the graph)"
+    narrow = f"mean of item embeddings, PCA to {hidden_channels}-d"
+    methods = ("HDGI (KG + LLM)", "random vectors", "mean of item embeddings", narrow)
     tables = {
         name: ProbeTable(
             words[name],
             len(task.users),
             task.classes,
-            {"HDGI (KG + LLM)": [], "random vectors": [], "mean of item embeddings": []},
+            {method: [] for method in methods},
         )
         for name, task in tasks.items()
     }
@@ -166,7 +169,7 @@ def probe_personas(
     # The classifiers (cross-validated, up to 384 features) take longer than HDGI on large
     # datasets, so they get their own bar: one step per fitted probe.
     fits = tqdm(
-        total=len(seeds) * len(tasks) * 3,
+        total=len(seeds) * len(tasks) * len(methods),
         desc="probe classifiers",
         unit="fit",
         disable=not progress,
@@ -181,6 +184,7 @@ def probe_personas(
                 "HDGI (KG + LLM)": result.personas,
                 "random vectors": rng.standard_normal(result.personas.shape).astype(np.float32),
                 "mean of item embeddings": mean_items,
+                narrow: reduced(mean_items, hidden_channels, seed),
             }
             for name, task in tasks.items():
                 for method, features in representations.items():

@@ -1,6 +1,7 @@
 """Is a persona any good? From the persona alone, a linear classifier predicts a user's
 most frequent attribute (genre, category), against two baselines: random vectors, and the
-mean of the user's training-item text embeddings. Two targets:
+mean of the user's training-item text embeddings (also reduced by PCA to the persona's
+size, to compare at equal width). Two targets:
 
 - ``held-out``: the attribute of the user's held-out (validation and test) items, which no
   persona and no baseline has seen: does the representation anticipate future taste?
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
@@ -114,6 +116,14 @@ def mean_item_embeddings(export: GraphExport) -> np.ndarray:
     features = export.features["Item"] * export.has_feature["Item"][:, None]
     means: np.ndarray = np.asarray(ui @ features) / degree[:, None]
     return means
+
+
+def reduced(features: np.ndarray, dim: int, seed: int) -> np.ndarray:
+    """``features`` projected on their first ``dim`` principal components: the baseline at
+    the persona's width, so a wide baseline does not win on width alone."""
+    dim = min(dim, *features.shape)
+    out: np.ndarray = PCA(n_components=dim, random_state=seed).fit_transform(features)
+    return out.astype(np.float32)
 
 
 def score(features: np.ndarray, task: ProbeTask, seed: int) -> ProbeScore:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kgstore.export import GraphExport
-from recommender.probe import mean_item_embeddings, probe_task, score
+from recommender.probe import mean_item_embeddings, probe_task, reduced, score
 
 
 def export_with_genres() -> GraphExport:
@@ -102,3 +102,15 @@ def test_user_properties_become_targets_when_categorical() -> None:
     gender = tasks["gender"]
     assert gender.users.tolist() == [0, 1]  # a and b; c has no gender
     assert gender.labels.tolist() == [1, 0] and gender.classes == 2  # a: M, b: F
+
+
+def test_reduced_baseline_keeps_the_widest_directions_at_the_persona_size() -> None:
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal((200, 10)) * np.array([10.0, 5.0] + [0.1] * 8)
+    out = reduced(wide, 2, seed=0)
+    assert out.shape == (200, 2) and out.dtype == np.float32
+    # the two components are the two high-variance axes, in order
+    assert abs(np.corrcoef(out[:, 0], wide[:, 0])[0, 1]) > 0.99
+    assert abs(np.corrcoef(out[:, 1], wide[:, 1])[0, 1]) > 0.99
+    # a persona wider than the baseline keeps every dimension there is
+    assert reduced(wide[:5], 64, seed=0).shape == (5, 5)
