@@ -203,43 +203,38 @@ def main() -> int:
         "recbole_minutes": args.recbole_minutes,
         "device": args.device,
     }
-    stem = None if args.out is None else args.out / f"sasrec-vs-recbole-{args.dataset}"
-    kept = {} if stem is None else kept_seeds(stem.with_suffix(".json"), settings)
+    saved = None if args.out is None else args.out / f"sasrec-vs-recbole-{args.dataset}.json"
+    kept = {} if saved is None else kept_seeds(saved, settings)
     rows: dict[str, list[dict]] = {"kgrec": [], "RecBole": []}  # type: ignore[type-arg]
     done: list[int] = []
     for seed in args.seeds:
-        for name, run in (("kgrec", run_kgrec), ("RecBole", None)):
+        for name in rows:
             started = time.perf_counter()
             if seed in kept:
-                result = kept[seed][name]
-            elif run is not None:
-                result = run(split, seed, args.epochs, args.patience, args.device)
+                result, how = kept[seed][name], "kept from an earlier run"
             else:
-                result = run_recbole(
-                    python,
-                    split,
-                    seed,
-                    args.epochs,
-                    args.patience,
-                    args.device,
-                    args.recbole_minutes,
-                )
-            if seed not in kept:
+                if name == "kgrec":
+                    result = run_kgrec(split, seed, args.epochs, args.patience, args.device)
+                else:
+                    result = run_recbole(
+                        python,
+                        split,
+                        seed,
+                        args.epochs,
+                        args.patience,
+                        args.device,
+                        args.recbole_minutes,
+                    )
                 result["machine"] = f"{machine()}; {torch.get_num_threads()} torch threads"
+                how = f"{time.perf_counter() - started:.0f} s"
             rows[name].append(result)
-            seconds = time.perf_counter() - started
             brief = {k: v for k, v in result.items() if k != "curve"}
-            how = "kept from an earlier run" if seed in kept else f"{seconds:.0f} s"
             print(f"seed {seed} {name}: {json.dumps(brief)} ({how})", flush=True)
         done.append(seed)
-        if stem is not None:  # after every seed, so a stopped run loses at most one
-            stem.parent.mkdir(parents=True, exist_ok=True)
-            stem.with_suffix(".json").write_text(
-                json.dumps(
-                    {"dataset": args.dataset, "settings": settings, "seeds": done, "runs": rows},
-                    indent=1,
-                )
-            )
+        if saved is not None:  # after every seed, so a stopped run loses at most one
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            report = {"dataset": args.dataset, "settings": settings, "seeds": done, "runs": rows}
+            saved.write_text(json.dumps(report, indent=1))
     print(f"\n{args.dataset}, seeds {args.seeds}, mean ± std")
     print(
         "| SASRec | test NDCG@10 | test HR@10 | s/epoch | epochs to best | s to best | stopped by |"
@@ -262,9 +257,9 @@ def main() -> int:
         [r["seconds_per_epoch"] for r in rows["kgrec"]]
     )
     print(f"\nkgrec is {ratio:.1f}x faster per epoch than RecBole in this run")
-    if stem is not None:
-        plot_curves(rows, args.dataset, Path(f"{stem}.png"))
-        print(f"written: {stem}.json, {stem}.png")
+    if saved is not None:
+        plot_curves(rows, args.dataset, saved.with_suffix(".png"))
+        print(f"written: {saved}, {saved.with_suffix('.png')}")
     return 0
 
 

@@ -180,12 +180,13 @@ def probe_personas(
             result = _train(export, run, seed)
             timings.append(result.seconds_per_epoch)
             rng = np.random.default_rng(seed)
-            representations = {
-                "HDGI (KG + LLM)": result.personas,
-                "random vectors": rng.standard_normal(result.personas.shape).astype(np.float32),
-                "mean of item embeddings": mean_items,
-                narrow: reduced(mean_items, hidden_channels, seed),
-            }
+            features_of = (
+                result.personas,
+                rng.standard_normal(result.personas.shape).astype(np.float32),
+                mean_items,
+                reduced(mean_items, hidden_channels, seed),
+            )
+            representations = dict(zip(methods, features_of, strict=True))
             for name, task in tasks.items():
                 for method, features in representations.items():
                     fits.set_postfix_str(f"seed {seed}, {name}, {method}")
