@@ -288,6 +288,7 @@ def cmd_personas(args: argparse.Namespace) -> int:
             patience=args.patience,
             lr=args.lr,
             taste_weight=args.taste_weight,
+            profile_weight=args.profile_weight,
             seed=args.seed,
             device=args.device,
             progress=not args.quiet,
@@ -343,6 +344,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             patience=args.patience,
             lr=args.lr,
             taste_weight=args.taste_weight,
+            profile_weight=args.profile_weight,
             device=args.device,
             progress=not args.quiet,
         )
@@ -509,7 +511,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # HDGI defaults, as in learners.hdgi.train (kept apart so `kgrec --help` needs no torch;
 # a unit test checks that they agree).
-EPOCHS, LR, TASTE_WEIGHT = 300, 5e-3, 1.0
+EPOCHS, LR, TASTE_WEIGHT, PROFILE_WEIGHT = 800, 5e-3, 1.0, 1.0
 
 
 def add_hdgi_options(p: argparse.ArgumentParser) -> None:
@@ -522,6 +524,13 @@ def add_hdgi_options(p: argparse.ArgumentParser) -> None:
         default=TASTE_WEIGHT,
         help="weight of the co-user taste reconstruction added to the HDGI loss; 0 trains "
         f"plain HDGI (default {TASTE_WEIGHT:g})",
+    )
+    p.add_argument(
+        "--profile-weight",
+        type=float,
+        default=PROFILE_WEIGHT,
+        help="weight of the attribute-profile reconstruction added to the HDGI loss; 0 "
+        f"leaves it out (default {PROFILE_WEIGHT:g})",
     )
 
 

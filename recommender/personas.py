@@ -15,7 +15,7 @@ from kgstore.splits import load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import EPOCHS as HDGI_EPOCHS
 from learners.hdgi.train import LR as HDGI_LR
-from learners.hdgi.train import TASTE_WEIGHT, TrainResult, train_hdgi
+from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train_hdgi
 from recommender.probe import (
     ProbeScore,
     held_out_task,
@@ -44,6 +44,7 @@ def learn_personas(
     patience: int = 20,
     lr: float = HDGI_LR,
     taste_weight: float = TASTE_WEIGHT,
+    profile_weight: float = PROFILE_WEIGHT,
     seed: int = 0,
     device: str | None = None,
     progress: bool = True,
@@ -53,7 +54,7 @@ def learn_personas(
     for every user with at least one training interaction. With ``if_stale``, return None
     instead when personas of the same model were already learned from this graph."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
-    model = model_name(hidden_channels, lr, taste_weight, seed)
+    model = model_name(hidden_channels, lr, taste_weight, profile_weight, seed)
     if if_stale and personas_current(driver, database, dataset, export.version, model):
         return None
     interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
@@ -62,7 +63,9 @@ def learn_personas(
         raise ExportError(f"no user of {dataset!r} has a training interaction")
     result = _train(
         export,
-        HDGIRun(hidden_channels, epochs, patience, lr, taste_weight, device, progress),
+        HDGIRun(
+            hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
+        ),
         seed,
         checkpoint=home / "models" / dataset / f"{model}.pt",
     )
@@ -130,6 +133,7 @@ def probe_personas(
     patience: int = 20,
     lr: float = HDGI_LR,
     taste_weight: float = TASTE_WEIGHT,
+    profile_weight: float = PROFILE_WEIGHT,
     device: str | None = None,
     progress: bool = True,
 ) -> ProbeReport:
@@ -164,7 +168,9 @@ def probe_personas(
         for name, task in tasks.items()
     }
     mean_items = mean_item_embeddings(export)
-    run = HDGIRun(hidden_channels, epochs, patience, lr, taste_weight, device, progress)
+    run = HDGIRun(
+        hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
+    )
     timings = []
     # The classifiers (cross-validated, up to 384 features) take longer than HDGI on large
     # datasets, so they get their own bar: one step per fitted probe.
@@ -195,10 +201,15 @@ def probe_personas(
     return ProbeReport(dataset, attribute, list(tables.values()), timings)
 
 
-def model_name(hidden_channels: int, lr: float, taste_weight: float, seed: int) -> str:
+def model_name(
+    hidden_channels: int, lr: float, taste_weight: float, profile_weight: float, seed: int
+) -> str:
     """The persona model's name on the User nodes: what changes the personas changes it, so
     ``--if-stale`` retrains after a change of settings."""
-    return f"hdgi-{hidden_channels}d-lr{lr:g}-taste{taste_weight:g}-seed{seed}"
+    return (
+        f"hdgi-{hidden_channels}d-lr{lr:g}-taste{taste_weight:g}-profile{profile_weight:g}"
+        f"-seed{seed}"
+    )
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,7 @@ class HDGIRun:
     patience: int
     lr: float
     taste_weight: float
+    profile_weight: float
     device: str | None
     progress: bool
 
@@ -232,6 +244,7 @@ def _train(
         lr=run.lr,
         patience=run.patience,
         taste_weight=run.taste_weight,
+        profile_weight=run.profile_weight,
         seed=seed,
         device=run.device,
         progress=run.progress,

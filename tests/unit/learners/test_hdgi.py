@@ -5,7 +5,12 @@ import pytest
 import torch
 
 from learners.hdgi import HDGI, MetapathEncoder, shuffle_features, user_metapaths
-from learners.hdgi.auxiliary import TasteReconstruction, co_user_taste
+from learners.hdgi.auxiliary import (
+    Auxiliaries,
+    TasteReconstruction,
+    attribute_profile,
+    co_user_taste,
+)
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import train_hdgi
 
@@ -132,9 +137,76 @@ def test_the_taste_term_adds_to_the_loss_and_trains_its_decoder() -> None:
         term(pos[:3])
 
 
+def test_the_attribute_profile_is_the_share_of_a_users_items_per_attribute() -> None:
+    # Item 0 has genre 0, item 1 genres 0 and 1, item 2 genre 1; user 0 chose item 0, user 1
+    # items 0 and 1, user 2 item 2.
+    graph = {
+        "features": {
+            "User": np.zeros((3, 0), np.float32),
+            "Item": np.eye(3, dtype=np.float32),
+            "Genre": np.eye(2, dtype=np.float32),
+        },
+        "has_feature": {
+            "User": np.zeros(3, bool),
+            "Item": np.ones(3, bool),
+            "Genre": np.ones(2, bool),
+        },
+        "edges": {
+            ("User", "INTERACTED", "Item"): np.array([[0, 1, 1, 2], [0, 0, 1, 2]]),
+            ("Item", "HAS_GENRE", "Genre"): np.array([[0, 1, 1, 2], [0, 0, 1, 1]]),
+        },
+    }
+    inputs = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
+    shares = np.array([[1.0, 0.0], [1.0, 0.5], [0.0, 1.0]])
+    centred = shares - shares.mean(axis=0)
+    both = attribute_profile(inputs.adjacency, rank=5).numpy()
+    assert both.shape == (3, 4)  # the rank is capped by the number of attributes
+    own, co_users = both[:, :2], both[:, 2:]
+    for half in (own, co_users):
+        assert abs(half.std(ddof=1) - 1) < 1e-5
+        np.testing.assert_allclose(half.mean(axis=0), 0, atol=1e-5)
+    # All components kept: the same geometry as the centred shares, up to one scale.
+    gram, expected = own @ own.T, centred @ centred.T
+    np.testing.assert_allclose(gram / gram[0, 0], expected / expected[0, 0], atol=1e-4)
+    # Co-users: user 0's item is shared with user 1, so user 0 gets the mean of both
+    # profiles; user 1 the mean of (user 0 and 1) and (user 1); user 2 its own.
+    mixed = np.array([(own[0] + own[1]) / 2, ((own[0] + own[1]) / 2 + own[1]) / 2, own[2]])
+    mixed -= mixed.mean(axis=0)
+    np.testing.assert_allclose(co_users, mixed / mixed.std(ddof=1), atol=1e-4)
+    with pytest.raises(ValueError, match="no node type besides User is linked to Item"):
+        attribute_profile({k: v for k, v in inputs.adjacency.items() if "Genre" not in k}, 2)
+
+
+def test_auxiliary_terms_add_up() -> None:
+    torch.manual_seed(0)
+    z = torch.randn(4, 8)
+    first = TasteReconstruction(8, torch.randn(4, 3))
+    second = TasteReconstruction(8, torch.randn(4, 5), weight=0.5)
+    both = Auxiliaries([first, second])
+    torch.testing.assert_close(both(z), first(z) + second(z))
+    assert "weight=1.0" in repr(both) and "weight=0.5" in repr(both)
+
+
 def test_training_without_the_taste_term_is_plain_hdgi() -> None:
     inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
-    plain = train_hdgi(inputs, hidden_channels=8, epochs=5, taste_weight=0, progress=False)
-    tasted = train_hdgi(inputs, hidden_channels=8, epochs=5, progress=False)
+    plain = train_hdgi(
+        inputs, hidden_channels=8, epochs=5, taste_weight=0, profile_weight=0, progress=False
+    )
+    tasted = train_hdgi(inputs, hidden_channels=8, epochs=5, profile_weight=0, progress=False)
     # The taste term's squared error on standardised targets starts near 1 on top of DGI's.
     assert tasted.losses[0] > plain.losses[0] + 0.5
+    # So does the attribute-profile term's (its target has unit variance), once users' genre
+    # mixes differ (in the tiny graph every user has one item of each genre).
+    graph = tiny_graph()
+    genres = [[i, 0 if i < 4 else 1 + i % 2] for i in range(9)]
+    graph["edges"][("Item", "HAS_GENRE", "Genre")] = np.array(genres).T  # type: ignore[index]
+    inputs = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
+    plain = train_hdgi(
+        inputs, hidden_channels=8, epochs=5, taste_weight=0, profile_weight=0, progress=False
+    )
+    profiled = train_hdgi(inputs, hidden_channels=8, epochs=5, taste_weight=0, progress=False)
+    assert profiled.losses[0] > plain.losses[0] + 0.5
+    # Without attributes there is no profile: the term is left out, not an error.
+    del graph["edges"][("Item", "HAS_GENRE", "Genre")]  # type: ignore[attr-defined]
+    bare = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
+    assert len(train_hdgi(bare, hidden_channels=8, epochs=2, progress=False).losses) == 2

@@ -79,6 +79,7 @@ def test_hdgi_options_default_to_the_trainers_defaults() -> None:
         assert args.epochs == defaults["epochs"].default
         assert args.lr == defaults["lr"].default
         assert args.taste_weight == defaults["taste_weight"].default
+        assert args.profile_weight == defaults["profile_weight"].default
         assert args.patience == defaults["patience"].default
     args = build_parser().parse_args(["personas", "--dataset", "d", "--taste-weight", "0"])
     assert args.taste_weight == 0.0
