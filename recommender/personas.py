@@ -9,6 +9,7 @@ import neo4j
 import numpy as np
 from tqdm import tqdm
 
+import learners.hdgi
 from kgstore.export import ExportError, GraphExport, export_graph, read_user_properties
 from kgstore.personas import personas_current, write_personas
 from kgstore.splits import load_split, recorded_split_hash
@@ -16,6 +17,7 @@ from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import EPOCHS as HDGI_EPOCHS
 from learners.hdgi.train import LR as HDGI_LR
 from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train_hdgi
+from recommender.code_digest import code_digest
 from recommender.probe import (
     ProbeScore,
     held_out_task,
@@ -204,11 +206,12 @@ def probe_personas(
 def model_name(
     hidden_channels: int, lr: float, taste_weight: float, profile_weight: float, seed: int
 ) -> str:
-    """The persona model's name on the User nodes: what changes the personas changes it, so
-    ``--if-stale`` retrains after a change of settings."""
+    """The persona model's name on the User nodes: what changes the personas changes it
+    (the settings, and a digest of HDGI's code), so ``--if-stale`` retrains after a change of
+    settings or an upgrade that changes the model."""
     return (
         f"hdgi-{hidden_channels}d-lr{lr:g}-taste{taste_weight:g}-profile{profile_weight:g}"
-        f"-seed{seed}"
+        f"-seed{seed}-code{code_digest(Path(learners.hdgi.__file__).parent)[:8]}"
     )
 
 

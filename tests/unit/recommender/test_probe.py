@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import learners.hdgi
 from kgstore.export import GraphExport
+from recommender.code_digest import code_digest
+from recommender.personas import model_name
 from recommender.probe import mean_item_embeddings, probe_task, reduced, score
 
 
@@ -114,3 +119,10 @@ def test_reduced_baseline_keeps_the_widest_directions_at_the_persona_size() -> N
     assert abs(np.corrcoef(out[:, 1], wide[:, 1])[0, 1]) > 0.99
     # a persona wider than the baseline keeps every dimension there is
     assert reduced(wide[:5], 64, seed=0).shape == (5, 5)
+
+
+def test_the_persona_model_name_names_the_settings_and_the_code() -> None:
+    name = model_name(64, 5e-3, 1.0, 1.0, 2)
+    digest = code_digest(Path(learners.hdgi.__file__).parent)[:8]
+    assert name == f"hdgi-64d-lr0.005-taste1-profile1-seed2-code{digest}"
+    assert model_name(64, 5e-3, 1.0, 0.0, 2) != name
