@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import neo4j
@@ -20,11 +20,16 @@ from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train
 from recommender.code_digest import code_digest
 from recommender.probe import (
     ProbeScore,
+    ProbeTask,
+    SetScore,
+    SetTask,
+    held_out_set_task,
     held_out_task,
     mean_item_embeddings,
     probe_task,
     reduced,
     score,
+    score_sets,
     user_property_tasks,
 )
 
@@ -92,8 +97,10 @@ def learn_personas(
 class ProbeTable:
     target: str  # what is predicted, in words
     users: int
-    classes: int
-    rows: dict[str, list[ProbeScore]]  # method -> one score per seed
+    classes: int  # classes, or attributes for a set target
+    rows: dict[str, list[ProbeScore | SetScore]]  # method -> one score per seed
+    columns: tuple[str, str] = ("accuracy", "macro-F1")
+    kind: str = "classes"
 
 
 @dataclass
@@ -106,19 +113,20 @@ class ProbeReport:
     def table(self) -> str:
         lines = []
         for table in self.tables:
+            first, second = table.columns
             lines += [
                 f"probe on {self.dataset}: {table.target} ({table.users:,} users, "
-                f"{table.classes} classes), {len(self.seconds_per_epoch)} seeds, mean ± std",
+                f"{table.classes} {table.kind}), {len(self.seconds_per_epoch)} seeds, "
+                "mean ± std",
                 "",
-                "| persona | accuracy | macro-F1 |",
+                f"| persona | {first} | {second} |",
                 "| --- | ---: | ---: |",
             ]
             for method, scores in table.rows.items():
-                acc = np.array([s.accuracy for s in scores])
-                f1 = np.array([s.macro_f1 for s in scores])
+                values = np.array([astuple(s) for s in scores])
+                mean, std = values.mean(axis=0), values.std(axis=0)
                 lines.append(
-                    f"| {method} | {acc.mean():.3f} ± {acc.std():.3f} | "
-                    f"{f1.mean():.3f} ± {f1.std():.3f} |"
+                    f"| {method} | {mean[0]:.3f} ± {std[0]:.3f} | {mean[1]:.3f} ± {std[1]:.3f} |"
                 )
             lines.append("")
         return "\n".join(lines)
@@ -143,32 +151,27 @@ def probe_personas(
     seed trains HDGI anew and draws a new train/test split of the users)."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
     split = load_split(home, dataset, recorded_split_hash(driver, database, dataset))
-    tasks = {
+    tasks: dict[str, ProbeTask | SetTask] = {
         "held-out": held_out_task(export, split),
         "training": probe_task(export),
+        "held-out sets": held_out_set_task(export, split),
     }
     attribute = tasks["training"].attribute.lower()
     words = {
         "held-out": f"the most frequent {attribute} of the user's held-out (validation and "
         "test) items",
         "training": f"the most frequent {attribute} among the user's training items",
+        "held-out sets": f"which of the most common {attribute} nodes the user's held-out "
+        "items carry (all of them, ranked)",
     }
-    for name, task in user_property_tasks(
+    for name, property_task in user_property_tasks(
         export, read_user_properties(driver, database, dataset)
     ).items():
-        tasks[f"user {name}"] = task
+        tasks[f"user {name}"] = property_task
         words[f"user {name}"] = f"the user's {name} (from the dataset, not in the graph)"
     narrow = f"mean of item embeddings, PCA to {hidden_channels}-d"
     methods = ("HDGI (KG + LLM)", "random vectors", "mean of item embeddings", narrow)
-    tables = {
-        name: ProbeTable(
-            words[name],
-            len(task.users),
-            task.classes,
-            {method: [] for method in methods},
-        )
-        for name, task in tasks.items()
-    }
+    tables = {name: _table(words[name], task, methods) for name, task in tasks.items()}
     mean_items = mean_item_embeddings(export)
     run = HDGIRun(
         hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
@@ -198,9 +201,27 @@ def probe_personas(
             for name, task in tasks.items():
                 for method, features in representations.items():
                     fits.set_postfix_str(f"seed {seed}, {name}, {method}")
-                    tables[name].rows[method].append(score(features, task, seed))
+                    tables[name].rows[method].append(
+                        score_sets(features, task, seed)
+                        if isinstance(task, SetTask)
+                        else score(features, task, seed)
+                    )
                     fits.update()
     return ProbeReport(dataset, attribute, list(tables.values()), timings)
+
+
+def _table(target: str, task: ProbeTask | SetTask, methods: tuple[str, ...]) -> ProbeTable:
+    rows: dict[str, list[ProbeScore | SetScore]] = {method: [] for method in methods}
+    if isinstance(task, SetTask):
+        return ProbeTable(
+            target,
+            len(task.users),
+            task.labels.shape[1],
+            rows,
+            columns=("ROC-AUC", "average precision"),
+            kind="attributes",
+        )
+    return ProbeTable(target, len(task.users), task.classes, rows)
 
 
 def model_name(

@@ -227,16 +227,22 @@ def test_hdgi_personas_carry_the_users_tastes(
     driver: neo4j.Driver, database: str, movielens: str, home: Path
 ) -> None:
     """The probe on real data: a persona predicts the user's main genre among their training
-    items far above random vectors; the held-out target (two items per user, mostly the
-    majority genre) is computed for the same users, with every score a valid fraction."""
+    items, and ranks the genres of their held-out items, far above random vectors; the
+    held-out target (two items per user, mostly the majority genre) is computed for the same
+    users, with every score a valid fraction."""
     from recommender.personas import probe_personas
 
     report = probe_personas(
         driver, database, movielens, home, seeds=(0,), epochs=120, progress=False
     )
-    held_out, training, gender, occupation = report.tables
+    held_out, training, sets, gender, occupation = report.tables
     assert "held-out" in held_out.target and "training" in training.target
     assert held_out.users == training.users == 943 and held_out.classes >= 2
+    # the set target ranks every genre of the held-out items: 19 genres, all users
+    assert "held-out items carry" in sets.target and sets.columns[0] == "ROC-AUC"
+    assert sets.users == 943 and sets.classes == 19
+    hdgi_sets, random_sets = sets.rows["HDGI (KG + LLM)"][0], sets.rows["random vectors"][0]
+    assert hdgi_sets.roc_auc > random_sets.roc_auc + 0.05, report.table()
     # ml-100k's own user properties are targets too; age and zip code have too many values.
     assert "gender" in gender.target and "occupation" in occupation.target
     assert gender.users == occupation.users == 943

@@ -126,3 +126,38 @@ def test_the_persona_model_name_names_the_settings_and_the_code() -> None:
     digest = code_digest(Path(learners.hdgi.__file__).parent)[:8]
     assert name == f"hdgi-64d-lr0.005-taste1-profile1-seed2-code{digest}"
     assert model_name(64, 5e-3, 1.0, 0.0, 2) != name
+
+
+def test_held_out_set_target_marks_every_attribute_of_the_held_out_items() -> None:
+    import pandas as pd
+
+    from recommender.probe import held_out_set_task
+
+    split = pd.DataFrame(
+        {
+            "user": ["a", "a", "a", "b", "b", "c"],
+            "item": ["i", "j", "k", "j", "i", "unknown"],
+            "split": ["train", "valid", "test", "train", "test", "test"],
+        }
+    )
+    task = held_out_set_task(export_with_genres(), split)
+    # a held out j and k (both Comedy); b held out i (Drama); c's item is not in the graph.
+    # Attributes are ordered by how often held-out items carry them: Comedy, then Drama.
+    assert task.attribute == "Genre"
+    assert task.users.tolist() == [0, 1]
+    assert task.labels.tolist() == [[1, 0], [0, 1]]
+
+
+def test_set_score_ranks_informative_above_random_features() -> None:
+    from recommender.probe import SetTask, score_sets
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random((600, 4)) < 0.3).astype(np.int8)
+    task = SetTask(np.arange(600), labels, "Genre")
+    informative = labels + 0.5 * rng.standard_normal((600, 4))
+    noise = rng.standard_normal((600, 4))
+    good, bad = score_sets(informative, task, seed=0), score_sets(noise, task, seed=0)
+    assert good.roc_auc > 0.8 and good.average_precision > 0.6
+    assert 0.35 < bad.roc_auc < 0.65
+    with pytest.raises(ValueError, match="no attribute both occurs and is absent"):
+        score_sets(noise, SetTask(np.arange(600), np.ones((600, 4), np.int8), "Genre"), 0)
