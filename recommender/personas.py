@@ -161,8 +161,8 @@ def probe_personas(
         "held-out": f"the most frequent {attribute} of the user's held-out (validation and "
         "test) items",
         "training": f"the most frequent {attribute} among the user's training items",
-        "held-out sets": f"which of the most common {attribute} nodes the user's held-out "
-        "items carry (all of them, ranked)",
+        "held-out sets": f"every {attribute} of the user's held-out items, among the most "
+        "common, ranked",
     }
     for name, property_task in user_property_tasks(
         export, read_user_properties(driver, database, dataset)
