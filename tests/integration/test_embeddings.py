@@ -231,6 +231,7 @@ def test_hdgi_personas_carry_the_users_tastes(
     held-out target (two items per user, mostly the majority genre) is computed for the same
     users, with every score a valid fraction."""
     from recommender.personas import probe_personas
+    from recommender.probe import ProbeScore, SetScore
 
     report = probe_personas(
         driver, database, movielens, home, seeds=(0,), epochs=120, progress=False
@@ -242,6 +243,7 @@ def test_hdgi_personas_carry_the_users_tastes(
     assert "held-out items, among" in sets.target and sets.columns[0] == "ROC-AUC"
     assert sets.users == 943 and sets.classes == 19
     hdgi_sets, random_sets = sets.rows["HDGI (KG + LLM)"][0], sets.rows["random vectors"][0]
+    assert isinstance(hdgi_sets, SetScore) and isinstance(random_sets, SetScore)
     assert hdgi_sets.roc_auc > random_sets.roc_auc + 0.05, report.table()
     # ml-100k's own user properties are targets too; age and zip code have too many values.
     assert "gender" in gender.target and "occupation" in occupation.target
@@ -249,12 +251,14 @@ def test_hdgi_personas_carry_the_users_tastes(
     assert gender.classes == 2 and occupation.classes == 21
     hdgi = training.rows["HDGI (KG + LLM)"][0]
     random = training.rows["random vectors"][0]
+    assert isinstance(hdgi, ProbeScore) and isinstance(random, ProbeScore)
     assert hdgi.accuracy > random.accuracy + 0.15, report.table()
     assert hdgi.macro_f1 > random.macro_f1 + 0.2, report.table()
     # the baseline also enters at the persona's width (64 by default)
     assert list(training.rows)[-1] == "mean of item embeddings, PCA to 64-d"
     scores = [s for rows in held_out.rows.values() for s in rows]
-    assert len(scores) == 4 and all(0 < s.accuracy < 1 for s in scores)
+    assert len(scores) == 4
+    assert all(isinstance(s, ProbeScore) and 0 < s.accuracy < 1 for s in scores)
 
 
 def test_table3_runs_on_the_real_graph(
