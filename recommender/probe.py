@@ -94,15 +94,11 @@ def _held_out_interactions(export: GraphExport, split: pd.DataFrame) -> sp.csr_m
     )
 
 
-def _held_out_counts(export: GraphExport, split: pd.DataFrame) -> tuple[np.ndarray, str]:
-    attribute, ia = _item_attributes(export)
-    return (_held_out_interactions(export, split) @ ia).toarray(), attribute
-
-
 def held_out_set_task(export: GraphExport, split: pd.DataFrame, top: int = 20) -> SetTask:
     """Which of the ``top`` most common attributes (among held-out items) each user's
     held-out (validation and test) items of ``split`` carry."""
-    counts, attribute = _held_out_counts(export, split)
+    attribute, ia = _item_attributes(export)
+    counts = (_held_out_interactions(export, split) @ ia).toarray()
     keep = np.argsort(-counts.sum(axis=0), kind="stable")[:top]
     labels = (counts[:, keep] > 0).astype(np.int8)
     users = np.flatnonzero(labels.sum(axis=1) > 0)

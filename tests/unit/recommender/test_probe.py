@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import learners.hdgi
@@ -70,19 +71,22 @@ def test_a_graph_without_attributes_cannot_be_probed() -> None:
         probe_task(export)
 
 
-def test_held_out_target_reads_only_held_out_items() -> None:
-    import pandas as pd
-
-    from recommender.probe import held_out_task
-
-    split = pd.DataFrame(
+def held_out_split() -> pd.DataFrame:
+    """a holds out j and k (both Comedy), b holds out i (Drama); c's item is not in the
+    graph of :func:`export_with_genres`."""
+    return pd.DataFrame(
         {
             "user": ["a", "a", "a", "b", "b", "c"],
             "item": ["i", "j", "k", "j", "i", "unknown"],
             "split": ["train", "valid", "test", "train", "test", "test"],
         }
     )
-    task = held_out_task(export_with_genres(), split)
+
+
+def test_held_out_target_reads_only_held_out_items() -> None:
+    from recommender.probe import held_out_task
+
+    task = held_out_task(export_with_genres(), held_out_split())
     # a held out j and k (both Comedy); b held out i (Drama); c's item is not in the graph.
     # Classes are numbered by frequency among the held-out items: Comedy 0, Drama 1.
     assert task.users.tolist() == [0, 1]
@@ -90,7 +94,6 @@ def test_held_out_target_reads_only_held_out_items() -> None:
 
 
 def test_user_properties_become_targets_when_categorical() -> None:
-    import pandas as pd
 
     from recommender.probe import user_property_tasks
 
@@ -129,18 +132,9 @@ def test_the_persona_model_name_names_the_settings_and_the_code() -> None:
 
 
 def test_held_out_set_target_marks_every_attribute_of_the_held_out_items() -> None:
-    import pandas as pd
-
     from recommender.probe import held_out_set_task
 
-    split = pd.DataFrame(
-        {
-            "user": ["a", "a", "a", "b", "b", "c"],
-            "item": ["i", "j", "k", "j", "i", "unknown"],
-            "split": ["train", "valid", "test", "train", "test", "test"],
-        }
-    )
-    task = held_out_set_task(export_with_genres(), split)
+    task = held_out_set_task(export_with_genres(), held_out_split())
     # a held out j and k (both Comedy); b held out i (Drama); c's item is not in the graph.
     # Attributes are ordered by how often held-out items carry them: Comedy, then Drama.
     assert task.attribute == "Genre"
