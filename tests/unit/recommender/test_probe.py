@@ -94,7 +94,6 @@ def test_held_out_target_reads_only_held_out_items() -> None:
 
 
 def test_user_properties_become_targets_when_categorical() -> None:
-
     from recommender.probe import user_property_tasks
 
     properties = pd.DataFrame(
