@@ -3,13 +3,17 @@ graphs of growing size (up to ~5M edges) to show how the cost grows with edges.
 
 Usage:
     python -m benchmarks.hdgi [--datasets ml-100k amazon-kg-books] [--sizes 0.5 1 2 5]
-                              [--neo4j-sizes 5]
+                              [--neo4j-sizes 5] [--exports FILE.npz ...] [--epochs 5]
+                              [--full] [--device cuda]
 
 The datasets must be ingested (and embedded) already. Export is timed without its cache.
-Generated graphs (users with Pareto activity, items with Zipf popularity, 4 categories per
-item) are built in memory. Those of ``--neo4j-sizes`` are also ingested into Neo4j as a
-temporary dataset, exported back (timed, counts checked against what was written) and
-dropped again.
+``--exports`` times saved exports (``KGREC_HOME/cache/export/*.npz``) instead, for a
+machine without Neo4j, such as a GPU host. Generated graphs (users with Pareto activity,
+items with Zipf popularity, 4 categories per item) are built in memory. Those of
+``--neo4j-sizes`` are also ingested into Neo4j as a temporary dataset, exported back (timed,
+counts checked against what was written) and dropped again. ``--full`` also times the
+product's whole persona training (defaults, early stopping) on each dataset. On CUDA a
+short warm-up runs first, so no figure pays for the context and kernel start-up.
 """
 
 from __future__ import annotations
@@ -158,17 +162,18 @@ def time_hdgi(
     has_feature: dict[str, np.ndarray],
     edges: dict[tuple[str, str, str], np.ndarray],
     device: str,
+    epochs: int = EPOCHS,
 ) -> Timing:
     """The product's default HDGI against plain HDGI on one graph."""
     inputs = hdgi_inputs(to_hetero_data(features, has_feature, edges))
     started = time.perf_counter()
-    result = train_hdgi(inputs, epochs=EPOCHS, patience=EPOCHS, device=device, progress=False)
+    result = train_hdgi(inputs, epochs=epochs, patience=epochs, device=device, progress=False)
     total = time.perf_counter() - started
     one_off = total - result.seconds_per_epoch * len(result.losses)
     plain = train_hdgi(
         inputs,
-        epochs=EPOCHS,
-        patience=EPOCHS,
+        epochs=epochs,
+        patience=epochs,
         taste_weight=0,
         profile_weight=0,
         device=device,
@@ -178,10 +183,44 @@ def time_hdgi(
     return Timing(result.seconds_per_epoch, one_off, plain.seconds_per_epoch, edge_count)
 
 
+@dataclass(frozen=True)
+class FullTraining:
+    epochs: int  # epochs run before early stopping (or the cap)
+    best_epoch: int
+    seconds: float  # the whole call: targets, model, every epoch, the final pass
+
+
+def time_full(
+    features: dict[str, np.ndarray],
+    has_feature: dict[str, np.ndarray],
+    edges: dict[tuple[str, str, str], np.ndarray],
+    device: str,
+) -> FullTraining:
+    """The product's persona training as ``kgrec personas`` runs it (defaults, seed 0)."""
+    inputs = hdgi_inputs(to_hetero_data(features, has_feature, edges))
+    started = time.perf_counter()
+    result = train_hdgi(inputs, device=device, progress=False)
+    return FullTraining(len(result.losses), result.best_epoch, time.perf_counter() - started)
+
+
+def warm_up(device: str) -> None:
+    """Start CUDA's context, allocator and sparse kernels outside every timed figure."""
+    if device.startswith("cuda"):
+        graph = generated(50_000, seed=9)
+        time_hdgi(graph.features, graph.has_feature, graph.edges, device, epochs=3)
+
+
+def saved_export(path: Path) -> GraphExport:
+    """An export saved by ``kgrec`` (features back to float32 if stored narrower)."""
+    export = GraphExport.load(path)
+    export.features = {k: v.astype(np.float32, copy=False) for k, v in export.features.items()}
+    return export
+
+
 def row(graph: str, export_rate: str, timing: Timing) -> str:
     return (
         f"| {graph} | {timing.edges:,} | {export_rate} | {timing.per_epoch:.3f} | "
-        f"{timing.per_epoch / timing.edges * 1e6:.2f} | {timing.one_off:.1f} | "
+        f"{timing.per_epoch / timing.edges * 1e6:.3f} | {timing.one_off:.1f} | "
         f"{timing.plain_per_epoch:.3f} |"
     )
 
@@ -204,13 +243,31 @@ def main() -> int:
         help="generated graph sizes (millions of edges drawn; repeated user-item pairs merge, "
         "so 5.5 gives about 5.2M distinct edges) also written to Neo4j and exported",
     )
+    parser.add_argument(
+        "--exports",
+        nargs="*",
+        type=Path,
+        default=[],
+        help="saved exports (.npz) to time instead of exporting --datasets from Neo4j",
+    )
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per figure")
+    parser.add_argument(
+        "--full", action="store_true", help="also time the whole persona training per dataset"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
-    gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else "none used"
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    missing = [str(p) for p in args.exports if not p.exists()]
+    if missing:
+        parser.error(f"no saved export at {', '.join(missing)}")
+    gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "none used"
     print(
         f"machine: {machine()}; GPU: {gpu}; torch {torch.__version__}; "
-        f"threads {torch.get_num_threads()}; {EPOCHS} epochs per figure"
+        f"threads {torch.get_num_threads()}; {args.epochs} epochs per figure"
     )
+    warm_up(args.device)
+    datasets: list[GraphExport] = []
     print(
         "| graph | edges | export edges/s | HDGI s/epoch | µs per edge-epoch | one-off s "
         "| plain HDGI s/epoch |"
@@ -223,8 +280,18 @@ def main() -> int:
                 started = time.perf_counter()
                 export = export_graph(driver, settings.database, name, progress=False)
                 seconds = time.perf_counter() - started
-                timing = time_hdgi(export.features, export.has_feature, export.edges, args.device)
+                timing = time_hdgi(
+                    export.features, export.has_feature, export.edges, args.device, args.epochs
+                )
                 print(row(name, f"{timing.edges / seconds:,.0f}", timing), flush=True)
+                datasets.append(export)
+    for path in args.exports:
+        export = saved_export(path)
+        timing = time_hdgi(
+            export.features, export.has_feature, export.edges, args.device, args.epochs
+        )
+        print(row(f"{export.dataset} (saved export)", "", timing), flush=True)
+        datasets.append(export)
     if args.neo4j_sizes:
         settings = Neo4jSettings.from_env()
         with open_driver(settings) as driver:
@@ -234,7 +301,9 @@ def main() -> int:
                 written, ingested, exported, export = time_neo4j_export(
                     driver, settings.database, graph, name
                 )
-                timing = time_hdgi(export.features, export.has_feature, export.edges, args.device)
+                timing = time_hdgi(
+                    export.features, export.has_feature, export.edges, args.device, args.epochs
+                )
                 print(
                     row(
                         "generated power-law, through Neo4j",
@@ -246,8 +315,18 @@ def main() -> int:
                 )
     for size in args.sizes:
         graph = generated(int(size * 1_000_000))
-        timing = time_hdgi(graph.features, graph.has_feature, graph.edges, args.device)
+        timing = time_hdgi(graph.features, graph.has_feature, graph.edges, args.device, args.epochs)
         print(row("generated power-law", "", timing), flush=True)
+    if args.full and datasets:
+        print("\n| dataset | whole persona training s | epochs run | best epoch | s per epoch |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for export in datasets:
+            full = time_full(export.features, export.has_feature, export.edges, args.device)
+            print(
+                f"| {export.dataset} | {full.seconds:.1f} | {full.epochs} | {full.best_epoch} | "
+                f"{full.seconds / full.epochs:.3f} |",
+                flush=True,
+            )
     return 0
 
 
