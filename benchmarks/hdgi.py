@@ -4,7 +4,8 @@ graphs of growing size (up to ~5M edges) to show how the cost grows with edges.
 Usage:
     python -m benchmarks.hdgi [--datasets ml-100k amazon-kg-books] [--sizes 0.5 1 2 5]
                               [--neo4j-sizes 5] [--exports FILE.npz ...] [--epochs 5]
-                              [--full] [--device cuda]
+                              [--full] [--seeds 0 1 2] [--save-personas DIR]
+                              [--device cuda]
 
 The datasets must be ingested (and embedded) already. Export is timed without its cache.
 ``--exports`` times saved exports (``KGREC_HOME/cache/export/*.npz``) instead, for a
@@ -12,8 +13,9 @@ machine without Neo4j, such as a GPU host. Generated graphs (users with Pareto a
 items with Zipf popularity, 4 categories per item) are built in memory. Those of
 ``--neo4j-sizes`` are also ingested into Neo4j as a temporary dataset, exported back (timed,
 counts checked against what was written) and dropped again. ``--full`` also times the
-product's whole persona training (defaults, early stopping) on each dataset. On CUDA a
-short warm-up runs first, so no figure pays for the context and kernel start-up.
+product's whole persona training (defaults, early stopping) on each dataset, per
+``--seeds``; ``--save-personas DIR`` keeps those personas for ``kgrec probe --personas DIR``.
+On CUDA a short warm-up runs first, so no figure pays for the context and kernel start-up.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ from kgstore.export import GraphExport, export_graph
 from kgstore.ingest import Ingestor
 from kgstore.settings import Neo4jSettings
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
-from learners.hdgi.train import train_hdgi
+from learners.hdgi.train import EPOCHS as HDGI_EPOCHS
+from learners.hdgi.train import LR as HDGI_LR
+from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train_hdgi
 from recommender.machine import machine
+from recommender.personas import HDGIRun, save_persona_run, train_on_export
 
 EPOCHS = 5
 
@@ -190,17 +195,13 @@ class FullTraining:
     seconds: float  # the whole call: targets, model, every epoch, the final pass
 
 
-def time_full(
-    features: dict[str, np.ndarray],
-    has_feature: dict[str, np.ndarray],
-    edges: dict[tuple[str, str, str], np.ndarray],
-    device: str,
-) -> FullTraining:
-    """The product's persona training as ``kgrec personas`` runs it (defaults, seed 0)."""
-    inputs = hdgi_inputs(to_hetero_data(features, has_feature, edges))
+def time_full(export: GraphExport, device: str, seed: int = 0) -> tuple[FullTraining, TrainResult]:
+    """The product's persona training as ``kgrec personas`` runs it (defaults)."""
+    run = HDGIRun(64, HDGI_EPOCHS, 20, HDGI_LR, TASTE_WEIGHT, PROFILE_WEIGHT, device, False)
     started = time.perf_counter()
-    result = train_hdgi(inputs, device=device, progress=False)
-    return FullTraining(len(result.losses), result.best_epoch, time.perf_counter() - started)
+    result = train_on_export(export, run, seed)
+    seconds = time.perf_counter() - started
+    return FullTraining(len(result.losses), result.best_epoch, seconds), result
 
 
 def warm_up(device: str) -> None:
@@ -253,6 +254,15 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per figure")
     parser.add_argument(
         "--full", action="store_true", help="also time the whole persona training per dataset"
+    )
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[0], help="seeds of the whole training (--full)"
+    )
+    parser.add_argument(
+        "--save-personas",
+        type=Path,
+        default=None,
+        help="folder for the personas of the whole training, for `kgrec probe --personas`",
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
@@ -318,15 +328,23 @@ def main() -> int:
         timing = time_hdgi(graph.features, graph.has_feature, graph.edges, args.device, args.epochs)
         print(row("generated power-law", "", timing), flush=True)
     if args.full and datasets:
-        print("\n| dataset | whole persona training s | epochs run | best epoch | s per epoch |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print(
+            "\n| dataset | seed | whole persona training s | epochs run | best epoch "
+            "| s per epoch |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for export in datasets:
-            full = time_full(export.features, export.has_feature, export.edges, args.device)
-            print(
-                f"| {export.dataset} | {full.seconds:.1f} | {full.epochs} | {full.best_epoch} | "
-                f"{full.seconds / full.epochs:.3f} |",
-                flush=True,
-            )
+            for seed in args.seeds:
+                full, result = time_full(export, args.device, seed)
+                print(
+                    f"| {export.dataset} | {seed} | {full.seconds:.1f} | {full.epochs} | "
+                    f"{full.best_epoch} | {full.seconds / full.epochs:.3f} |",
+                    flush=True,
+                )
+                if args.save_personas is not None:
+                    save_persona_run(
+                        args.save_personas, export.dataset, seed, export.ids["User"], result
+                    )
     return 0
 
 

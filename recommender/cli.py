@@ -347,6 +347,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             profile_weight=args.profile_weight,
             device=args.device,
             progress=not args.quiet,
+            saved=args.personas,
         )
     print(report.table())
     print(f"HDGI seconds per epoch: {', '.join(f'{s:.3f}' for s in report.seconds_per_epoch)}")
@@ -688,6 +689,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=64, help="persona size (default 64)")
     add_hdgi_options(p)
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.add_argument(
+        "--personas",
+        type=Path,
+        help="score personas saved in this folder (DATASET-seedN.npz, as "
+        "`python -m benchmarks.hdgi --save-personas` writes them) instead of training",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_probe)
 

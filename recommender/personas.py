@@ -68,7 +68,7 @@ def learn_personas(
     active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
     if len(active) == 0:
         raise ExportError(f"no user of {dataset!r} has a training interaction")
-    result = _train(
+    result = train_on_export(
         export,
         HDGIRun(
             hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
@@ -146,9 +146,14 @@ def probe_personas(
     profile_weight: float = PROFILE_WEIGHT,
     device: str | None = None,
     progress: bool = True,
+    saved: Path | None = None,
 ) -> ProbeReport:
     """HDGI personas against random vectors and mean item embeddings, over ``seeds`` (each
-    seed trains HDGI anew and draws a new train/test split of the users)."""
+    seed trains HDGI anew and draws a new train/test split of the users).
+
+    With ``saved``, the personas of each seed are read from that folder instead of trained
+    (see :func:`save_persona_run`): personas trained on another machine, such as a GPU host
+    without the graph, are scored against the same baselines and targets."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
     split = load_split(home, dataset, recorded_split_hash(driver, database, dataset))
     tasks: dict[str, ProbeTask | SetTask] = {
@@ -188,7 +193,10 @@ def probe_personas(
     )
     with fits:
         for seed in seeds:
-            result = _train(export, run, seed)
+            if saved is None:
+                result = train_on_export(export, run, seed)
+            else:
+                result = load_persona_run(saved, dataset, seed, export.ids["User"], hidden_channels)
             timings.append(result.seconds_per_epoch)
             rng = np.random.default_rng(seed)
             features_of = (
@@ -250,7 +258,7 @@ class HDGIRun:
     progress: bool
 
 
-def _train(
+def train_on_export(
     export: GraphExport, run: HDGIRun, seed: int, checkpoint: Path | None = None
 ) -> TrainResult:
     """HDGI on an exported graph; users and text-less nodes start random, fixed by ``seed``."""
@@ -274,3 +282,49 @@ def _train(
         progress=run.progress,
         checkpoint=checkpoint,
     )
+
+
+def persona_run_path(folder: Path, dataset: str, seed: int) -> Path:
+    return folder / f"{dataset}-seed{seed}.npz"
+
+
+def save_persona_run(
+    folder: Path, dataset: str, seed: int, users: np.ndarray, result: TrainResult
+) -> Path:
+    """One seed's personas with the users they belong to, for :func:`probe_personas`."""
+    path = persona_run_path(folder, dataset, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        users=np.asarray(users).astype(str),
+        personas=result.personas,
+        seconds_per_epoch=np.float64(result.seconds_per_epoch),
+        epochs=np.int64(len(result.losses)),
+        best_epoch=np.int64(result.best_epoch),
+        device=np.str_(result.device),
+    )
+    return path
+
+
+def load_persona_run(
+    folder: Path, dataset: str, seed: int, users: np.ndarray, hidden_channels: int
+) -> TrainResult:
+    """A seed's saved personas, checked against the users of the graph they are probed on."""
+    path = persona_run_path(folder, dataset, seed)
+    if not path.exists():
+        raise FileNotFoundError(f"no saved personas for {dataset!r} seed {seed} at {path}")
+    with np.load(path, allow_pickle=False) as run:
+        personas = run["personas"]
+        if personas.shape != (len(users), hidden_channels):
+            raise ValueError(
+                f"{path} holds {personas.shape[0]} personas of {personas.shape[1]} dimensions; "
+                f"the graph has {len(users)} users and the probe expects {hidden_channels}"
+            )
+        if not np.array_equal(run["users"], np.asarray(users).astype(str)):
+            raise ValueError(
+                f"{path} was saved for other users, or another order, than the graph's"
+            )
+        result = TrainResult(personas.astype(np.float32), device=str(run["device"]))
+        result.seconds_per_epoch = float(run["seconds_per_epoch"])
+        result.best_epoch = int(run["best_epoch"])
+    return result

@@ -261,6 +261,33 @@ def test_hdgi_personas_carry_the_users_tastes(
     assert all(isinstance(s, ProbeScore) and 0 < s.accuracy < 1 for s in scores)
 
 
+def test_probe_scores_personas_saved_elsewhere(
+    driver: neo4j.Driver, database: str, movielens: str, home: Path, tmp_path: Path
+) -> None:
+    """Personas trained on another machine (a GPU host without the graph) are probed as they
+    are: saved personas equal to the random baseline's vectors score exactly as it does."""
+    from kgstore.export import export_graph
+    from learners.hdgi.train import TrainResult
+    from recommender.personas import probe_personas, save_persona_run
+
+    export = export_graph(driver, database, movielens, home / "cache" / "export", progress=False)
+    users = export.ids["User"]
+    vectors = np.random.default_rng(0).standard_normal((len(users), 64)).astype(np.float32)
+    run = TrainResult(vectors, device="cuda")
+    run.seconds_per_epoch = 0.03
+    save_persona_run(tmp_path, movielens, 0, users, run)
+    report = probe_personas(
+        driver, database, movielens, home, seeds=(0,), progress=False, saved=tmp_path
+    )
+    assert report.seconds_per_epoch == [0.03]
+    for table in report.tables:
+        assert table.rows["HDGI (KG + LLM)"] == table.rows["random vectors"], table.target
+    with pytest.raises(FileNotFoundError, match="seed 1"):
+        probe_personas(
+            driver, database, movielens, home, seeds=(1,), progress=False, saved=tmp_path
+        )
+
+
 def test_table3_runs_on_the_real_graph(
     driver: neo4j.Driver, database: str, movielens: str, home: Path
 ) -> None:
