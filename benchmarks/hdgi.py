@@ -40,6 +40,7 @@ from kgstore.settings import Neo4jSettings
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import EPOCHS as HDGI_EPOCHS
 from learners.hdgi.train import LR as HDGI_LR
+from learners.hdgi.train import PATIENCE as HDGI_PATIENCE
 from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train_hdgi
 from recommender.machine import machine
 from recommender.personas import HDGIRun, save_persona_run, train_on_export
@@ -197,7 +198,9 @@ class FullTraining:
 
 def time_full(export: GraphExport, device: str, seed: int = 0) -> tuple[FullTraining, TrainResult]:
     """The product's persona training as ``kgrec personas`` runs it (defaults)."""
-    run = HDGIRun(64, HDGI_EPOCHS, 20, HDGI_LR, TASTE_WEIGHT, PROFILE_WEIGHT, device, False)
+    run = HDGIRun(
+        64, HDGI_EPOCHS, HDGI_PATIENCE, HDGI_LR, TASTE_WEIGHT, PROFILE_WEIGHT, device, False
+    )
     started = time.perf_counter()
     result = train_on_export(export, run, seed)
     seconds = time.perf_counter() - started
@@ -342,9 +345,7 @@ def main() -> int:
                     flush=True,
                 )
                 if args.save_personas is not None:
-                    save_persona_run(
-                        args.save_personas, export.dataset, seed, export.ids["User"], result
-                    )
+                    save_persona_run(args.save_personas, export, seed, result)
     return 0
 
 

@@ -512,12 +512,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # HDGI defaults, as in learners.hdgi.train (kept apart so `kgrec --help` needs no torch;
 # a unit test checks that they agree).
-EPOCHS, LR, TASTE_WEIGHT, PROFILE_WEIGHT = 800, 5e-3, 1.0, 1.0
+EPOCHS, PATIENCE, LR, TASTE_WEIGHT, PROFILE_WEIGHT = 800, 100, 5e-3, 1.0, 1.0
 
 
 def add_hdgi_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=EPOCHS, help=f"at most (default {EPOCHS})")
-    p.add_argument("--patience", type=int, default=20, help="early stopping (default 20)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=PATIENCE,
+        help=f"stop after this many epochs without a lower loss (default {PATIENCE})",
+    )
     p.add_argument("--lr", type=float, default=LR, help=f"Adam learning rate (default {LR:g})")
     p.add_argument(
         "--taste-weight",

@@ -16,6 +16,7 @@ from kgstore.splits import load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import EPOCHS as HDGI_EPOCHS
 from learners.hdgi.train import LR as HDGI_LR
+from learners.hdgi.train import PATIENCE as HDGI_PATIENCE
 from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train_hdgi
 from recommender.code_digest import code_digest
 from recommender.probe import (
@@ -48,7 +49,7 @@ def learn_personas(
     home: Path,
     hidden_channels: int = 64,
     epochs: int = HDGI_EPOCHS,
-    patience: int = 20,
+    patience: int = HDGI_PATIENCE,
     lr: float = HDGI_LR,
     taste_weight: float = TASTE_WEIGHT,
     profile_weight: float = PROFILE_WEIGHT,
@@ -61,7 +62,7 @@ def learn_personas(
     for every user with at least one training interaction. With ``if_stale``, return None
     instead when personas of the same model were already learned from this graph."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
-    model = model_name(hidden_channels, lr, taste_weight, profile_weight, seed)
+    model = model_name(hidden_channels, lr, taste_weight, profile_weight, seed, epochs, patience)
     if if_stale and personas_current(driver, database, dataset, export.version, model):
         return None
     interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
@@ -140,7 +141,7 @@ def probe_personas(
     seeds: tuple[int, ...] = (0, 1, 2),
     hidden_channels: int = 64,
     epochs: int = HDGI_EPOCHS,
-    patience: int = 20,
+    patience: int = HDGI_PATIENCE,
     lr: float = HDGI_LR,
     taste_weight: float = TASTE_WEIGHT,
     profile_weight: float = PROFILE_WEIGHT,
@@ -156,6 +157,12 @@ def probe_personas(
     without the graph, are scored against the same baselines and targets."""
     export = export_graph(driver, database, dataset, home / "cache" / "export", progress)
     split = load_split(home, dataset, recorded_split_hash(driver, database, dataset))
+    # Every saved seed is read and checked before any classifier runs.
+    loaded = (
+        {}
+        if saved is None
+        else {seed: load_persona_run(saved, export, seed, hidden_channels) for seed in seeds}
+    )
     tasks: dict[str, ProbeTask | SetTask] = {
         "held-out": held_out_task(export, split),
         "training": probe_task(export),
@@ -193,10 +200,7 @@ def probe_personas(
     )
     with fits:
         for seed in seeds:
-            if saved is None:
-                result = train_on_export(export, run, seed)
-            else:
-                result = load_persona_run(saved, dataset, seed, export.ids["User"], hidden_channels)
+            result = loaded[seed] if seed in loaded else train_on_export(export, run, seed)
             timings.append(result.seconds_per_epoch)
             rng = np.random.default_rng(seed)
             features_of = (
@@ -233,14 +237,21 @@ def _table(target: str, task: ProbeTask | SetTask, methods: tuple[str, ...]) -> 
 
 
 def model_name(
-    hidden_channels: int, lr: float, taste_weight: float, profile_weight: float, seed: int
+    hidden_channels: int,
+    lr: float,
+    taste_weight: float,
+    profile_weight: float,
+    seed: int,
+    epochs: int = HDGI_EPOCHS,
+    patience: int = HDGI_PATIENCE,
 ) -> str:
     """The persona model's name on the User nodes: what changes the personas changes it
     (the settings, and a digest of HDGI's code), so ``--if-stale`` retrains after a change of
     settings or an upgrade that changes the model."""
     return (
         f"hdgi-{hidden_channels}d-lr{lr:g}-taste{taste_weight:g}-profile{profile_weight:g}"
-        f"-seed{seed}-code{code_digest(Path(learners.hdgi.__file__).parent)[:8]}"
+        f"-epochs{epochs}-patience{patience}-seed{seed}"
+        f"-code{code_digest(Path(learners.hdgi.__file__).parent)[:8]}"
     )
 
 
@@ -284,19 +295,22 @@ def train_on_export(
     )
 
 
+_RUN_FIELDS = {"graph_version", "users", "personas", "seconds_per_epoch", "best_epoch", "device"}
+
+
 def persona_run_path(folder: Path, dataset: str, seed: int) -> Path:
     return folder / f"{dataset}-seed{seed}.npz"
 
 
-def save_persona_run(
-    folder: Path, dataset: str, seed: int, users: np.ndarray, result: TrainResult
-) -> Path:
-    """One seed's personas with the users they belong to, for :func:`probe_personas`."""
-    path = persona_run_path(folder, dataset, seed)
+def save_persona_run(folder: Path, export: GraphExport, seed: int, result: TrainResult) -> Path:
+    """One seed's personas with the graph version and users they belong to, for
+    :func:`probe_personas`."""
+    path = persona_run_path(folder, export.dataset, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
         path,
-        users=np.asarray(users).astype(str),
+        graph_version=np.str_(export.version),
+        users=np.asarray(export.ids["User"]).astype(str),
         personas=result.personas,
         seconds_per_epoch=np.float64(result.seconds_per_epoch),
         epochs=np.int64(len(result.losses)),
@@ -307,20 +321,29 @@ def save_persona_run(
 
 
 def load_persona_run(
-    folder: Path, dataset: str, seed: int, users: np.ndarray, hidden_channels: int
+    folder: Path, export: GraphExport, seed: int, hidden_channels: int
 ) -> TrainResult:
-    """A seed's saved personas, checked against the users of the graph they are probed on."""
-    path = persona_run_path(folder, dataset, seed)
+    """A seed's saved personas, checked against the graph they are probed on."""
+    path = persona_run_path(folder, export.dataset, seed)
     if not path.exists():
-        raise FileNotFoundError(f"no saved personas for {dataset!r} seed {seed} at {path}")
+        raise FileNotFoundError(f"no saved personas for {export.dataset!r} seed {seed} at {path}")
+    users = np.asarray(export.ids["User"]).astype(str)
     with np.load(path, allow_pickle=False) as run:
+        missing = sorted(_RUN_FIELDS - set(run.files))
+        if missing:
+            raise ValueError(f"{path} is not a saved persona run: no {', '.join(missing)}")
+        if str(run["graph_version"]) != export.version:
+            raise ValueError(
+                f"{path} was trained on graph version {run['graph_version']}; "
+                f"the graph of {export.dataset!r} is at {export.version}"
+            )
         personas = run["personas"]
         if personas.shape != (len(users), hidden_channels):
             raise ValueError(
                 f"{path} holds {personas.shape[0]} personas of {personas.shape[1]} dimensions; "
                 f"the graph has {len(users)} users and the probe expects {hidden_channels}"
             )
-        if not np.array_equal(run["users"], np.asarray(users).astype(str)):
+        if not np.array_equal(run["users"], users):
             raise ValueError(
                 f"{path} was saved for other users, or another order, than the graph's"
             )

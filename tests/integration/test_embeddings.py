@@ -275,7 +275,7 @@ def test_probe_scores_personas_saved_elsewhere(
     vectors = np.random.default_rng(0).standard_normal((len(users), 64)).astype(np.float32)
     run = TrainResult(vectors, device="cuda")
     run.seconds_per_epoch = 0.03
-    save_persona_run(tmp_path, movielens, 0, users, run)
+    save_persona_run(tmp_path, export, 0, run)
     report = probe_personas(
         driver, database, movielens, home, seeds=(0,), progress=False, saved=tmp_path
     )

@@ -126,8 +126,11 @@ def test_reduced_baseline_keeps_the_widest_directions_at_the_persona_size() -> N
 def test_the_persona_model_name_names_the_settings_and_the_code() -> None:
     name = model_name(64, 5e-3, 1.0, 1.0, 2)
     digest = code_digest(Path(learners.hdgi.__file__).parent)[:8]
-    assert name == f"hdgi-64d-lr0.005-taste1-profile1-seed2-code{digest}"
+    assert name == f"hdgi-64d-lr0.005-taste1-profile1-epochs800-patience100-seed2-code{digest}"
     assert model_name(64, 5e-3, 1.0, 0.0, 2) != name
+    # how long training may run changes the personas too
+    assert model_name(64, 5e-3, 1.0, 1.0, 2, patience=20) != name
+    assert model_name(64, 5e-3, 1.0, 1.0, 2, epochs=300) != name
 
 
 def test_held_out_set_target_marks_every_attribute_of_the_held_out_items() -> None:
