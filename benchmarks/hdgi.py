@@ -38,10 +38,7 @@ from kgstore.export import GraphExport, export_graph
 from kgstore.ingest import Ingestor
 from kgstore.settings import Neo4jSettings
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
-from learners.hdgi.train import EPOCHS as HDGI_EPOCHS
-from learners.hdgi.train import LR as HDGI_LR
-from learners.hdgi.train import PATIENCE as HDGI_PATIENCE
-from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train_hdgi
+from learners.hdgi.train import TrainResult, train_hdgi
 from recommender.machine import machine
 from recommender.personas import HDGIRun, save_persona_run, train_on_export
 
@@ -198,9 +195,7 @@ class FullTraining:
 
 def time_full(export: GraphExport, device: str, seed: int = 0) -> tuple[FullTraining, TrainResult]:
     """The product's persona training as ``kgrec personas`` runs it (defaults)."""
-    run = HDGIRun(
-        64, HDGI_EPOCHS, HDGI_PATIENCE, HDGI_LR, TASTE_WEIGHT, PROFILE_WEIGHT, device, False
-    )
+    run = HDGIRun(device=device, progress=False)
     started = time.perf_counter()
     result = train_on_export(export, run, seed)
     seconds = time.perf_counter() - started
@@ -212,13 +207,6 @@ def warm_up(device: str) -> None:
     if device.startswith("cuda"):
         graph = generated(50_000, seed=9)
         time_hdgi(graph.features, graph.has_feature, graph.edges, device, epochs=3)
-
-
-def saved_export(path: Path) -> GraphExport:
-    """An export saved by ``kgrec`` (features back to float32 if stored narrower)."""
-    export = GraphExport.load(path)
-    export.features = {k: v.astype(np.float32, copy=False) for k, v in export.features.items()}
-    return export
 
 
 def row(graph: str, export_rate: str, timing: Timing) -> str:
@@ -299,7 +287,7 @@ def main() -> int:
                 print(row(name, f"{timing.edges / seconds:,.0f}", timing), flush=True)
                 datasets.append(export)
     for path in args.exports:
-        export = saved_export(path)
+        export = GraphExport.load(path)
         timing = time_hdgi(
             export.features, export.has_feature, export.edges, args.device, args.epochs
         )

@@ -83,8 +83,8 @@ class GraphExport:
                 kind, _, key = name.partition("/")
                 if kind == "ids":
                     export.ids[key] = arrays[name].astype(object)
-                elif kind == "features":
-                    export.features[key] = arrays[name]
+                elif kind == "features":  # float32 as documented, whatever it was saved as
+                    export.features[key] = arrays[name].astype(np.float32, copy=False)
                 elif kind == "has_feature":
                     export.has_feature[key] = arrays[name]
                 else:

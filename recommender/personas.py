@@ -257,16 +257,16 @@ def model_name(
 
 @dataclass(frozen=True)
 class HDGIRun:
-    """How HDGI is trained, the same for every seed."""
+    """How HDGI is trained, the same for every seed (the defaults are ``kgrec personas``')."""
 
-    hidden_channels: int
-    epochs: int
-    patience: int
-    lr: float
-    taste_weight: float
-    profile_weight: float
-    device: str | None
-    progress: bool
+    hidden_channels: int = 64
+    epochs: int = HDGI_EPOCHS
+    patience: int = HDGI_PATIENCE
+    lr: float = HDGI_LR
+    taste_weight: float = TASTE_WEIGHT
+    profile_weight: float = PROFILE_WEIGHT
+    device: str | None = None
+    progress: bool = True
 
 
 def train_on_export(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.hdgi import canonical, generated, row, saved_export, time_hdgi
+from benchmarks.hdgi import canonical, generated, row, time_hdgi
 from kgstore.export import GraphExport
 
 
@@ -33,7 +33,7 @@ def test_timing_row_has_the_default_and_the_plain_hdgi() -> None:
 
 
 def test_saved_export_is_timed_in_float32(tmp_path: Path) -> None:
-    # A GPU host has no Neo4j: the benchmark reads saved exports, which may be stored at
+    # A GPU host has no Neo4j: the benchmark loads saved exports, which may be stored at
     # half precision to keep them small; training must still see float32 features.
     graph = generated(20_000, seed=2)
     export = GraphExport("benchmark-saved", "v1")
@@ -43,7 +43,7 @@ def test_saved_export_is_timed_in_float32(tmp_path: Path) -> None:
         export.has_feature[label] = graph.has_feature[label]
     export.edges = graph.edges
     export.save(tmp_path / "saved.npz")
-    loaded = saved_export(tmp_path / "saved.npz")
+    loaded = GraphExport.load(tmp_path / "saved.npz")
     assert loaded.dataset == "benchmark-saved"
     assert all(f.dtype == np.float32 for f in loaded.features.values())
     np.testing.assert_array_equal(
