@@ -29,8 +29,6 @@ from recommender.probe import (
     mean_item_embeddings,
     probe_task,
     reduced,
-    score,
-    score_sets,
     user_property_tasks,
 )
 
@@ -183,7 +181,17 @@ def probe_personas(
         words[f"user {name}"] = f"the user's {name} (from the dataset, not in the graph)"
     narrow = f"mean of item embeddings, PCA to {hidden_channels}-d"
     methods = ("HDGI (KG + LLM)", "random vectors", "mean of item embeddings", narrow)
-    tables = {name: _table(words[name], task, methods) for name, task in tasks.items()}
+    tables = {
+        name: ProbeTable(
+            words[name],
+            len(task.users),
+            task.classes,
+            {method: [] for method in methods},
+            task.columns,
+            task.kind,
+        )
+        for name, task in tasks.items()
+    }
     mean_items = mean_item_embeddings(export)
     run = HDGIRun(
         hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
@@ -213,27 +221,9 @@ def probe_personas(
             for name, task in tasks.items():
                 for method, features in representations.items():
                     fits.set_postfix_str(f"seed {seed}, {name}, {method}")
-                    tables[name].rows[method].append(
-                        score_sets(features, task, seed)
-                        if isinstance(task, SetTask)
-                        else score(features, task, seed)
-                    )
+                    tables[name].rows[method].append(task.score(features, seed))
                     fits.update()
     return ProbeReport(dataset, attribute, list(tables.values()), timings)
-
-
-def _table(target: str, task: ProbeTask | SetTask, methods: tuple[str, ...]) -> ProbeTable:
-    rows: dict[str, list[ProbeScore | SetScore]] = {method: [] for method in methods}
-    if isinstance(task, SetTask):
-        return ProbeTable(
-            target,
-            len(task.users),
-            task.labels.shape[1],
-            rows,
-            columns=("ROC-AUC", "average precision"),
-            kind="attributes",
-        )
-    return ProbeTable(target, len(task.users), task.classes, rows)
 
 
 def model_name(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -41,17 +42,36 @@ RIDGE_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # strengths tried by le
 
 @dataclass(frozen=True)
 class ProbeTask:
+    """One class per user, scored by accuracy and macro-F1 (:func:`score`)."""
+
     users: np.ndarray  # row indices of User in the export
     labels: np.ndarray  # class per user
     attribute: str  # the node type predicted
     classes: int
+    columns: ClassVar[tuple[str, str]] = ("accuracy", "macro-F1")
+    kind: ClassVar[str] = "classes"
+
+    def score(self, features: np.ndarray, seed: int) -> ProbeScore:
+        return score(features, self, seed)
 
 
 @dataclass(frozen=True)
 class SetTask:
+    """A set of attributes per user, ranked and scored by ROC-AUC and average precision
+    (:func:`score_sets`)."""
+
     users: np.ndarray  # row indices of User in the export
     labels: np.ndarray  # (users, attributes) 0/1: does a held-out item carry the attribute
     attribute: str
+    columns: ClassVar[tuple[str, str]] = ("ROC-AUC", "average precision")
+    kind: ClassVar[str] = "attributes"
+
+    @property
+    def classes(self) -> int:
+        return int(self.labels.shape[1])
+
+    def score(self, features: np.ndarray, seed: int) -> SetScore:
+        return score_sets(features, self, seed)
 
 
 @dataclass(frozen=True)
