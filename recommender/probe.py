@@ -89,18 +89,20 @@ class SetScore:
 def probe_task(export: GraphExport, top: int = 20) -> ProbeTask:
     """Each user's most frequent attribute among their training items, of the ``top`` most
     common ones."""
-    n_users, n_items = len(export.ids["User"]), len(export.ids["Item"])
-    ui = _matrix(
-        [i for k, i in export.edges.items() if k[0] == "User" and k[2] == "Item"],
-        (n_users, n_items),
-    )
-    return _most_frequent(export, ui, top)
+    return _most_frequent(export, training_interactions(export), top)
 
 
 def held_out_task(export: GraphExport, split: pd.DataFrame, top: int = 20) -> ProbeTask:
     """Each user's most frequent attribute among their held-out (validation and test)
     items of ``split``, of the ``top`` most common ones."""
     return _most_frequent(export, _held_out_interactions(export, split), top)
+
+
+def training_interactions(export: GraphExport) -> sp.csr_matrix:
+    """``(users, items)``: the user-item edges of the graph, which hold training
+    interactions only (held-out ones stay in the split)."""
+    shape = (len(export.ids["User"]), len(export.ids["Item"]))
+    return _matrix([i for k, i in export.edges.items() if k[0] == "User" and k[2] == "Item"], shape)
 
 
 def _held_out_interactions(export: GraphExport, split: pd.DataFrame) -> sp.csr_matrix:
@@ -117,7 +119,7 @@ def _held_out_interactions(export: GraphExport, split: pd.DataFrame) -> sp.csr_m
 def held_out_set_task(export: GraphExport, split: pd.DataFrame, top: int = 20) -> SetTask:
     """Which of the ``top`` most common attributes (among held-out items) each user's
     held-out (validation and test) items of ``split`` carry."""
-    attribute, ia = _item_attributes(export)
+    attribute, ia = item_attributes(export)
     counts = (_held_out_interactions(export, split) @ ia).toarray()
     keep = np.argsort(-counts.sum(axis=0), kind="stable")[:top]
     labels = (counts[:, keep] > 0).astype(np.int8)
@@ -141,7 +143,7 @@ def user_property_tasks(
     return tasks
 
 
-def _item_attributes(export: GraphExport) -> tuple[str, sp.csr_matrix]:
+def item_attributes(export: GraphExport) -> tuple[str, sp.csr_matrix]:
     """The attribute type the probe predicts, and which items carry which of its nodes."""
     attribute = next((t for t in TARGET_LABELS if t in export.ids), None)
     if attribute is None:
@@ -155,7 +157,7 @@ def _item_attributes(export: GraphExport) -> tuple[str, sp.csr_matrix]:
 
 
 def _most_frequent(export: GraphExport, ui: sp.csr_matrix, top: int) -> ProbeTask:
-    attribute, ia = _item_attributes(export)
+    attribute, ia = item_attributes(export)
     counts = (ui @ ia).toarray()
     keep = np.argsort(-counts.sum(axis=0))[:top]
     counts = counts[:, keep]
@@ -166,11 +168,7 @@ def _most_frequent(export: GraphExport, ui: sp.csr_matrix, top: int) -> ProbeTas
 
 def mean_item_embeddings(export: GraphExport) -> np.ndarray:
     """Per user, the mean text embedding of their training items (the second baseline)."""
-    n_users, n_items = len(export.ids["User"]), len(export.ids["Item"])
-    ui = _matrix(
-        [i for k, i in export.edges.items() if k[0] == "User" and k[2] == "Item"],
-        (n_users, n_items),
-    )
+    ui = training_interactions(export)
     degree = np.maximum(np.asarray(ui.sum(axis=1)).ravel(), 1)
     features = export.features["Item"] * export.has_feature["Item"][:, None]
     means: np.ndarray = np.asarray(ui @ features) / degree[:, None]
