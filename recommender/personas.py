@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 import neo4j
@@ -20,16 +20,20 @@ from learners.hdgi.train import PATIENCE as HDGI_PATIENCE
 from learners.hdgi.train import PROFILE_WEIGHT, TASTE_WEIGHT, TrainResult, train_hdgi
 from recommender.code_digest import code_digest
 from recommender.probe import (
+    LATER_FRACTION,
     ProbeScore,
     ProbeTask,
     SetScore,
     SetTask,
+    attribute_sets,
     held_out_set_task,
     held_out_task,
     mean_item_embeddings,
+    most_frequent,
     probe_task,
     reduced,
     user_property_tasks,
+    without_latest,
 )
 
 
@@ -108,6 +112,7 @@ class ProbeReport:
     attribute: str
     tables: list[ProbeTable]
     seconds_per_epoch: list[float]
+    notes: list[str] = field(default_factory=list)
 
     def table(self) -> str:
         lines = []
@@ -128,6 +133,7 @@ class ProbeReport:
                     f"| {method} | {mean[0]:.3f} ± {std[0]:.3f} | {mean[1]:.3f} ± {std[1]:.3f} |"
                 )
             lines.append("")
+        lines += self.notes
         return "\n".join(lines)
 
 
@@ -174,11 +180,34 @@ def probe_personas(
         "held-out sets": f"every {attribute} of the user's held-out items, among the most "
         "common, ranked",
     }
+    # The later targets ask about the latest fifth of each user's training items, left out
+    # of the graph that their personas and baselines are built from.
+    earlier, later = without_latest(export, split)
+    later_tasks: dict[str, ProbeTask | SetTask] = {}
+    notes = []
+    if saved is None:
+        later_tasks = {
+            "later": most_frequent(earlier, later),
+            "later sets": attribute_sets(earlier, later),
+        }
+        share = f"{LATER_FRACTION:.0%} of the user's training items"
+        words["later"] = (
+            f"the most frequent {attribute} of the latest {share}, left out of the graph "
+            "that personas and baselines are built from"
+        )
+        words["later sets"] = f"every {attribute} of those later items, ranked"
+    else:
+        notes.append(
+            "The later targets need personas trained on the graph without each user's latest "
+            "items; saved personas are of the whole graph, so those targets are not scored."
+        )
+    properties: dict[str, ProbeTask | SetTask] = {}
     for name, property_task in user_property_tasks(
         export, read_user_properties(driver, database, dataset)
     ).items():
-        tasks[f"user {name}"] = property_task
+        properties[f"user {name}"] = property_task
         words[f"user {name}"] = f"the user's {name} (from the dataset, not in the graph)"
+    tasks.update(properties)
     narrow = f"mean of item embeddings, PCA to {hidden_channels}-d"
     methods = ("HDGI (KG + LLM)", "random vectors", "mean of item embeddings", narrow)
     tables = {
@@ -190,9 +219,12 @@ def probe_personas(
             task.columns,
             task.kind,
         )
-        for name, task in tasks.items()
+        for name, task in {**tasks, **later_tasks}.items()
     }
-    mean_items = mean_item_embeddings(export)
+    # Read in this order: the graph's own targets, the later ones, then the user properties.
+    tables = {name: tables[name] for name in [*tasks, *later_tasks] if name not in properties} | {
+        name: tables[name] for name in properties
+    }
     run = HDGIRun(
         hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
     )
@@ -200,30 +232,37 @@ def probe_personas(
     # The classifiers (cross-validated, up to 384 features) take longer than HDGI on large
     # datasets, so they get their own bar: one step per fitted probe.
     fits = tqdm(
-        total=len(seeds) * len(tasks) * len(methods),
+        total=len(seeds) * len(tables) * len(methods),
         desc="probe classifiers",
         unit="fit",
         disable=not progress,
         leave=False,
     )
+    graphs = [(export, tasks)] + ([(earlier, later_tasks)] if later_tasks else [])
     with fits:
         for seed in seeds:
-            result = loaded[seed] if seed in loaded else train_on_export(export, run, seed)
-            timings.append(result.seconds_per_epoch)
-            rng = np.random.default_rng(seed)
-            features_of = (
-                result.personas,
-                rng.standard_normal(result.personas.shape).astype(np.float32),
-                mean_items,
-                reduced(mean_items, hidden_channels, seed),
-            )
-            representations = dict(zip(methods, features_of, strict=True))
-            for name, task in tasks.items():
-                for method, features in representations.items():
-                    fits.set_postfix_str(f"seed {seed}, {name}, {method}")
-                    tables[name].rows[method].append(task.score(features, seed))
-                    fits.update()
-    return ProbeReport(dataset, attribute, list(tables.values()), timings)
+            for graph, graph_tasks in graphs:
+                if graph is export and seed in loaded:
+                    result = loaded[seed]
+                else:
+                    result = train_on_export(graph, run, seed)
+                if graph is export:
+                    timings.append(result.seconds_per_epoch)
+                rng = np.random.default_rng(seed)
+                mean_items = mean_item_embeddings(graph)
+                features_of = (
+                    result.personas,
+                    rng.standard_normal(result.personas.shape).astype(np.float32),
+                    mean_items,
+                    reduced(mean_items, hidden_channels, seed),
+                )
+                representations = dict(zip(methods, features_of, strict=True))
+                for name, task in graph_tasks.items():
+                    for method, features in representations.items():
+                        fits.set_postfix_str(f"seed {seed}, {name}, {method}")
+                        tables[name].rows[method].append(task.score(features, seed))
+                        fits.update()
+    return ProbeReport(dataset, attribute, list(tables.values()), timings, notes)
 
 
 def model_name(

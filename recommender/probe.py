@@ -32,12 +32,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from kgstore.datasets.split import order_keys
 from kgstore.export import GraphExport
 
 TARGET_LABELS = ("Genre", "Category", "Attribute")
 MAX_PROPERTY_CLASSES = 25  # a user property with more values is an identifier or a number
 REGULARISATION = (0.001, 0.01, 0.1, 1.0, 10.0)  # inverse strengths tried by inner CV
 RIDGE_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)  # strengths tried by leave-one-out
+LATER_FRACTION = 0.2  # of each user's training items, left out of the graph for "later" targets
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,13 @@ class SetScore:
 def probe_task(export: GraphExport, top: int = 20) -> ProbeTask:
     """Each user's most frequent attribute among their training items, of the ``top`` most
     common ones."""
-    return _most_frequent(export, training_interactions(export), top)
+    return most_frequent(export, training_interactions(export), top)
 
 
 def held_out_task(export: GraphExport, split: pd.DataFrame, top: int = 20) -> ProbeTask:
     """Each user's most frequent attribute among their held-out (validation and test)
     items of ``split``, of the ``top`` most common ones."""
-    return _most_frequent(export, _held_out_interactions(export, split), top)
+    return most_frequent(export, _held_out_interactions(export, split), top)
 
 
 def training_interactions(export: GraphExport) -> sp.csr_matrix:
@@ -119,12 +121,72 @@ def _held_out_interactions(export: GraphExport, split: pd.DataFrame) -> sp.csr_m
 def held_out_set_task(export: GraphExport, split: pd.DataFrame, top: int = 20) -> SetTask:
     """Which of the ``top`` most common attributes (among held-out items) each user's
     held-out (validation and test) items of ``split`` carry."""
+    return attribute_sets(export, _held_out_interactions(export, split), top)
+
+
+def attribute_sets(export: GraphExport, ui: sp.csr_matrix, top: int = 20) -> SetTask:
+    """Which of the ``top`` most common attributes (among the items of ``ui``) each user's
+    items in ``ui`` carry, over the users with at least one."""
     attribute, ia = item_attributes(export)
-    counts = (_held_out_interactions(export, split) @ ia).toarray()
+    counts = (ui @ ia).toarray()
     keep = np.argsort(-counts.sum(axis=0), kind="stable")[:top]
     labels = (counts[:, keep] > 0).astype(np.int8)
     users = np.flatnonzero(labels.sum(axis=1) > 0)
     return SetTask(users, labels[users], attribute)
+
+
+def without_latest(
+    export: GraphExport, split: pd.DataFrame, fraction: float = LATER_FRACTION
+) -> tuple[GraphExport, sp.csr_matrix]:
+    """The graph as it was earlier, and what each user did after.
+
+    Returns a copy of ``export`` without each user's latest ``fraction`` of distinct training
+    items (at least one, never all: every user keeps an item), and those later interactions
+    as a ``(users, items)`` matrix. Personas and baselines built on the copy can then be
+    asked about the later items: with two held-out items per user (leave-one-out) the
+    held-out targets say little on a dataset like ml-100k, while a fifth of a user's
+    history says more."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"the fraction of items left out must lie in (0, 1), not {fraction}")
+    train = split[split["split"] == "train"]
+    frame = pd.DataFrame(
+        {
+            "user": pd.Index(export.ids["User"]).get_indexer(pd.Index(train["user"])),
+            "item": pd.Index(export.ids["Item"]).get_indexer(pd.Index(train["item"])),
+            "timestamp": train["timestamp"].to_numpy(),
+            "position": train["position"].to_numpy(),
+        }
+    )
+    frame = frame[(frame["user"] >= 0) & (frame["item"] >= 0)]
+    # Each distinct user-item pair (a graph edge) at its latest interaction, in time order.
+    frame = frame.sort_values(order_keys(frame), kind="stable")
+    frame = frame.drop_duplicates(["user", "item"], keep="last")
+    size = frame.groupby("user", sort=False)["item"].transform("size").to_numpy()
+    from_end = frame.groupby("user", sort=False).cumcount(ascending=False).to_numpy()
+    left_out = np.minimum(np.maximum(np.floor(fraction * size), 1), size - 1)
+    later_pairs = frame[from_end < left_out]
+    shape = (len(export.ids["User"]), len(export.ids["Item"]))
+    later = sp.csr_matrix(
+        (
+            np.ones(len(later_pairs), np.float32),
+            (later_pairs["user"].to_numpy(), later_pairs["item"].to_numpy()),
+        ),
+        shape=shape,
+    )
+    edges = dict(export.edges)
+    for key, index in export.edges.items():
+        if key[0] == "User" and key[2] == "Item":
+            dropped = np.asarray(later[index[0], index[1]]).ravel() > 0
+            edges[key] = index[:, ~dropped]
+    earlier = GraphExport(
+        export.dataset,
+        f"{export.version}-without-latest-{fraction:g}",
+        ids=export.ids,
+        features=export.features,
+        has_feature=export.has_feature,
+        edges=edges,
+    )
+    return earlier, later
 
 
 def user_property_tasks(
@@ -156,7 +218,9 @@ def item_attributes(export: GraphExport) -> tuple[str, sp.csr_matrix]:
     return attribute, ia
 
 
-def _most_frequent(export: GraphExport, ui: sp.csr_matrix, top: int) -> ProbeTask:
+def most_frequent(export: GraphExport, ui: sp.csr_matrix, top: int = 20) -> ProbeTask:
+    """Each user's most frequent attribute among their items in ``ui``, of the ``top`` most
+    common ones, over the users with at least one."""
     attribute, ia = item_attributes(export)
     counts = (ui @ ia).toarray()
     keep = np.argsort(-counts.sum(axis=0))[:top]

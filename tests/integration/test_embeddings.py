@@ -227,16 +227,17 @@ def test_hdgi_personas_carry_the_users_tastes(
     driver: neo4j.Driver, database: str, movielens: str, home: Path
 ) -> None:
     """The probe on real data: a persona predicts the user's main genre among their training
-    items, and ranks the genres of their held-out items, far above random vectors; the
-    held-out target (two items per user, mostly the majority genre) is computed for the same
-    users, with every score a valid fraction."""
+    items, and ranks the genres of their held-out items and of their latest training items
+    (left out of a second graph), far above random vectors; the held-out target (two items
+    per user, mostly the majority genre) is computed for the same users, with every score a
+    valid fraction."""
     from recommender.personas import probe_personas
     from recommender.probe import ProbeScore, SetScore
 
     report = probe_personas(
         driver, database, movielens, home, seeds=(0,), epochs=120, progress=False
     )
-    held_out, training, sets, gender, occupation = report.tables
+    held_out, training, sets, later, later_sets, gender, occupation = report.tables
     assert "held-out" in held_out.target and "training" in training.target
     assert held_out.users == training.users == 943 and held_out.classes >= 2
     # the set target ranks every genre of the held-out items: 19 genres, all users
@@ -245,6 +246,13 @@ def test_hdgi_personas_carry_the_users_tastes(
     hdgi_sets, random_sets = sets.rows["HDGI (KG + LLM)"][0], sets.rows["random vectors"][0]
     assert isinstance(hdgi_sets, SetScore) and isinstance(random_sets, SetScore)
     assert hdgi_sets.roc_auc > random_sets.roc_auc + 0.05, report.table()
+    # every user keeps an item and leaves out at least one (all have 18 or more)
+    assert "latest 20%" in later.target and later.users == later_sets.users == 943
+    hdgi_later = later_sets.rows["HDGI (KG + LLM)"][0]
+    random_later = later_sets.rows["random vectors"][0]
+    assert isinstance(hdgi_later, SetScore) and isinstance(random_later, SetScore)
+    assert hdgi_later.roc_auc > random_later.roc_auc + 0.1, report.table()
+    assert not report.notes
     # ml-100k's own user properties are targets too; age and zip code have too many values.
     assert "gender" in gender.target and "occupation" in occupation.target
     assert gender.users == occupation.users == 943
@@ -280,6 +288,9 @@ def test_probe_scores_personas_saved_elsewhere(
         driver, database, movielens, home, seeds=(0,), progress=False, saved=tmp_path
     )
     assert report.seconds_per_epoch == [0.03]
+    # saved personas are of the whole graph: the later targets need their own, so they wait
+    assert not any("latest" in table.target for table in report.tables)
+    assert "not scored" in report.notes[0] and "not scored" in report.table()
     for table in report.tables:
         assert table.rows["HDGI (KG + LLM)"] == table.rows["random vectors"], table.target
     with pytest.raises(FileNotFoundError, match="seed 1"):

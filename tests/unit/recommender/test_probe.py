@@ -10,7 +10,15 @@ import learners.hdgi
 from kgstore.export import GraphExport
 from recommender.code_digest import code_digest
 from recommender.personas import model_name
-from recommender.probe import mean_item_embeddings, probe_task, reduced, score
+from recommender.probe import (
+    attribute_sets,
+    mean_item_embeddings,
+    most_frequent,
+    probe_task,
+    reduced,
+    score,
+    without_latest,
+)
 
 
 def export_with_genres() -> GraphExport:
@@ -157,3 +165,60 @@ def test_set_score_ranks_informative_above_random_features() -> None:
     assert 0.35 < bad.roc_auc < 0.65
     with pytest.raises(ValueError, match="no attribute both occurs and is absent"):
         score_sets(noise, SetTask(np.arange(600), np.ones((600, 4), np.int8), "Genre"), 0)
+
+
+def interactions_in_time(rows: list[tuple[str, str, float, str]]) -> pd.DataFrame:
+    users, items, times, splits = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "user": users,
+            "item": items,
+            "timestamp": times,
+            "position": range(len(rows)),
+            "split": splits,
+        }
+    )
+
+
+def test_without_latest_leaves_out_each_users_latest_items_but_never_all() -> None:
+    export = export_with_genres()
+    split = interactions_in_time(
+        [
+            ("a", "i", 1, "train"),
+            ("a", "j", 2, "train"),
+            ("a", "k", 3, "train"),
+            ("a", "j", 9, "valid"),  # held out already: not a training item
+            ("b", "i", 1, "train"),  # b's only item stays
+        ]
+    )
+    earlier, later = without_latest(export, split, fraction=0.2)
+    assert later.toarray().tolist() == [[0, 0, 1], [0, 0, 0], [0, 0, 0]]  # a's k
+    kept = earlier.edges[("User", "INTERACTED", "Item")]
+    assert sorted(map(tuple, kept.T.tolist())) == [(0, 0), (0, 1), (1, 0)]
+    assert export.edges[("User", "INTERACTED", "Item")].shape[1] == 4  # the original is kept
+    assert earlier.version != export.version
+    # Later targets: a's left-out item k is a Comedy, the most common later genre (column 0).
+    assert most_frequent(earlier, later).labels.tolist() == [0]
+    sets = attribute_sets(earlier, later)
+    assert sets.users.tolist() == [0] and sets.labels.tolist() == [[1, 0]]
+
+
+def test_without_latest_orders_a_repeated_pair_by_its_last_time() -> None:
+    split = interactions_in_time(
+        [
+            ("a", "i", 1, "train"),
+            ("a", "j", 2, "train"),
+            ("a", "k", 3, "train"),
+            ("a", "i", 4, "train"),  # i again, after k: i is the latest item
+            ("b", "i", 1, "train"),
+        ]
+    )
+    _, later = without_latest(export_with_genres(), split, fraction=0.5)
+    assert later.toarray()[0].tolist() == [1, 0, 0]  # floor(0.5 * 3) = 1 pair: i
+
+
+def test_without_latest_refuses_a_fraction_outside_zero_one() -> None:
+    split = interactions_in_time([("a", "i", 1, "train")])
+    for fraction in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="must lie in"):
+            without_latest(export_with_genres(), split, fraction)
