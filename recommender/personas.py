@@ -180,8 +180,8 @@ def probe_personas(
         "held-out sets": f"every {attribute} of the user's held-out items, among the most "
         "common, ranked",
     }
-    # The later targets ask about the latest fifth of each user's training items, left out
-    # of the graph that their personas and baselines are built from.
+    # The later targets ask about the latest items of each user's training history, left
+    # out of a second graph that their personas and baselines are built from.
     earlier, later = without_latest(export, split)
     later_tasks: dict[str, ProbeTask | SetTask] = {}
     notes = []
@@ -207,7 +207,6 @@ def probe_personas(
     ).items():
         properties[f"user {name}"] = property_task
         words[f"user {name}"] = f"the user's {name} (from the dataset, not in the graph)"
-    tasks.update(properties)
     narrow = f"mean of item embeddings, PCA to {hidden_channels}-d"
     methods = ("HDGI (KG + LLM)", "random vectors", "mean of item embeddings", narrow)
     tables = {
@@ -219,12 +218,10 @@ def probe_personas(
             task.columns,
             task.kind,
         )
-        for name, task in {**tasks, **later_tasks}.items()
+        for name, task in {**tasks, **later_tasks, **properties}.items()
     }
-    # Read in this order: the graph's own targets, the later ones, then the user properties.
-    tables = {name: tables[name] for name in [*tasks, *later_tasks] if name not in properties} | {
-        name: tables[name] for name in properties
-    }
+    # Each graph with the targets its representations are scored on.
+    graphs = [(export, tasks | properties)] + ([(earlier, later_tasks)] if later_tasks else [])
     run = HDGIRun(
         hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
     )
@@ -238,7 +235,6 @@ def probe_personas(
         disable=not progress,
         leave=False,
     )
-    graphs = [(export, tasks)] + ([(earlier, later_tasks)] if later_tasks else [])
     with fits:
         for seed in seeds:
             for graph, graph_tasks in graphs:
