@@ -60,20 +60,17 @@ def row_normalised(matrix: sp.spmatrix) -> sp.csr_matrix:
     return normalised
 
 
-def attribute_shares(export: GraphExport) -> np.ndarray:
-    """``(users, attributes)``: the share of each user's training items that carry each
-    attribute of the probe's type."""
+def attribute_shares(export: GraphExport, interactions: sp.csr_matrix) -> np.ndarray:
+    """``(users, attributes)``: the share of each user's items in ``interactions`` that carry
+    each attribute of the probe's type."""
     _, item_attribute = item_attributes(export)
-    shares = row_normalised(training_interactions(export)) @ item_attribute
+    shares = row_normalised(interactions) @ item_attribute
     return np.asarray(shares.todense(), dtype=np.float32)
 
 
-def co_user_mean(export: GraphExport, features: np.ndarray) -> np.ndarray:
+def co_user_mean(interactions: sp.csr_matrix, features: np.ndarray) -> np.ndarray:
     """Per user, the mean over their items of those items' users' ``features``."""
-    interactions = training_interactions(export)
-    to_items = row_normalised(interactions)
-    to_users = row_normalised(interactions.T)
-    mean: np.ndarray = to_items @ (to_users @ features)
+    mean: np.ndarray = row_normalised(interactions) @ (row_normalised(interactions.T) @ features)
     return mean.astype(np.float32)
 
 
@@ -94,12 +91,14 @@ def padded(features: np.ndarray, width: int, seed: int) -> np.ndarray:
 
 def representations(export: GraphExport, width: int, seed: int) -> dict[str, np.ndarray]:
     """Name -> ``(users, d)`` features; ``seed`` fixes the SVDs and the random columns."""
+    interactions = training_interactions(export)
     text = mean_item_embeddings(export)
-    shares = at_most(attribute_shares(export), width, seed)
-    co_shares = co_user_mean(export, shares)
-    interactions = row_normalised(training_interactions(export))
+    shares = at_most(attribute_shares(export, interactions), width, seed)
+    co_shares = co_user_mean(interactions, shares)
     rank = min(width, *interactions.shape) - 1
-    collaborative = TruncatedSVD(rank, random_state=seed).fit_transform(interactions)
+    collaborative = TruncatedSVD(rank, random_state=seed).fit_transform(
+        row_normalised(interactions)
+    )
     d = shares.shape[1]
     return {
         f"mean of item texts ({text.shape[1]}-d, probe baseline)": text,
@@ -109,7 +108,7 @@ def representations(export: GraphExport, width: int, seed: int) -> dict[str, np.
         f"own and co-users' shares ({2 * d}-d)": np.hstack([shares, co_shares]),
         f"attribute shares + random columns ({max(width, d)}-d)": padded(shares, width, seed),
         f"co-users' mean of item texts, PCA to {width}-d": reduced(
-            co_user_mean(export, text), width, seed
+            co_user_mean(interactions, text), width, seed
         ),
         f"collaborative: SVD of the interactions ({rank}-d)": collaborative.astype(np.float32),
     }

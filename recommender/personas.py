@@ -182,10 +182,12 @@ def probe_personas(
     }
     # The later targets ask about the latest items of each user's training history, left
     # out of a second graph that their personas and baselines are built from.
-    earlier, later = without_latest(export, split)
+    graphs = [export]
     later_tasks: dict[str, ProbeTask | SetTask] = {}
     notes = []
     if saved is None:
+        earlier, later = without_latest(export, split)
+        graphs.append(earlier)
         later_tasks = {
             "later": most_frequent(earlier, later),
             "later sets": attribute_sets(earlier, later),
@@ -220,8 +222,9 @@ def probe_personas(
         )
         for name, task in {**tasks, **later_tasks, **properties}.items()
     }
-    # Each graph with the targets its representations are scored on.
-    graphs = [(export, tasks | properties)] + ([(earlier, later_tasks)] if later_tasks else [])
+    # Each graph with the targets its representations are scored on, and its baseline.
+    graph_tasks = [tasks | properties, later_tasks][: len(graphs)]
+    mean_items = [mean_item_embeddings(graph) for graph in graphs]
     run = HDGIRun(
         hidden_channels, epochs, patience, lr, taste_weight, profile_weight, device, progress
     )
@@ -237,7 +240,7 @@ def probe_personas(
     )
     with fits:
         for seed in seeds:
-            for graph, graph_tasks in graphs:
+            for graph, targets, means in zip(graphs, graph_tasks, mean_items, strict=True):
                 if graph is export and seed in loaded:
                     result = loaded[seed]
                 else:
@@ -245,15 +248,14 @@ def probe_personas(
                 if graph is export:
                     timings.append(result.seconds_per_epoch)
                 rng = np.random.default_rng(seed)
-                mean_items = mean_item_embeddings(graph)
                 features_of = (
                     result.personas,
                     rng.standard_normal(result.personas.shape).astype(np.float32),
-                    mean_items,
-                    reduced(mean_items, hidden_channels, seed),
+                    means,
+                    reduced(means, hidden_channels, seed),
                 )
                 representations = dict(zip(methods, features_of, strict=True))
-                for name, task in graph_tasks.items():
+                for name, task in targets.items():
                     for method, features in representations.items():
                         fits.set_postfix_str(f"seed {seed}, {name}, {method}")
                         tables[name].rows[method].append(task.score(features, seed))

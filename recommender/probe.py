@@ -111,14 +111,28 @@ def training_interactions(export: GraphExport) -> sp.csr_matrix:
 
 
 def _held_out_interactions(export: GraphExport, split: pd.DataFrame) -> sp.csr_matrix:
-    held = split[split["split"] != "train"]
-    users = pd.Index(export.ids["User"]).get_indexer(pd.Index(held["user"]))
-    items = pd.Index(export.ids["Item"]).get_indexer(pd.Index(held["item"]))
-    known = (users >= 0) & (items >= 0)
-    shape = (len(export.ids["User"]), len(export.ids["Item"]))
-    return sp.csr_matrix(
-        (np.ones(int(known.sum()), np.float32), (users[known], items[known])), shape=shape
+    return _interactions(export, _located(export, split[split["split"] != "train"]))
+
+
+def _located(export: GraphExport, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` of a split as row indices of the export's users and items (with their time
+    and position where the rows have them), without the rows whose user or item the graph
+    lacks."""
+    frame = pd.DataFrame(
+        {
+            "user": pd.Index(export.ids["User"]).get_indexer(pd.Index(rows["user"])),
+            "item": pd.Index(export.ids["Item"]).get_indexer(pd.Index(rows["item"])),
+        }
     )
+    for column in ("timestamp", "position"):
+        if column in rows:
+            frame[column] = rows[column].to_numpy()
+    return frame[(frame["user"] >= 0) & (frame["item"] >= 0)]
+
+
+def _interactions(export: GraphExport, located: pd.DataFrame) -> sp.csr_matrix:
+    shape = (len(export.ids["User"]), len(export.ids["Item"]))
+    return _matrix([located[["user", "item"]].to_numpy().T], shape)
 
 
 def held_out_set_task(export: GraphExport, split: pd.DataFrame, top: int = 20) -> SetTask:
@@ -151,31 +165,14 @@ def without_latest(
     history says more."""
     if not 0 < fraction < 1:
         raise ValueError(f"the fraction of items left out must lie in (0, 1), not {fraction}")
-    train = split[split["split"] == "train"]
-    frame = pd.DataFrame(
-        {
-            "user": pd.Index(export.ids["User"]).get_indexer(pd.Index(train["user"])),
-            "item": pd.Index(export.ids["Item"]).get_indexer(pd.Index(train["item"])),
-            "timestamp": train["timestamp"].to_numpy(),
-            "position": train["position"].to_numpy(),
-        }
-    )
-    frame = frame[(frame["user"] >= 0) & (frame["item"] >= 0)]
+    frame = _located(export, split[split["split"] == "train"])
     # Each distinct user-item pair (a graph edge) at its latest interaction, in time order.
     frame = frame.sort_values(order_keys(frame), kind="stable")
     frame = frame.drop_duplicates(["user", "item"], keep="last")
     size = frame.groupby("user", sort=False)["item"].transform("size").to_numpy()
     from_end = frame.groupby("user", sort=False).cumcount(ascending=False).to_numpy()
     left_out = np.minimum(np.maximum(np.floor(fraction * size), 1), size - 1)
-    later_pairs = frame[from_end < left_out]
-    shape = (len(export.ids["User"]), len(export.ids["Item"]))
-    later = sp.csr_matrix(
-        (
-            np.ones(len(later_pairs), np.float32),
-            (later_pairs["user"].to_numpy(), later_pairs["item"].to_numpy()),
-        ),
-        shape=shape,
-    )
+    later = _interactions(export, frame[from_end < left_out])
     edges = dict(export.edges)
     for key, index in export.edges.items():
         if key[0] == "User" and key[2] == "Item":

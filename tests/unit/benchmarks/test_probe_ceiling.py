@@ -4,11 +4,13 @@ to check by hand."""
 import numpy as np
 
 from benchmarks.probe_ceiling import at_most, attribute_shares, co_user_mean, padded
+from recommender.probe import training_interactions
 from tests.unit.recommender.test_probe import export_with_genres
 
 
 def test_attribute_shares_are_per_user_shares_of_training_items() -> None:
-    shares = attribute_shares(export_with_genres())
+    export = export_with_genres()
+    shares = attribute_shares(export, training_interactions(export))
     # a: i (Drama), j (Comedy), k (Comedy); b: i; c: no items
     np.testing.assert_allclose(shares, np.array([[1 / 3, 2 / 3], [1, 0], [0, 0]]))
 
@@ -17,7 +19,9 @@ def test_co_user_mean_averages_the_users_of_a_users_items() -> None:
     export = export_with_genres()
     own = np.array([[1.0], [3.0], [5.0]], np.float32)
     # a's items: i (users a, b: mean 2), j (a: 1), k (a: 1) -> 4/3; b's item i -> 2; c: 0
-    np.testing.assert_allclose(co_user_mean(export, own), np.array([[4 / 3], [2], [0]]), rtol=1e-6)
+    np.testing.assert_allclose(
+        co_user_mean(training_interactions(export), own), np.array([[4 / 3], [2], [0]]), rtol=1e-6
+    )
 
 
 def test_wide_features_are_reduced_and_narrow_ones_padded() -> None:
