@@ -23,11 +23,13 @@ import torch
 from kgstore.connection import open_driver
 from kgstore.datasets import load_dataset
 from kgstore.embeddings import read_texts, write_vectors
+from kgstore.graph import Database
 from kgstore.ingest import Ingestor
 from kgstore.node_text import text_hash
 from kgstore.settings import Neo4jSettings, data_dir
 from learners.semantics import SentenceTransformerEmbedder
-from recommender.machine import machine
+from recommender.config import KgrecSettings
+from recommender.util.machine import machine
 
 NAMESPACE = "bench-embed"
 
@@ -46,14 +48,18 @@ def main() -> int:
 
     settings = Neo4jSettings.from_env()
     with open_driver(settings) as driver:
-        ingestor = Ingestor(driver, settings.database, Path(tempfile.mkdtemp()), progress=False)
+        db, defaults = Database(driver, settings.database), KgrecSettings()
+        graph = db.graph(NAMESPACE)
+        ingestor = Ingestor(
+            db,
+            Path(tempfile.mkdtemp()),
+            defaults.embedding_dim,
+            defaults.persona_dim,
+            progress=False,
+        )
         ingestor.drop(NAMESPACE)
         ingestor.ingest(load_dataset(data_dir() / args.dataset, name=NAMESPACE))
-        nodes = [
-            n
-            for n in read_texts(driver, settings.database, NAMESPACE)
-            if n.label == "Item" and n.text
-        ]
+        nodes = [n for n in read_texts(graph) if n.label == "Item" and n.text]
         texts = [n.text or "" for n in nodes][: args.texts]
         mean_chars = np.mean([len(t) for t in texts])
         print(f"{len(texts):,} {args.dataset} item texts, {mean_chars:.0f} characters on average")
@@ -77,9 +83,7 @@ def main() -> int:
         for batch in (100, 500, 2000):
             started = time.perf_counter()
             write_vectors(
-                driver,
-                settings.database,
-                NAMESPACE,
+                graph,
                 "Item",
                 [n.id for n in nodes],
                 all_vectors,

@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import neo4j
 import numpy as np
 import pandas as pd
 import torch
@@ -35,12 +34,15 @@ import torch
 from kgstore.connection import open_driver
 from kgstore.datasets.canonical import CanonicalDataset
 from kgstore.export import GraphExport, export_graph
+from kgstore.graph import Database
 from kgstore.ingest import Ingestor
 from kgstore.settings import Neo4jSettings
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import TrainResult, train_hdgi
-from recommender.machine import machine
-from recommender.personas import HDGIRun, save_persona_run, train_on_export
+from recommender.config import HDGIConfig, KgrecSettings
+from recommender.experiments.saved_personas import save_persona_run
+from recommender.pipelines.personas import train_on_export
+from recommender.util.machine import machine
 
 EPOCHS = 5
 
@@ -128,7 +130,7 @@ def _names(prefix: str, index: np.ndarray) -> np.ndarray:
 
 
 def time_neo4j_export(
-    driver: neo4j.Driver, database: str, graph: GeneratedGraph, name: str
+    db: Database, graph: GeneratedGraph, name: str
 ) -> tuple[int, float, float, GraphExport]:
     """Ingest the graph as dataset ``name``, export it back (no cache), drop it.
 
@@ -136,13 +138,16 @@ def time_neo4j_export(
     data = canonical(graph, name)
     _, expected = data.expected_counts()
     with tempfile.TemporaryDirectory() as home:
-        ingestor = Ingestor(driver, database, Path(home), progress=True)
+        settings = KgrecSettings()
+        ingestor = Ingestor(
+            db, Path(home), settings.embedding_dim, settings.persona_dim, progress=True
+        )
         try:
             started = time.perf_counter()
             ingestor.ingest(data)
             ingested = time.perf_counter() - started
             started = time.perf_counter()
-            export = export_graph(driver, database, name, progress=True)
+            export = export_graph(db.graph(name), progress=True)
             exported = time.perf_counter() - started
         finally:
             ingestor.drop(name)
@@ -170,18 +175,12 @@ def time_hdgi(
     """The product's default HDGI against plain HDGI on one graph."""
     inputs = hdgi_inputs(to_hetero_data(features, has_feature, edges))
     started = time.perf_counter()
-    result = train_hdgi(inputs, epochs=epochs, patience=epochs, device=device, progress=False)
+    config = HDGIConfig(epochs=epochs, patience=epochs)
+    result = train_hdgi(inputs, **config.model_dump(), device=device, progress=False)
     total = time.perf_counter() - started
     one_off = total - result.seconds_per_epoch * len(result.losses)
-    plain = train_hdgi(
-        inputs,
-        epochs=epochs,
-        patience=epochs,
-        taste_weight=0,
-        profile_weight=0,
-        device=device,
-        progress=False,
-    )
+    plain_config = config.model_copy(update={"taste_weight": 0.0, "profile_weight": 0.0})
+    plain = train_hdgi(inputs, **plain_config.model_dump(), device=device, progress=False)
     edge_count = sum(int(e.shape[1]) for e in edges.values())
     return Timing(result.seconds_per_epoch, one_off, plain.seconds_per_epoch, edge_count)
 
@@ -195,9 +194,8 @@ class FullTraining:
 
 def time_full(export: GraphExport, device: str, seed: int = 0) -> tuple[FullTraining, TrainResult]:
     """The product's persona training as ``kgrec personas`` runs it (defaults)."""
-    run = HDGIRun(device=device, progress=False)
     started = time.perf_counter()
-    result = train_on_export(export, run, seed)
+    result = train_on_export(export, HDGIConfig(), seed, device, progress=False)
     seconds = time.perf_counter() - started
     return FullTraining(len(result.losses), result.best_epoch, seconds), result
 
@@ -277,9 +275,10 @@ def main() -> int:
     if args.datasets:
         settings = Neo4jSettings.from_env()
         with open_driver(settings) as driver:
+            db = Database(driver, settings.database)
             for name in args.datasets:
                 started = time.perf_counter()
-                export = export_graph(driver, settings.database, name, progress=False)
+                export = export_graph(db.graph(name), progress=False)
                 seconds = time.perf_counter() - started
                 timing = time_hdgi(
                     export.features, export.has_feature, export.edges, args.device, args.epochs
@@ -296,12 +295,11 @@ def main() -> int:
     if args.neo4j_sizes:
         settings = Neo4jSettings.from_env()
         with open_driver(settings) as driver:
+            db = Database(driver, settings.database)
             for size in args.neo4j_sizes:
                 graph = generated(int(size * 1_000_000))
                 name = f"benchmark-generated-{size:g}m"
-                written, ingested, exported, export = time_neo4j_export(
-                    driver, settings.database, graph, name
-                )
+                written, ingested, exported, export = time_neo4j_export(db, graph, name)
                 timing = time_hdgi(
                     export.features, export.has_feature, export.edges, args.device, args.epochs
                 )

@@ -22,9 +22,11 @@ from pathlib import Path
 
 from kgstore.connection import open_driver
 from kgstore.datasets import load_dataset
+from kgstore.graph import Database
 from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor, IngestReport
 from kgstore.settings import Neo4jSettings, data_dir
-from recommender.machine import machine
+from recommender.config import KgrecSettings
+from recommender.util.machine import machine
 
 BULK_ROWS = 10_000
 
@@ -53,7 +55,9 @@ def main() -> int:
             "CALL dbms.components() YIELD versions RETURN versions[0] AS v"
         ).records[0]["v"]
         print(f"machine: {machine()}; Neo4j {version} at {settings.uri}")
-        ingestor = Ingestor(driver, settings.database, home, progress=False)
+        db, defaults = Database(driver, settings.database), KgrecSettings()
+        dims = (defaults.embedding_dim, defaults.persona_dim)
+        ingestor = Ingestor(db, home, *dims, progress=False)
 
         warm = load_dataset(data_dir() / args.datasets[0], name="bench-warmup")
         ingestor.ingest(warm)
@@ -68,9 +72,7 @@ def main() -> int:
                 for repeat in range(args.repeats):
                     namespace = f"bench-{name}-{batch}-{repeat}"
                     data_ns = load_dataset(data_dir() / name, name=namespace)
-                    runner = Ingestor(
-                        driver, settings.database, home, batch_size=batch, progress=False
-                    )
+                    runner = Ingestor(db, home, *dims, batch_size=batch, progress=False)
                     started = time.perf_counter()
                     report = runner.ingest(data_ns)
                     walls.append(time.perf_counter() - started)

@@ -36,8 +36,7 @@ from tqdm import tqdm
 from kgstore.export import GraphExport, export_graph
 from kgstore.settings import kgrec_home
 from kgstore.splits import load_split, recorded_split_hash
-from recommender.machine import machine
-from recommender.probe import (
+from recommender.experiments.probe_tasks import (
     ProbeTask,
     SetTask,
     attribute_sets,
@@ -51,6 +50,7 @@ from recommender.probe import (
     training_interactions,
     without_latest,
 )
+from recommender.util.machine import machine
 
 
 def row_normalised(matrix: sp.spmatrix) -> sp.csr_matrix:
@@ -121,17 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=64, help="the persona's size")
     args = parser.parse_args(argv)
 
-    from recommender.cli import connect
+    from recommender.cli.common import graph as open_graph
 
     home: Path = kgrec_home()
-    driver, settings = connect()
-    try:
-        export = export_graph(driver, settings.database, args.dataset, home / "cache" / "export")
-        split = load_split(
-            home, args.dataset, recorded_split_hash(driver, settings.database, args.dataset)
-        )
-    finally:
-        driver.close()
+    with open_graph(args.dataset) as opened:
+        export = export_graph(opened, home / "cache" / "export")
+        split = load_split(home, args.dataset, recorded_split_hash(opened))
     tasks: dict[str, ProbeTask | SetTask] = {
         "held-out": held_out_task(export, split),
         "held-out sets": held_out_set_task(export, split),

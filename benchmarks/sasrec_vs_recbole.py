@@ -35,15 +35,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from kgstore.datasets.split import order_keys
 from kgstore.settings import kgrec_home
-from kgstore.splits import load_split
+from kgstore.splits import in_time_order, load_split
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import SASRec
 from learners.sasrec.train import train_sasrec
-from recommender.evaluate import full_ranks
-from recommender.machine import accelerator, machine
-from recommender.metrics import ndcg, summarise
+from recommender.config import SASRecConfig
+from recommender.evaluation.metrics import ndcg, summarise
+from recommender.evaluation.ranking import full_ranks
+from recommender.util.machine import accelerator, machine
 
 RECBOLE = ["recbole==1.2.1", "numpy<2", "pandas<3", "setuptools<81", "scipy<1.15"]
 RECBOLE_DEPS = [
@@ -79,7 +79,7 @@ def write_atomic(split: pd.DataFrame, folder: Path, name: str) -> None:
     was made in serves as its timestamp, so RecBole's time-ordered leave-one-out reproduces
     the recorded split exactly (ties in the original timestamps included)."""
     (folder / name).mkdir(parents=True, exist_ok=True)
-    ordered = split.sort_values(order_keys(split), kind="stable")
+    ordered = in_time_order(split)
     frame = pd.DataFrame(
         {
             "user_id:token": ordered["user"].astype(str),
@@ -92,7 +92,7 @@ def write_atomic(split: pd.DataFrame, folder: Path, name: str) -> None:
 
 def check_same_split(split: pd.DataFrame) -> None:
     """RecBole's LS split takes each user's last two interactions by timestamp."""
-    ordered = split.sort_values(order_keys(split), kind="stable")
+    ordered = in_time_order(split)
     tail = ordered.groupby("user").tail(2)
     expected = tail.groupby("user")["split"].apply(list)
     if not all(v == ["valid", "test"] for v in expected if len(v) == 2):
@@ -100,16 +100,27 @@ def check_same_split(split: pd.DataFrame) -> None:
 
 
 def run_kgrec(split: pd.DataFrame, seed: int, epochs: int, patience: int, device: str) -> dict:  # type: ignore[type-arg]
-    data = SequenceData.from_split(split)
+    config = SASRecConfig(epochs=epochs, patience=patience)
+    data = SequenceData.from_split(in_time_order(split))
     torch.manual_seed(seed)
-    model = SASRec(data.n_items, hidden=64, layers=2, heads=2, dropout=0.1, max_len=50)
+    model = SASRec(
+        data.n_items,
+        hidden=config.hidden,
+        layers=config.layers,
+        heads=config.heads,
+        dropout=config.dropout,
+        max_len=config.max_len,
+    )
     valid_users = data.evaluable("valid")
     result = train_sasrec(
         model,
         data,
         lambda m: ndcg(full_ranks(m, data, "valid", valid_users), 10),
-        epochs=epochs,
-        patience=patience,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        patience=config.patience,
+        negatives=config.negatives,
         seed=seed,
         device=device,
         progress=False,

@@ -27,10 +27,12 @@ import psutil
 import torch
 
 from kgstore.connection import open_driver
+from kgstore.graph import Database
 from kgstore.settings import Neo4jSettings
-from recommender.api import Recommender
-from recommender.commands import models_dir
-from recommender.machine import machine
+from recommender.cli.common import models_dir
+from recommender.config import ServingConfig
+from recommender.serving.recommender import Recommender
+from recommender.util.machine import machine
 
 
 def sessions(recommender: Recommender, count: int, seed: int = 0) -> list[list[str]]:
@@ -130,7 +132,8 @@ def main() -> int:
     settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
     with open_driver(settings) as driver:
         for dataset in args.datasets:
-            recommender = Recommender.load(driver, settings.database, dataset, models_dir())
+            graph = Database(driver, settings.database).graph(dataset)
+            recommender = Recommender.load(graph, models_dir(), ServingConfig())
             info = recommender.bundle.info
             print(
                 f"\n{dataset}: {len(recommender.bundle.items):,} items, model {info.version}, "

@@ -9,14 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import neo4j
 import numpy as np
 
-from kgstore import queries
+from kgstore.graph import Database, Graph
 from kgstore.node_text import item_text, name_text
 from kgstore.schema import EMBEDDED_LABELS, SchemaError, vector_index_dimension
 from kgstore.vocabulary import Label
-from kgstore.writes import run_write, write_batches
 
 EMBEDDING = "embedding"
 
@@ -43,21 +41,14 @@ def index_name(label: str, prop: str = EMBEDDING) -> str:
     return f"{label}_{prop}"
 
 
-def read_item_rows(driver: neo4j.Driver, database: str, dataset: str) -> list[dict[str, Any]]:
+def read_item_rows(graph: Graph) -> list[dict[str, Any]]:
     """Each item's id, title, description, named attributes, and vector provenance."""
-    records, _, _ = driver.execute_query(
-        queries.load("embed/item_texts"),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    return [record.data() for record in records]
+    return [record.data() for record in graph.read("embed/item_texts")]
 
 
-def read_texts(driver: neo4j.Driver, database: str, dataset: str) -> list[NodeText]:
+def read_texts(graph: Graph) -> list[NodeText]:
     """Texts of the dataset's items, named attribute/entity nodes and relation types."""
-    read = neo4j.RoutingControl.READ
-    records = read_item_rows(driver, database, dataset)
+    records = read_item_rows(graph)
     texts = [
         NodeText(
             Label.ITEM,
@@ -71,22 +62,17 @@ def read_texts(driver: neo4j.Driver, database: str, dataset: str) -> list[NodeTe
     for label in EMBEDDED_LABELS:
         if label == Label.ITEM:
             continue
-        named, _, _ = driver.execute_query(
-            queries.render("embed/named_texts", label=label),
-            dataset=dataset,
-            database_=database,
-            routing_=read,
-        )
+        named = graph.read("embed/named_texts", {"label": label})
         texts += [
             NodeText(label, r["id"], name_text(r["name"]), r["model"], r["hash"]) for r in named
         ]
     return texts
 
 
-def check_dimension(driver: neo4j.Driver, database: str, dimension: int) -> None:
+def check_dimension(db: Database, dimension: int) -> None:
     """Every embedding index must have the model's dimension, before anything is written."""
     for label in EMBEDDED_LABELS:
-        existing = vector_index_dimension(driver, database, index_name(label))
+        existing = vector_index_dimension(db, index_name(label))
         if existing is not None and existing != dimension:
             raise SchemaError(
                 f"vector index {index_name(label)} has dimension {existing} but the model "
@@ -96,9 +82,7 @@ def check_dimension(driver: neo4j.Driver, database: str, dimension: int) -> None
 
 
 def write_vectors(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     label: str,
     ids: Sequence[str],
     vectors: np.ndarray,
@@ -110,7 +94,7 @@ def write_vectors(
     """Store float32 vectors on ``label`` nodes, batched, each with its model and text hash."""
     if not len(ids) == len(vectors) == len(hashes):
         raise ValueError("ids, vectors and hashes differ in length")
-    statement = queries.render("embed/set_vectors", label=label)
+    statement = graph.statement("embed/set_vectors", {"label": label})
     dimension = int(vectors.shape[1]) if len(vectors) else 0
     batches = (
         [
@@ -124,38 +108,28 @@ def write_vectors(
         ]
         for start in range(0, len(ids), batch_size)
     )
-    params = {"dataset": dataset, "property": EMBEDDING, "model": model, "dimension": dimension}
-    write_batches(
-        driver,
-        database,
+    graph.write_rows(
         statement,
         batches,
-        params,
         total=len(ids),
         desc=f"store {label} vectors",
         progress=progress,
         unit="node",
+        property=EMBEDDING,
+        model=model,
+        dimension=dimension,
     )
 
 
-def similar_items(
-    driver: neo4j.Driver, database: str, dataset: str, item: str, k: int = 10
-) -> list[Neighbour]:
+def similar_items(graph: Graph, item: str, k: int = 10) -> list[Neighbour]:
     """Items nearest to ``item`` by text embedding (empty if the item has no vector)."""
-    return _search(driver, database, "embed/similar_items", k, dataset=dataset, item=item)
+    return _search(graph, "embed/similar_items", k, item=item)
 
 
-def nearest_items(
-    driver: neo4j.Driver, database: str, dataset: str, vector: np.ndarray, k: int = 10
-) -> list[Neighbour]:
-    """Items of ``dataset`` nearest to a query vector."""
+def nearest_items(graph: Graph, vector: np.ndarray, k: int = 10) -> list[Neighbour]:
+    """Items of the dataset nearest to a query vector."""
     return _search(
-        driver,
-        database,
-        "embed/nearest_items",
-        k,
-        dataset=dataset,
-        vector=np.asarray(vector, dtype=np.float32).tolist(),
+        graph, "embed/nearest_items", k, vector=np.asarray(vector, dtype=np.float32).tolist()
     )
 
 
@@ -178,19 +152,14 @@ def widen(search: Callable[[int], tuple[T, bool]], start: int) -> T:
         candidates = min(candidates * 4, MAX_CANDIDATES)
 
 
-def _search(
-    driver: neo4j.Driver, database: str, statement: str, k: int, **params: object
-) -> list[Neighbour]:
+def _search(graph: Graph, statement: str, k: int, **params: object) -> list[Neighbour]:
     """The ``k`` nearest items of the dataset, widening the candidate pool as needed."""
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
 
     def search(candidates: int) -> tuple[list[Neighbour], bool]:
-        records, _, _ = driver.execute_query(
-            queries.load(statement),
-            {**params, "k": k, "index": index_name(Label.ITEM), "candidates": candidates},
-            database_=database,
-            routing_=neo4j.RoutingControl.READ,
+        records = graph.read(
+            statement, **params, k=k, index=index_name(Label.ITEM), candidates=candidates
         )
         if not records:
             return [], True
@@ -201,57 +170,30 @@ def _search(
     return widen(search, max(10 * k, 100))
 
 
-def items_to_describe(
-    driver: neo4j.Driver, database: str, dataset: str, limit: int | None, force: bool
-) -> list[tuple[str, str]]:
-    records, _, _ = driver.execute_query(
-        queries.load("embed/items_to_describe"),
-        dataset=dataset,
-        force=force,
-        limit=limit if limit is not None else 2**62,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
+def items_to_describe(graph: Graph, limit: int | None, force: bool) -> list[tuple[str, str]]:
+    """(id, title) of items to describe: those without a description, all with ``force``."""
+    records = graph.read(
+        "embed/items_to_describe", force=force, limit=limit if limit is not None else 2**62
     )
     return [(r["id"], r["title"]) for r in records]
 
 
-def write_descriptions(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
-    model: str,
-    rows: Sequence[tuple[str, str]],
-) -> None:
-    run_write(
-        driver,
-        database,
-        queries.load("embed/set_descriptions"),
-        {
-            "rows": [{"id": item, "text": text} for item, text in rows],
-            "dataset": dataset,
-            "model": model,
-        },
+def write_descriptions(graph: Graph, model: str, rows: Sequence[tuple[str, str]]) -> None:
+    graph.write(
+        "embed/set_descriptions",
+        rows=[{"id": item, "text": text} for item, text in rows],
+        model=model,
     )
 
 
-def user_histories(
-    driver: neo4j.Driver, database: str, dataset: str, max_history: int
-) -> list[tuple[str, list[str], str | None]]:
+def user_histories(graph: Graph, max_history: int) -> list[tuple[str, list[str], str | None]]:
     """(user, training item ids in order, model of the stored LLM persona) per user."""
-    records, _, _ = driver.execute_query(
-        queries.load("embed/user_histories"),
-        dataset=dataset,
-        max_history=max_history,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("embed/user_histories", max_history=max_history)
     return [(r["user"], list(r["items"]), r["model"]) for r in records]
 
 
 def write_llm_personas(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     model: str,
     users: Sequence[str],
     texts: Sequence[str],
@@ -261,14 +203,4 @@ def write_llm_personas(
         {"id": u, "text": t, "vector": v.tolist()}
         for u, t, v in zip(users, texts, vectors, strict=True)
     ]
-    run_write(
-        driver,
-        database,
-        queries.load("embed/set_user_vectors"),
-        {
-            "rows": rows,
-            "dataset": dataset,
-            "model": model,
-            "property": "llm_persona",
-        },
-    )
+    graph.write("embed/set_user_vectors", rows=rows, model=model, property="llm_persona")

@@ -6,10 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import neo4j
-
-from kgstore import queries
 from kgstore.embeddings import widen
+from kgstore.graph import Graph
 from kgstore.vocabulary import RELATIONSHIP_TYPES
 
 
@@ -22,22 +20,14 @@ class NeighbourhoodItem:
 
 
 def user_neighbourhood(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     user: str,
     max_items: int = 20,
     max_attributes: int = 10,
 ) -> list[NeighbourhoodItem]:
     """The user's training items (most recent first) and each item's attributes/entities."""
-    records, _, _ = driver.execute_query(
-        queries.load("explain/user_neighbourhood"),
-        dataset=dataset,
-        user=user,
-        max_items=max_items,
-        max_attributes=max_attributes,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
+    records = graph.read(
+        "explain/user_neighbourhood", user=user, max_items=max_items, max_attributes=max_attributes
     )
     return [
         NeighbourhoodItem(r["item"], r["title"], r["rating"], list(r["attributes"]))
@@ -87,19 +77,9 @@ class GraphPath:
         return " ".join(parts)
 
 
-def user_item_paths(
-    driver: neo4j.Driver, database: str, dataset: str, user: str, item: str, k: int = 5
-) -> list[GraphPath]:
+def user_item_paths(graph: Graph, user: str, item: str, k: int = 5) -> list[GraphPath]:
     """Shortest KG paths (up to 4 hops) connecting ``user`` to ``item``."""
-    records, _, _ = driver.execute_query(
-        queries.load("explain/user_item_paths"),
-        dataset=dataset,
-        user=user,
-        item=item,
-        k=k,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("explain/user_item_paths", user=user, item=item, k=k)
     return [GraphPath(list(r["nodes"]), list(r["types"])) for r in records]
 
 
@@ -111,23 +91,19 @@ def _node_text(node: dict[str, Any]) -> str:
 
 
 def session_evidence(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     items: list[str],
     session: list[str],
     max_paths: int = 40,
 ) -> dict[str, list[GraphPath]]:
     """Per item, KG paths to the session's items: direct relations first, then shared
     named attributes, then shared unnamed entities."""
-    records, _, _ = driver.execute_query(
-        queries.render("explain/session_evidence", types=ITEM_LINKS),
-        dataset=dataset,
+    records = graph.read(
+        "explain/session_evidence",
+        {"types": ITEM_LINKS},
         items=items,
         session=session,
         max_paths=max_paths,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
     )
     found = {
         r["item"]: [GraphPath(list(p["nodes"]), list(p["types"])) for p in r["paths"]]
@@ -147,9 +123,7 @@ class PersonaSupport:
 
 
 def persona_support(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     index: str,
     persona: list[float],
     items: list[str],
@@ -163,17 +137,14 @@ def persona_support(
     """
 
     def search(candidates: int) -> tuple[dict[str, PersonaSupport], bool]:
-        records, _, _ = driver.execute_query(
-            queries.load("explain/persona_support"),
-            dataset=dataset,
+        records = graph.read(
+            "explain/persona_support",
             index=index,
             persona=persona,
             items=items,
             neighbours=neighbours,
             candidates=candidates,
             exclude=exclude or [],
-            database_=database,
-            routing_=neo4j.RoutingControl.READ,
         )
         found = {r["item"]: PersonaSupport(list(r["users"]), int(r["neighbours"])) for r in records}
         exhausted = any(r["fetched"] < candidates for r in records)
@@ -191,18 +162,9 @@ class ItemDetails:
     attributes: list[dict[str, Any]]
 
 
-def item_details(
-    driver: neo4j.Driver, database: str, dataset: str, item: str, max_attributes: int = 20
-) -> ItemDetails | None:
+def item_details(graph: Graph, item: str, max_attributes: int = 20) -> ItemDetails | None:
     """One item's text, training interaction count and neighbours; None if not in the graph."""
-    records, _, _ = driver.execute_query(
-        queries.load("explain/item"),
-        dataset=dataset,
-        item=item,
-        max_attributes=max_attributes,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("explain/item", item=item, max_attributes=max_attributes)
     if not records:
         return None
     r = records[0]
@@ -221,17 +183,9 @@ class UserPersona:
     interactions: int
 
 
-def user_persona(
-    driver: neo4j.Driver, database: str, dataset: str, user: str
-) -> UserPersona | None:
+def user_persona(graph: Graph, user: str) -> UserPersona | None:
     """One user's persona and its provenance; None if the user is not in the graph."""
-    records, _, _ = driver.execute_query(
-        queries.load("explain/user_persona"),
-        dataset=dataset,
-        user=user,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("explain/user_persona", user=user)
     if not records:
         return None
     r = records[0]
@@ -241,12 +195,7 @@ def user_persona(
     )
 
 
-def item_titles(driver: neo4j.Driver, database: str, dataset: str) -> dict[str, str | None]:
+def item_titles(graph: Graph) -> dict[str, str | None]:
     """Every item's title (None where it has none), by item id."""
-    records, _, _ = driver.execute_query(
-        queries.load("explain/item_titles"),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("explain/item_titles")
     return {item: title for item, title in records[0]["items"]}

@@ -15,12 +15,11 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, cast
 
-import neo4j
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from kgstore import queries
+from kgstore.graph import Graph
 from kgstore.vocabulary import Label, check_label, check_relationship_type
 
 EdgeType = tuple[str, str, str]
@@ -93,32 +92,23 @@ class GraphExport:
         return export
 
 
-def graph_version(driver: neo4j.Driver, database: str, dataset: str) -> str:
-    records, _, _ = driver.execute_query(
-        queries.load("export/read_version"),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+def graph_version(graph: Graph) -> str:
+    records = graph.read("export/read_version")
     if not records:
-        raise ExportError(f"dataset {dataset!r} is not in the graph; run kgrec ingest first")
+        raise ExportError(f"dataset {graph.dataset!r} is not in the graph; run kgrec ingest first")
     version = records[0]["version"]
-    return str(version) if version else bump_version(driver, database, dataset)
+    return str(version) if version else bump_version(graph)
 
 
-def bump_version(driver: neo4j.Driver, database: str, dataset: str) -> str:
+def bump_version(graph: Graph) -> str:
     """Mark the dataset's graph as changed; callers do this after every content write."""
     version = uuid.uuid4().hex[:16]
-    driver.execute_query(
-        queries.load("load/bump_version"), dataset=dataset, version=version, database_=database
-    )
+    graph.run("load/bump_version", version=version)
     return version
 
 
 def export_graph(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     cache_dir: Path | None = None,
     progress: bool = True,
 ) -> GraphExport:
@@ -127,27 +117,22 @@ def export_graph(
     Raises:
         ExportError: no such dataset, no users, or no user with interactions.
     """
-    version = graph_version(driver, database, dataset)
+    version = graph_version(graph)
+    dataset = graph.dataset
     cached = cache_dir / f"{dataset}-{version}.npz" if cache_dir else None
     if cached is not None and cached.exists():
         return GraphExport.load(cached)
     export = GraphExport(dataset, version)
-    read = neo4j.RoutingControl.READ
     for label in tqdm(EXPORT_LABELS, desc="export nodes", disable=not progress, leave=False):
-        ids, matrix, present = read_node_vectors(driver, database, dataset, label)
+        ids, matrix, present = read_node_vectors(graph, label)
         if len(ids):
             export.ids[label.value] = ids
             export.features[label.value], export.has_feature[label.value] = matrix, present
     if not len(export.ids.get(Label.USER, [])):
-        raise ExportError(f"dataset {dataset!r} has no users; personas need users")
+        raise ExportError(f"dataset {graph.dataset!r} has no users; personas need users")
     edge_types: list[tuple[EdgeType, int]] = []
     for head in export.ids:
-        records, _, _ = driver.execute_query(
-            queries.render("export/edge_types", label=check_label(head)),
-            dataset=dataset,
-            database_=database,
-            routing_=read,
-        )
+        records = graph.read("export/edge_types", {"label": check_label(head)})
         edge_types += [
             ((head, r["type"], r["tail"]), r["count"]) for r in records if r["tail"] in export.ids
         ]
@@ -156,25 +141,20 @@ def export_graph(
         total=total, desc="export edges", unit="edge", disable=not progress, leave=False
     ) as bar:
         for key, _ in sorted(edge_types):
-            export.edges[key] = _edges(driver, database, dataset, key, export.ids, bar)
+            export.edges[key] = _edges(graph, key, export.ids, bar)
     if not any(head == Label.USER for head, _, _ in export.edges):
-        raise ExportError(f"no user of {dataset!r} has a training interaction")
+        raise ExportError(f"no user of {graph.dataset!r} has a training interaction")
     if cached is not None:
         export.save(cached)
     return export
 
 
 def read_node_vectors(
-    driver: neo4j.Driver, database: str, dataset: str, label: str, prop: str = "embedding"
+    graph: Graph, label: str, prop: str = "embedding"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ids, a float32 matrix (zero rows where a node has no vector) and a presence mask for
     one vector property (``embedding``, ``persona``, ``llm_persona``) of one label."""
-    records, _, _ = driver.execute_query(
-        queries.render("export/nodes", label=label, property=prop),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("export/nodes", {"label": label, "property": prop})
     matrix, present = _features(records[0]["vectors"])
     return np.array(records[0]["ids"], dtype=object), matrix, present
 
@@ -183,16 +163,11 @@ def read_node_vectors(
 _WRITTEN_BY_KGREC = re.compile(r"id|dataset|persona(_.*)?|llm_persona(_.*)?")
 
 
-def read_user_properties(driver: neo4j.Driver, database: str, dataset: str) -> pd.DataFrame:
+def read_user_properties(graph: Graph) -> pd.DataFrame:
     """What the dataset says about its users (age, gender, occupation...): one row per user
     id, one text column per scalar property of the User nodes that kgrec did not write.
     Neither HDGI nor the export reads them, so they are held out from the personas."""
-    records, _, _ = driver.execute_query(
-        queries.load("export/user_properties"),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("export/user_properties")
     rows = {
         record["id"]: {
             key: value
@@ -204,14 +179,9 @@ def read_user_properties(driver: neo4j.Driver, database: str, dataset: str) -> p
     return pd.DataFrame.from_dict(rows, orient="index").sort_index(axis=1)
 
 
-def count_vectors(driver: neo4j.Driver, database: str, dataset: str, label: str, prop: str) -> int:
+def count_vectors(graph: Graph, label: str, prop: str) -> int:
     """How many nodes of ``label`` have the vector property ``prop`` (no vectors read)."""
-    records, _, _ = driver.execute_query(
-        queries.render("export/count_vectors", label=label, property=prop),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("export/count_vectors", {"label": label, "property": prop})
     return int(records[0]["count"])
 
 
@@ -229,31 +199,25 @@ def _features(embeddings: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _edges(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     key: EdgeType,
     ids: dict[str, np.ndarray],
     bar: tqdm,  # type: ignore[type-arg]
 ) -> np.ndarray:
     head, rel, tail = key
-    statement = queries.render(
+    statement = graph.statement(
         "export/edges",
-        head=check_label(head),
-        type=check_relationship_type(rel),
-        tail=check_label(tail),
+        {
+            "head": check_label(head),
+            "type": check_relationship_type(rel),
+            "tail": check_label(tail),
+        },
     )
     head_index, tail_index = pd.Index(ids[head]), pd.Index(ids[tail])
     parts = []
     for start in range(0, len(ids[head]), HEAD_CHUNK):
         chunk = ids[head][start : start + HEAD_CHUNK].tolist()
-        records, _, _ = driver.execute_query(
-            statement,
-            dataset=dataset,
-            heads=chunk,
-            database_=database,
-            routing_=neo4j.RoutingControl.READ,
-        )
+        records = graph.read_text(statement, heads=chunk)
         heads, tails = records[0]["heads"], records[0]["tails"]
         lengths = np.fromiter((len(t) for t in tails), dtype=np.int64, count=len(tails))
         rows = np.repeat(head_index.get_indexer(heads), lengths)

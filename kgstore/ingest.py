@@ -14,20 +14,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import neo4j
 import pandas as pd
 
 from kgstore import queries
 from kgstore.datasets.canonical import CanonicalDataset
 from kgstore.export import bump_version
+from kgstore.graph import Database, Graph
 from kgstore.schema import apply_schema
 from kgstore.splits import save_split
 from kgstore.vocabulary import INTERACTED, Label, check_label, check_relationship_type
-from kgstore.writes import chunks, run_write, write_batches
 
 DEFAULT_BATCH_SIZE = 10_000
+T = TypeVar("T")
 
 
 class IngestError(RuntimeError):
@@ -69,29 +69,26 @@ class Ingestor:
     """Writes canonical datasets into one Neo4j database.
 
     Args:
-        driver: an open driver (injected; the caller owns it).
-        database: target database name.
+        db: the target database (the caller owns its driver).
         home: project state folder; the split is recorded under ``home/splits``.
+        embedding_dim: dimension for the item/entity vector indexes.
+        persona_dim: dimension for the user persona vector index.
         batch_size: rows per transaction (default ``10000``).
         progress: show progress bars (default ``True``).
-        embedding_dim: dimension for the item/entity vector indexes (default ``384``).
-        persona_dim: dimension for the user persona vector index (default ``64``).
     """
 
     def __init__(
         self,
-        driver: neo4j.Driver,
-        database: str,
+        db: Database,
         home: Path,
+        embedding_dim: int,
+        persona_dim: int,
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: bool = True,
-        embedding_dim: int = 384,
-        persona_dim: int = 64,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.driver = driver
-        self.database = database
+        self.db = db
         self.home = home
         self.batch_size = batch_size
         self.progress = progress
@@ -107,14 +104,14 @@ class Ingestor:
         """
         report = IngestReport(data.name)
         plan = list(self._plan(data))  # validates every label and type before any query
-        apply_schema(self.driver, self.database, self.embedding_dim, self.persona_dim)
+        graph = self.db.graph(data.name)
+        apply_schema(self.db, self.embedding_dim, self.persona_dim)
         digest = fingerprint(data)
-        started, done = self._progress(data.name, digest)
+        started, done = _progress(graph, digest)
         split_file, split_sha = save_split(data, self.home)
         nodes, relationships = data.expected_counts()
-        self._write_one(
+        graph.write(
             "load/upsert_dataset",
-            data.name,
             props={
                 "fingerprint": digest,
                 "split_file": str(split_file),
@@ -130,7 +127,7 @@ class Ingestor:
                 continue
             merge = force or phase.name in started
             began = time.perf_counter()
-            self._write_one("load/mark_phase_started", data.name, phase=phase.name)
+            graph.write("load/mark_phase_started", phase=phase.name)
             if phase.head is None:
                 rows = _node_rows(phase.frame)
                 statement = queries.render(
@@ -139,60 +136,37 @@ class Ingestor:
             else:
                 for label in (phase.head, phase.label):
                     if label not in element_ids:
-                        element_ids[label] = self._element_ids(data.name, label)
+                        element_ids[label] = _element_ids(graph, label)
                 rows = _relationship_rows(phase, element_ids[phase.head], element_ids[phase.label])
                 statement = _relationship_statement(phase, merge)
-            self._write_batches(phase.name, statement, data.name, rows)
-            self._write_one("load/mark_phase_done", data.name, phase=phase.name)
+            graph.write_rows(
+                statement,
+                chunks(rows, self.batch_size),
+                total=len(rows),
+                desc=phase.name,
+                progress=self.progress,
+            )
+            graph.write("load/mark_phase_done", phase=phase.name)
             report.phases.append(PhaseTiming(phase.name, len(rows), time.perf_counter() - began))
-        self._write_one(
+        graph.write(
             "load/upsert_dataset",
-            data.name,
             props={
                 "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
         if any(not phase.skipped for phase in report.phases):
-            bump_version(self.driver, self.database, data.name)
+            bump_version(graph)
         return report
 
     def drop(self, dataset: str) -> None:
         """Delete every node (and relationship) of ``dataset``, in batches."""
-        with self.driver.session(database=self.database) as session:
+        with self.db.driver.session(database=self.db.database) as session:
             for label in Label:
                 session.run(
                     queries.render("load/delete_label", label=label),
                     dataset=dataset,
                     batch_size=self.batch_size,
                 ).consume()
-
-    # -- internals ------------------------------------------------------------------------
-
-    def _progress(self, dataset: str, digest: str) -> tuple[set[str], set[str]]:
-        records, _, _ = self.driver.execute_query(
-            queries.load("load/read_dataset"),
-            dataset=dataset,
-            database_=self.database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        if not records:
-            return set(), set()
-        if records[0]["fingerprint"] != digest:
-            raise IngestError(
-                f"the graph holds a different version of dataset {dataset!r}; run "
-                f"`kgrec drop {dataset}` first, or ingest with --replace or another --name"
-            )
-        return set(records[0]["phases_started"]), set(records[0]["phases_done"])
-
-    def _element_ids(self, dataset: str, label: str) -> dict[str, str]:
-        """id -> elementId for one label; element ids are stable while the nodes exist."""
-        records, _, _ = self.driver.execute_query(
-            queries.render("load/element_ids", label=label),
-            dataset=dataset,
-            database_=self.database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        return dict(zip(records[0]["ids"], records[0]["element_ids"], strict=True))
 
     def _plan(self, data: CanonicalDataset) -> Iterator[Phase]:
         yield Phase("node:User", Label.USER, data.users)
@@ -214,22 +188,29 @@ class Ingestor:
             f"rel:User-{INTERACTED}-Item", Label.ITEM, edges, head=Label.USER, type=INTERACTED
         )
 
-    def _write_batches(
-        self, phase: str, statement: str, dataset: str, rows: Sequence[dict[str, Any]]
-    ) -> None:
-        write_batches(
-            self.driver,
-            self.database,
-            statement,
-            chunks(rows, self.batch_size),
-            {"dataset": dataset},
-            total=len(rows),
-            desc=phase,
-            progress=self.progress,
-        )
 
-    def _write_one(self, name: str, dataset: str, **params: Any) -> None:
-        run_write(self.driver, self.database, queries.load(name), {"dataset": dataset, **params})
+def _progress(graph: Graph, digest: str) -> tuple[set[str], set[str]]:
+    """The phases started and done by earlier runs on the same content."""
+    records = graph.read("load/read_dataset")
+    if not records:
+        return set(), set()
+    if records[0]["fingerprint"] != digest:
+        raise IngestError(
+            f"the graph holds a different version of dataset {graph.dataset!r}; run "
+            f"`kgrec drop {graph.dataset}` first, or ingest with --replace or another --name"
+        )
+    return set(records[0]["phases_started"]), set(records[0]["phases_done"])
+
+
+def _element_ids(graph: Graph, label: str) -> dict[str, str]:
+    """id -> elementId for one label; element ids are stable while the nodes exist."""
+    records = graph.read("load/element_ids", {"label": label})
+    return dict(zip(records[0]["ids"], records[0]["element_ids"], strict=True))
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import numpy as np
 
 from kgstore import queries
 from kgstore.embeddings import index_name, widen
+from kgstore.graph import Graph
 from kgstore.schema import SchemaError, vector_index_dimension
 from kgstore.vocabulary import Label
-from kgstore.writes import run_write, write_batches
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,7 @@ class PersonaNeighbour:
 
 
 def write_personas(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     users: Sequence[str],
     vectors: np.ndarray,
     model: str,
@@ -50,7 +48,7 @@ def write_personas(
         raise ValueError(f"{len(users)} users but {len(vectors)} vectors")
     if len(users) == 0:
         raise ValueError("no personas to write")
-    existing = vector_index_dimension(driver, database, index_name(Label.USER, "persona"))
+    existing = vector_index_dimension(graph, index_name(Label.USER, "persona"))
     if existing is not None and existing != vectors.shape[1]:
         raise SchemaError(
             f"vector index User_persona has dimension {existing}, personas have "
@@ -67,33 +65,27 @@ def write_personas(
         ]
         for start in range(0, len(users), batch_size)
     )
-    write_batches(
-        driver,
-        database,
-        queries.load("load/stage_personas"),
+    graph.write_rows(
+        graph.statement("load/stage_personas"),
         batches,
-        {"dataset": dataset, "version": version, "property": "persona_staged"},
         total=len(users),
         desc="stage personas",
         progress=progress,
         unit="user",
+        version=version,
+        property="persona_staged",
     )
-    run_write(driver, database, queries.load("load/begin_persona_publish"), {"dataset": dataset})
+    graph.write("load/begin_persona_publish")
     try:
-        run_write(
-            driver,
-            database,
-            queries.load("load/publish_personas"),
-            {
-                "dataset": dataset,
-                "version": version,
-                "model": model,
-                "graph_version": graph_version,
-                "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
+        graph.write(
+            "load/publish_personas",
+            version=version,
+            model=model,
+            graph_version=graph_version,
+            updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
     finally:
-        run_write(driver, database, queries.load("load/end_persona_publish"), {"dataset": dataset})
+        graph.write("load/end_persona_publish")
     return version
 
 
@@ -112,9 +104,7 @@ class PersonaReadError(RuntimeError):
 
 
 def read_personas(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     attempts: int = 20,
     backoff_s: float = 0.05,
 ) -> Personas | None:
@@ -127,18 +117,20 @@ def read_personas(
     seq_query = queries.load("export/persona_seq")
     users_query = queries.load("export/personas")
     for attempt in range(attempts):
-        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-            before = session.execute_read(_single, seq_query, {"dataset": dataset})
+        with graph.driver.session(
+            database=graph.database, default_access_mode=neo4j.READ_ACCESS
+        ) as session:
+            before = session.execute_read(_single, seq_query, {"dataset": graph.dataset})
             if before is None:
-                raise PersonaReadError(f"dataset {dataset!r} is not in the graph")
+                raise PersonaReadError(f"dataset {graph.dataset!r} is not in the graph")
             if before["version"] is None:
                 return None
             seq = before["seq"] or 0
             if seq % 2 == 0:
                 users = session.execute_read(
-                    _single, users_query, {"dataset": dataset, "version": before["version"]}
+                    _single, users_query, {"dataset": graph.dataset, "version": before["version"]}
                 )
-                after = session.execute_read(_single, seq_query, {"dataset": dataset})
+                after = session.execute_read(_single, seq_query, {"dataset": graph.dataset})
                 if users is not None and after is not None and (after["seq"] or 0) == seq:
                     vectors = np.array(users["vectors"], dtype=np.float32)
                     return Personas(
@@ -149,7 +141,7 @@ def read_personas(
                     )
         time.sleep(backoff_s * (attempt + 1))
     raise PersonaReadError(
-        f"personas of {dataset!r} kept changing or a publish never finished after {attempts} "
+        f"personas of {graph.dataset!r} kept changing or a publish never finished after {attempts} "
         "reads; if no `kgrec personas` is running, run it again to publish a complete version"
     )
 
@@ -159,9 +151,7 @@ def _single(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, Any]
 
 
 def nearest_users(
-    driver: neo4j.Driver,
-    database: str,
-    dataset: str,
+    graph: Graph,
     user: str,
     k: int = 5,
     max_shared: int = 5,
@@ -169,18 +159,14 @@ def nearest_users(
     """Users nearest by persona, with the items and attributes they share with ``user``."""
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
-    read = neo4j.RoutingControl.READ
 
     def search(candidates: int) -> tuple[list[dict[str, Any]], bool]:
-        records, _, _ = driver.execute_query(
-            queries.load("explain/nearest_users"),
-            dataset=dataset,
+        records = graph.read(
+            "explain/nearest_users",
             user=user,
             k=k,
             index=index_name(Label.USER, "persona"),
             candidates=candidates,
-            database_=database,
-            routing_=read,
         )
         if not records:  # no such user, or no persona
             return [], True
@@ -190,14 +176,8 @@ def nearest_users(
     neighbours = widen(search, max(20 * k, 200))
     if not neighbours:
         return []
-    records, _, _ = driver.execute_query(
-        queries.load("explain/shared_with_users"),
-        dataset=dataset,
-        user=user,
-        neighbours=neighbours,
-        max_shared=max_shared,
-        database_=database,
-        routing_=read,
+    records = graph.read(
+        "explain/shared_with_users", user=user, neighbours=neighbours, max_shared=max_shared
     )
     return [
         PersonaNeighbour(
@@ -207,16 +187,9 @@ def nearest_users(
     ]
 
 
-def personas_current(
-    driver: neo4j.Driver, database: str, dataset: str, graph_version: str, model: str
-) -> bool:
+def personas_current(graph: Graph, graph_version: str, model: str) -> bool:
     """Whether ``dataset`` has personas of ``model`` learned from ``graph_version``."""
-    records, _, _ = driver.execute_query(
-        queries.load("export/persona_seq"),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records = graph.read("export/persona_seq")
     return bool(
         records
         and records[0]["version"] is not None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import neo4j
 import pandas as pd
 
-from kgstore import queries
 from kgstore.datasets.canonical import CanonicalDataset
+from kgstore.datasets.split import order_keys
+from kgstore.graph import Graph
 
 
 def split_path(home: Path, dataset: str) -> Path:
@@ -28,7 +28,8 @@ def save_split(data: CanonicalDataset, home: Path) -> tuple[Path, str]:
 
 
 def load_split(home: Path, dataset: str, expected_sha256: str | None = None) -> pd.DataFrame:
-    """The interactions of ``dataset`` with their split; checks the hash when one is given."""
+    """The interactions of ``dataset`` with their split; checks the hash when one is given.
+    Rows come in file order (``position``); :func:`in_time_order` orders them in time."""
     path = split_path(home, dataset)
     if not path.exists():
         raise FileNotFoundError(f"no recorded split for {dataset!r} at {path}; run kgrec ingest")
@@ -37,18 +38,19 @@ def load_split(home: Path, dataset: str, expected_sha256: str | None = None) -> 
     return pd.read_parquet(path)
 
 
+def in_time_order(split: pd.DataFrame) -> pd.DataFrame:
+    """The split's rows by user, each user's in the order the split was made in: by time
+    where every interaction has a timestamp (ties by file position), by position otherwise."""
+    return split.sort_values(order_keys(split), kind="stable")
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def recorded_split_hash(driver: neo4j.Driver, database: str, dataset: str) -> str:
+def recorded_split_hash(graph: Graph) -> str:
     """The split's SHA-256 stored on the Dataset node at ingestion."""
-    records = driver.execute_query(
-        queries.load("experiment/split_hash"),
-        dataset=dataset,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    ).records
+    records = graph.read("experiment/split_hash")
     if not records or not records[0]["split_sha256"]:
-        raise ValueError(f"dataset {dataset!r} is not in the graph; run kgrec ingest first")
+        raise ValueError(f"dataset {graph.dataset!r} is not in the graph; run kgrec ingest first")
     return str(records[0]["split_sha256"])

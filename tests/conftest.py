@@ -22,6 +22,14 @@ def datasets_dir() -> Path:
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under ``tests/integration`` needs a real Neo4j: mark it ``integration``, so
+    ``-m integration`` selects exactly those and ``-m "not integration"`` the others."""
+    for item in items:
+        if "tests/integration/" in item.nodeid:
+            item.add_marker(pytest.mark.integration)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly how many integration tests ran against the real Neo4j."""
     outcomes: dict[str, int] = {}

@@ -6,10 +6,9 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
+from torch_geometric.nn import DeepGraphInfomax
 
 from learners.hdgi.encoder import Adjacency
-
-EPS = 1e-15
 
 
 def shuffle_features(
@@ -22,19 +21,27 @@ def shuffle_features(
     }
 
 
-def mean_readout(z: Tensor) -> Tensor:
-    """The summary: sigmoid of the mean persona."""
+def mean_readout(z: Tensor, *_: object) -> Tensor:
+    """The summary: sigmoid of the mean persona (further arguments, the encoder's inputs,
+    are not read)."""
     return torch.sigmoid(z.mean(dim=0))
 
 
-class HDGI(nn.Module):
-    r"""Heterogeneous Deep Graph Infomax (`Ren et al. <https://arxiv.org/abs/1911.08538>`_).
+class HDGI(DeepGraphInfomax):  # type: ignore[misc]
+    r"""Heterogeneous Deep Graph Infomax (`Ren et al. <https://arxiv.org/abs/1911.08538>`_):
+    PyG's :class:`~torch_geometric.nn.models.DeepGraphInfomax` around a heterogeneous
+    metapath encoder, with an optional auxiliary loss term.
+
+    Two things differ from the parent: the bilinear weight starts Xavier-uniform, and the
+    loss is binary cross-entropy on the logits (numerically stable, no ``EPS``) plus the
+    auxiliary term.
 
     Args:
         hidden_channels: persona size, the encoder's output size.
         encoder: maps ``(x_dict, adjacency)`` to target-node embeddings.
         summary: maps embeddings to one graph summary (default: :func:`mean_readout`).
-        corruption: maps ``x_dict`` to corrupted features (default: :func:`shuffle_features`).
+        corruption: maps ``x_dict`` to corrupted features; the adjacency is left as it is
+            (default: :func:`shuffle_features`).
         auxiliary: maps the real embeddings to an extra loss term (default: none), e.g.
             :class:`~learners.hdgi.auxiliary.TasteReconstruction`.
     """
@@ -43,20 +50,23 @@ class HDGI(nn.Module):
         self,
         hidden_channels: int,
         encoder: nn.Module,
-        summary: Callable[[Tensor], Tensor] = mean_readout,
+        summary: Callable[..., Tensor] = mean_readout,
         corruption: Callable[[dict[str, Tensor]], dict[str, Tensor]] = shuffle_features,
         auxiliary: nn.Module | None = None,
     ) -> None:
-        super().__init__()
-        self.hidden_channels = hidden_channels
-        self.encoder = encoder
-        self.summary = summary
-        self.corruption = corruption
+        self._ready = False  # the parent's constructor resets before `auxiliary` is set
+        super().__init__(hidden_channels, encoder, summary, self._corrupt)
+        self.feature_corruption = corruption
         self.auxiliary = auxiliary
-        self.weight = nn.Parameter(torch.empty(hidden_channels, hidden_channels))
+        self._ready = True
         self.reset_parameters()
 
+    def _corrupt(self, x: dict[str, Tensor], adjacency: Adjacency) -> tuple[object, ...]:
+        return self.feature_corruption(x), adjacency
+
     def reset_parameters(self) -> None:
+        if not self._ready:
+            return
         reset = getattr(self.encoder, "reset_parameters", None)
         if callable(reset):
             reset()
@@ -66,23 +76,16 @@ class HDGI(nn.Module):
                 reset()
         nn.init.xavier_uniform_(self.weight)
 
-    def forward(self, x: dict[str, Tensor], adjacency: Adjacency) -> tuple[Tensor, Tensor, Tensor]:
-        pos_z = self.encoder(x, adjacency)
-        neg_z = self.encoder(self.corruption(x), adjacency)
-        return pos_z, neg_z, self.summary(pos_z)
-
-    def discriminate(self, z: Tensor, summary: Tensor) -> Tensor:
-        """Logits that each row of ``z`` belongs with ``summary`` (bilinear)."""
-        return z @ (self.weight @ summary)
-
     def loss(self, pos_z: Tensor, neg_z: Tensor, summary: Tensor) -> Tensor:
         """Binary cross-entropy: real users against the summary, corrupted ones not; plus
         the auxiliary term on the real users, when there is one."""
         pos = nn.functional.binary_cross_entropy_with_logits(
-            self.discriminate(pos_z, summary), torch.ones(pos_z.shape[0], device=pos_z.device)
+            self.discriminate(pos_z, summary, sigmoid=False),
+            torch.ones(pos_z.shape[0], device=pos_z.device),
         )
         neg = nn.functional.binary_cross_entropy_with_logits(
-            self.discriminate(neg_z, summary), torch.zeros(neg_z.shape[0], device=neg_z.device)
+            self.discriminate(neg_z, summary, sigmoid=False),
+            torch.zeros(neg_z.shape[0], device=neg_z.device),
         )
         loss: Tensor = pos + neg
         if self.auxiliary is not None:

@@ -23,17 +23,6 @@ from learners.hdgi.data import HDGIInputs
 from learners.hdgi.encoder import MetapathEncoder, user_metapaths
 from learners.hdgi.model import HDGI, shuffle_features
 
-# Defaults chosen on the probe's training-interaction targets (docs/results/personas.md).
-EPOCHS = 800
-# Early stopping on the loss after 20 flat epochs ended some runs hundreds of epochs early
-# (a GPU seed of amazon-kg-books at 296, 0.08 below the others on the probe); the
-# auxiliary terms keep improving long after a flat stretch (docs/results/personas.md).
-PATIENCE = 100
-LR = 5e-3
-TASTE_WEIGHT = 1.0
-PROFILE_WEIGHT = 1.0
-MAX_GRAD_NORM = 1.0
-
 
 @dataclass
 class TrainResult:
@@ -47,13 +36,14 @@ class TrainResult:
 
 def train_hdgi(
     inputs: HDGIInputs,
-    hidden_channels: int = 64,
-    epochs: int = EPOCHS,
-    lr: float = LR,
-    patience: int = PATIENCE,
-    taste_weight: float = TASTE_WEIGHT,
-    profile_weight: float = PROFILE_WEIGHT,
-    max_grad_norm: float | None = MAX_GRAD_NORM,
+    *,
+    hidden_channels: int,
+    epochs: int,
+    lr: float,
+    patience: int,
+    taste_weight: float,
+    profile_weight: float,
+    max_grad_norm: float | None,
     seed: int = 0,
     device: str | None = None,
     checkpoint: Path | None = None,
@@ -61,17 +51,20 @@ def train_hdgi(
 ) -> TrainResult:
     """Train HDGI on the users of ``inputs`` and return their personas.
 
+    The hyperparameters have no defaults here: ``recommender.config.HDGIConfig`` holds
+    them.
+
     Args:
-        hidden_channels: persona size (default ``64``).
-        epochs: maximum epochs (default ``800``; the auxiliary terms keep improving long
-            after the DGI loss has flattened).
-        lr: Adam learning rate (default ``5e-3``).
-        patience: stop after this many epochs without a lower loss (default ``100``).
+        hidden_channels: persona size.
+        epochs: maximum epochs.
+        lr: Adam learning rate.
+        patience: stop after this many epochs without a lower loss.
         taste_weight: weight of the auxiliary co-user taste reconstruction
-            (:mod:`learners.hdgi.auxiliary`); ``0`` leaves it out (default ``1.0``).
+            (:mod:`learners.hdgi.auxiliary`); ``0`` leaves it out.
         profile_weight: weight of the auxiliary attribute-profile reconstruction (the
             user's attribute shares on their first ``hidden_channels`` principal
-            components); ``0`` leaves it out, both at ``0`` train plain HDGI (default ``1.0``).
+            components); ``0`` leaves it out, both at ``0`` train plain HDGI.
+        max_grad_norm: gradient norm clipping; ``None`` switches it off.
         seed: seeds torch, the corruption and the initialisation (default ``0``).
         device: ``cuda``/``cpu`` (default: CUDA when available).
         checkpoint: where the best state is saved (default: not saved).
@@ -83,8 +76,7 @@ def train_hdgi(
         {t: f.shape[1] for t, f in inputs.x.items()}, hidden_channels, metapaths
     )
     generator = torch.Generator().manual_seed(seed)
-    # The targets' sparse hops and PCA run where training runs: on an H200 they take 0.17 s
-    # for a 5M-edge graph against 18 s on its 16 CPU cores (docs/benchmarks.md).
+    # The auxiliary targets' sparse hops and PCA run on the training device.
     data = inputs.to(device)
     terms = []
     if taste_weight > 0:
@@ -117,7 +109,7 @@ def train_hdgi(
         model.train()
         optimiser.zero_grad()
         loss = model.loss(*model(data.x, data.adjacency))
-        loss.backward()  # type: ignore[no-untyped-call]
+        loss.backward()
         if max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         optimiser.step()

@@ -12,8 +12,6 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from kgstore.datasets.split import order_keys
-
 Stage = Literal["valid", "test"]
 
 
@@ -43,7 +41,9 @@ class SequenceData:
     def from_split(
         cls, split: pd.DataFrame, catalogue: Sequence[str] | None = None
     ) -> SequenceData:
-        """From a split frame (``user``, ``item``, ``position``, ``split`` columns).
+        """From a split frame (``user``, ``item``, ``position``, ``split`` columns) whose
+        rows are in each user's time order (``kgstore.splits.in_time_order`` puts them so);
+        users are ordered by id.
 
         ``catalogue`` lists every rankable item (for example all items in the graph, cold
         ones included); by default the items that occur in the split.
@@ -66,10 +66,8 @@ class SequenceData:
                 "split": split["split"].to_numpy(),
             }
         )
-        if "timestamp" in split:
-            frame["timestamp"] = split["timestamp"].to_numpy()
-        # The order the split was made in: by time where every interaction has a timestamp.
-        frame = frame.sort_values(order_keys(frame), kind="stable")
+        frame = frame.sort_values("user", kind="stable")
+        _check_time_order(frame, split)
         users = pd.Index(pd.unique(frame["user"]))
         row = users.get_indexer(pd.Index(frame["user"]))
         is_train = (frame["split"] == "train").to_numpy()
@@ -148,3 +146,16 @@ def batches(
         inputs, targets = padded[:, :-1], padded[:, 1:].clone()
         targets[inputs == 0] = 0  # a window's first item has no context to be predicted from
         yield torch.from_numpy(owners[chosen]), inputs, targets
+
+
+def _check_time_order(frame: pd.DataFrame, split: pd.DataFrame) -> None:
+    """Refuse rows out of each user's time order (by timestamp where every row has one,
+    else by position): sequences read in file order would put the wrong item last."""
+    timed = "timestamp" in split and split["timestamp"].notna().all()
+    values = (split["timestamp"] if timed else split["position"]).to_numpy()[frame.index]
+    users = frame["user"].to_numpy()
+    if ((users[1:] == users[:-1]) & (values[1:] < values[:-1])).any():
+        raise ValueError(
+            "the split's rows are not in each user's time order; "
+            "sort them first (kgstore.splits.in_time_order)"
+        )

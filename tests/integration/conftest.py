@@ -20,11 +20,10 @@ import neo4j
 import pytest
 
 from kgstore.connection import open_driver
-from kgstore.ingest import Ingestor
+from kgstore.graph import Database, Graph
 from kgstore.server import LocalNeo4j
 from kgstore.settings import Neo4jSettings, kgrec_home
-
-pytestmark = pytest.mark.integration
+from tests.integration.helpers import new_ingestor
 
 
 def _docker_answers() -> bool:
@@ -70,9 +69,20 @@ def database(neo4j_settings: Neo4jSettings) -> str:
     return neo4j_settings.database
 
 
+@pytest.fixture(scope="session")
+def db(driver: neo4j.Driver, database: str) -> Database:
+    return Database(driver, database)
+
+
 @pytest.fixture
-def namespace(driver: neo4j.Driver, database: str, tmp_path: Path) -> Iterator[str]:
+def namespace(db: Database, tmp_path: Path) -> Iterator[str]:
     """A dataset name private to this test; its nodes are removed afterwards."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
-    Ingestor(driver, database, tmp_path, progress=False).drop(name)
+    new_ingestor(db, tmp_path).drop(name)
+
+
+@pytest.fixture
+def graph(db: Database, namespace: str) -> Graph:
+    """The test's private dataset namespace."""
+    return db.graph(namespace)

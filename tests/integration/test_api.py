@@ -8,30 +8,30 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import neo4j
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from kgstore.ingest import Ingestor
+from kgstore.graph import Database, Graph
 from kgstore.stats import graph_counts
-from recommender.api import (
+from recommender.config import HDGIConfig, SASRecConfig, ServingConfig
+from recommender.pipelines.personas import learn_personas
+from recommender.pipelines.semantics import embed_dataset
+from recommender.pipelines.training import train_recommender
+from recommender.serving.bundle import BundleError, bundle_path
+from recommender.serving.errors import (
     EmptySessionError,
     InvalidKError,
-    Recommender,
     RecommendError,
     SessionTooLongError,
     UnknownItemsError,
     UnknownUserError,
 )
-from recommender.bundle import BundleError, bundle_path
-from recommender.experiment import SASRecSettings
-from recommender.personas import learn_personas
-from recommender.semantics import embed_dataset
-from recommender.service import create_app
-from recommender.training import train_recommender
+from recommender.serving.http import create_app
+from recommender.serving.recommender import Recommender
+from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 
 COLD, TWIN = "i40", "i7"  # i40: no interactions, the same text (title, genre) as i7
@@ -43,7 +43,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dataset(driver: neo4j.Driver, database: str, minilm: object, home: Path) -> Iterator[str]:
+def dataset(db: Database, minilm: object, home: Path) -> Iterator[Graph]:
     """A small generated graph, plus a cold item, embedded and with HDGI personas."""
     name = f"test-api-{uuid.uuid4().hex[:8]}"
     data = generated(name)
@@ -60,34 +60,33 @@ def dataset(driver: neo4j.Driver, database: str, minilm: object, home: Path) -> 
         ignore_index=True,
     )
     data = dataclasses.replace(data, items=items, triples=triples)
-    ingestor = Ingestor(driver, database, home, progress=False)
+    ingestor = new_ingestor(db, home)
     ingestor.ingest(data)
-    embed_dataset(driver, database, name, minilm, progress=False)  # type: ignore[arg-type]
-    learn_personas(driver, database, name, home, epochs=5, progress=False)
-    yield name
+    graph = db.graph(name)
+    embed_dataset(graph, minilm, persona_dim=64, progress=False)  # type: ignore[arg-type]
+    learn_personas(graph, home, HDGIConfig(epochs=5), progress=False)
+    yield graph
     ingestor.drop(name)
 
 
 @pytest.fixture(scope="module")
-def recommender(driver: neo4j.Driver, database: str, dataset: str, home: Path) -> Recommender:
-    settings = SASRecSettings(hidden=32, epochs=3)
-    path, _, trained = train_recommender(
-        driver, database, dataset, home, home / "models", settings, fusion="output",
+def recommender(dataset: Graph, home: Path) -> Recommender:
+    settings = SASRecConfig(hidden=32, epochs=3)
+    path, _, trained = train_recommender(dataset, home, home / "models", settings, fusion="output",
         progress=False, log=lambda _: None,
     )  # fmt: skip
     assert trained
-    again, _, trained = train_recommender(
-        driver, database, dataset, home, home / "models", settings, fusion="output",
+    again, _, trained = train_recommender(dataset, home, home / "models", settings, fusion="output",
         progress=False, log=lambda _: None,
     )  # fmt: skip
     assert again == path and not trained  # up to date: loaded, not retrained
-    assert bundle_path(home / "models", dataset) == path
-    return Recommender.load(driver, database, dataset, home / "models")
+    assert bundle_path(home / "models", dataset.dataset) == path
+    return Recommender.load(dataset, home / "models", ServingConfig())
 
 
-def snapshot(driver: neo4j.Driver, database: str, dataset: str, home: Path) -> object:
+def snapshot(dataset: Graph, home: Path) -> object:
     files = sorted(str(p) for p in home.rglob("*"))
-    return graph_counts(driver, database, dataset), files
+    return graph_counts(dataset), files
 
 
 def test_recommend_ranks_unseen_items_with_titles(recommender: Recommender) -> None:
@@ -142,9 +141,9 @@ def test_a_cold_item_is_recommended_through_its_text(recommender: Recommender) -
 
 
 def test_bad_input_gives_clear_errors_and_writes_nothing(
-    driver: neo4j.Driver, database: str, dataset: str, home: Path, recommender: Recommender
+    dataset: Graph, home: Path, recommender: Recommender
 ) -> None:
-    before = snapshot(driver, database, dataset, home)
+    before = snapshot(dataset, home)
     with pytest.raises(EmptySessionError, match="at least one item"):
         recommender.recommend([])
     with pytest.raises(UnknownItemsError) as unknown:
@@ -170,7 +169,7 @@ def test_bad_input_gives_clear_errors_and_writes_nothing(
     assert repeated.session_length == 4 and not {"i1", "i2"} & {r.item for r in repeated}
     long = recommender.recommend([f"i{n % 40}" for n in range(60)], k=1)
     assert long.items_read == recommender.retriever.max_len and long.session_length == 60
-    assert snapshot(driver, database, dataset, home) == before
+    assert snapshot(dataset, home) == before
 
 
 def test_explanations_come_from_the_graph(recommender: Recommender) -> None:
@@ -204,27 +203,25 @@ def test_lookups(recommender: Recommender) -> None:
 
 
 def test_a_bundle_for_another_split_is_refused(
-    driver: neo4j.Driver, database: str, dataset: str, home: Path, recommender: Recommender
+    dataset: Graph, home: Path, recommender: Recommender
 ) -> None:
-    path = bundle_path(home / "models", dataset)
+    path = bundle_path(home / "models", dataset.dataset)
     text = (path / "bundle.json").read_text()
     try:
         (path / "bundle.json").write_text(
             text.replace(recommender.bundle.info.split_hash, "0" * 64)
         )
         with pytest.raises(BundleError, match="another split"):
-            Recommender.load(driver, database, dataset, home / "models")
+            Recommender.load(dataset, home / "models", ServingConfig())
     finally:
         (path / "bundle.json").write_text(text)
     with pytest.raises(BundleError, match="kgrec train"):
-        Recommender.load(driver, database, "no-such-dataset", home / "models")
+        Recommender.load(dataset.of("no-such-dataset"), home / "models", ServingConfig())
 
 
-def test_http_service(
-    driver: neo4j.Driver, database: str, dataset: str, home: Path, recommender: Recommender
-) -> None:
+def test_http_service(dataset: Graph, home: Path, recommender: Recommender) -> None:
     client = TestClient(create_app(recommender))
-    before = snapshot(driver, database, dataset, home)
+    before = snapshot(dataset, home)
     health = client.get("/health")
     assert health.status_code == 200 and health.json()["neo4j"] == "up"
     assert health.json()["model_version"] == recommender.bundle.info.version
@@ -257,7 +254,7 @@ def test_http_service(
     assert unknown.status_code == 404
     assert unknown.json() == {
         "error": "unknown_items",
-        "message": f"1 item id(s) not in {dataset!r}: 'nope'",
+        "message": f"1 item id(s) not in {dataset.dataset!r}: 'nope'",
         "items": ["nope"],
     }
     nobody = client.post("/recommend", json={"items": ["i1"], "user_id": "nobody"})
@@ -277,4 +274,4 @@ def test_http_service(
         spec["paths"]
     )
     assert client.get("/docs").status_code == 200
-    assert snapshot(driver, database, dataset, home) == before
+    assert snapshot(dataset, home) == before

@@ -6,17 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import neo4j
 import numpy as np
 import pandas as pd
 import pytest
 
 from kgstore.datasets import load_dataset
 from kgstore.embeddings import similar_items
-from kgstore.ingest import Ingestor
+from kgstore.graph import Database, Graph
 from kgstore.schema import SchemaError
 from learners.semantics import EmbeddingError, OpenAIEmbedder, SentenceTransformerEmbedder
-from recommender.semantics import embed_dataset
+from recommender.pipelines.semantics import embed_dataset
+from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 from tests.openai_stub import openai_stub
 
@@ -31,50 +31,45 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def movielens(
-    driver: neo4j.Driver,
-    database: str,
-    datasets_dir: Path,
-    minilm: SentenceTransformerEmbedder,
-    home: Path,
-) -> Iterator[str]:
+    db: Database, datasets_dir: Path, minilm: SentenceTransformerEmbedder, home: Path
+) -> Iterator[Graph]:
     """ml-100k ingested and embedded once for this module, in its own namespace."""
     name = "test-embed-ml-100k"
-    ingestor = Ingestor(driver, database, home, progress=False)
+    ingestor = new_ingestor(db, home)
     ingestor.drop(name)
     ingestor.ingest(load_dataset(datasets_dir / "ml-100k", name=name))
-    embed_dataset(driver, database, name, minilm, progress=False)
-    yield name
+    graph = db.graph(name)
+    embed_dataset(graph, minilm, persona_dim=64, progress=False)
+    yield graph
     ingestor.drop(name)
 
 
-def query(driver: neo4j.Driver, database: str, text: str, **params: object) -> list[dict]:  # type: ignore[type-arg]
-    records, _, _ = driver.execute_query(text, params, database_=database)
+def query(db: Database, text: str, **params: object) -> list[dict]:  # type: ignore[type-arg]
+    records, _, _ = db.driver.execute_query(text, params, database_=db.database)
     return [r.data() for r in records]
 
 
-def vector_of(driver: neo4j.Driver, database: str, dataset: str, item: str) -> list[float]:
+def vector_of(graph: Graph, item: str) -> list[float]:
     rows = query(
-        driver,
-        database,
+        graph,
         "MATCH (i:Item {dataset: $d, id: $i}) RETURN i.embedding AS v",
-        d=dataset,
+        d=graph.dataset,
         i=item,
     )
     return list(rows[0]["v"])
 
 
 def test_every_node_with_text_has_a_vector_of_the_model_dimension(
-    driver: neo4j.Driver, database: str, movielens: str
+    db: Database, movielens: Graph
 ) -> None:
     rows = query(
-        driver,
-        database,
+        db,
         """
         MATCH (n {dataset: $d}) WHERE n:Item OR n:Genre OR n:Relation
         RETURN labels(n)[0] AS label, count(n) AS nodes, count(n.embedding) AS vectors,
                collect(DISTINCT size(n.embedding)) AS sizes,
                collect(DISTINCT n.embedding_model) AS models""",
-        d=movielens,
+        d=movielens.dataset,
     )
     by_label = {r["label"]: r for r in rows}
     assert set(by_label) == {"Item", "Genre", "Relation"}
@@ -85,34 +80,32 @@ def test_every_node_with_text_has_a_vector_of_the_model_dimension(
 
 
 def test_rerun_embeds_nothing_and_one_changed_title_re_embeds_one_node(
-    driver: neo4j.Driver, database: str, movielens: str, minilm: SentenceTransformerEmbedder
+    db: Database, movielens: Graph, minilm: SentenceTransformerEmbedder
 ) -> None:
-    again = embed_dataset(driver, database, movielens, minilm, progress=False)
+    again = embed_dataset(movielens, minilm, persona_dim=64, progress=False)
     assert sum(again.embedded.values()) == 0
     assert again.unchanged["Item"] == 1_682
-    before = vector_of(driver, database, movielens, "50")
-    other = vector_of(driver, database, movielens, "1")
+    before = vector_of(movielens, "50")
+    other = vector_of(movielens, "1")
     query(
-        driver,
-        database,
+        db,
         "MATCH (i:Item {dataset: $d, id: '50'}) SET i.title = $t",
-        d=movielens,
+        d=movielens.dataset,
         t="A Space Opera About Rebels",
     )
     try:
-        changed = embed_dataset(driver, database, movielens, minilm, progress=False)
+        changed = embed_dataset(movielens, minilm, persona_dim=64, progress=False)
         assert dict(changed.embedded) == {"Item": 1}
-        assert vector_of(driver, database, movielens, "50") != before
-        assert vector_of(driver, database, movielens, "1") == other
+        assert vector_of(movielens, "50") != before
+        assert vector_of(movielens, "1") == other
     finally:
         query(
-            driver,
-            database,
+            db,
             "MATCH (i:Item {dataset: $d, id: '50'}) SET i.title = $t",
-            d=movielens,
+            d=movielens.dataset,
             t="Star Wars",
         )
-        embed_dataset(driver, database, movielens, minilm, progress=False)
+        embed_dataset(movielens, minilm, persona_dim=64, progress=False)
 
 
 @pytest.mark.parametrize(
@@ -126,23 +119,20 @@ def test_rerun_embeds_nothing_and_one_changed_title_re_embeds_one_node(
     ],
 )
 def test_vector_index_finds_an_obviously_related_title(
-    driver: neo4j.Driver, database: str, movielens: str, item: str, related: str
+    db: Database, movielens: Graph, item: str, related: str
 ) -> None:
-    neighbours = similar_items(driver, database, movielens, item, k=5)
+    neighbours = similar_items(movielens, item, k=5)
     assert len(neighbours) == 5
     assert item not in {n.item for n in neighbours}
     assert related in {n.title for n in neighbours}, neighbours
     assert [n.score for n in neighbours] == sorted((n.score for n in neighbours), reverse=True)
 
 
-def test_related_pairs_are_more_similar_than_random_pairs(
-    driver: neo4j.Driver, database: str, movielens: str
-) -> None:
+def test_related_pairs_are_more_similar_than_random_pairs(db: Database, movielens: Graph) -> None:
     rows = query(
-        driver,
-        database,
+        db,
         "MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.embedding AS v",
-        d=movielens,
+        d=movielens.dataset,
     )
     vectors = {r["id"]: np.array(r["v"], dtype=np.float32) for r in rows}
     related = [("50", "181"), ("50", "172"), ("127", "187"), ("231", "403"), ("226", "144")]
@@ -154,51 +144,45 @@ def test_related_pairs_are_more_similar_than_random_pairs(
     assert related_sim > random_sim + 0.2, (related_sim, random_sim)
 
 
-def test_vector_index_answers_queries(driver: neo4j.Driver, database: str, movielens: str) -> None:
+def test_vector_index_answers_queries(db: Database, movielens: Graph) -> None:
     rows = query(
-        driver,
-        database,
+        db,
         """
         MATCH (i:Item {dataset: $d, id: '50'})
         CALL db.index.vector.queryNodes('Item_embedding', 50, i.embedding) YIELD node, score
         WHERE node.dataset = $d RETURN node.id AS id, score LIMIT 3""",
-        d=movielens,
+        d=movielens.dataset,
     )
     assert rows[0]["id"] == "50" and rows[0]["score"] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_failures_leave_stored_vectors_unchanged(
-    driver: neo4j.Driver, database: str, movielens: str, tmp_path: Path
+    db: Database, movielens: Graph, tmp_path: Path
 ) -> None:
-    before = vector_of(driver, database, movielens, "50")
+    before = vector_of(movielens, "50")
     with openai_stub(dimension=384) as (url, state):
         embedder = OpenAIEmbedder(url, "other-model")
         state.fail_with = 503  # the endpoint goes down after the probe
         with pytest.raises(EmbeddingError, match="HTTP 503"):
-            embed_dataset(driver, database, movielens, embedder, progress=False)
+            embed_dataset(movielens, embedder, persona_dim=64, progress=False)
     with (
         openai_stub(dimension=16) as (url, _),
         pytest.raises(SchemaError, match="has dimension 384 but the model gives 16"),
     ):
-        embed_dataset(driver, database, movielens, OpenAIEmbedder(url, "tiny"), progress=False)
+        embed_dataset(movielens, OpenAIEmbedder(url, "tiny"), persona_dim=64, progress=False)
     with pytest.raises(EmbeddingError, match="does not exist"):
         SentenceTransformerEmbedder(tmp_path / "missing-model")
-    assert vector_of(driver, database, movielens, "50") == before
+    assert vector_of(movielens, "50") == before
     models = query(
-        driver,
-        database,
+        db,
         "MATCH (i:Item {dataset: $d}) RETURN collect(DISTINCT i.embedding_model) AS m",
-        d=movielens,
+        d=movielens.dataset,
     )
     assert models[0]["m"] == ["all-MiniLM-L6-v2"]
 
 
 def test_a_cold_item_gets_a_vector_like_any_other(
-    driver: neo4j.Driver,
-    database: str,
-    namespace: str,
-    tmp_path: Path,
-    minilm: SentenceTransformerEmbedder,
+    db: Database, graph: Graph, namespace: str, tmp_path: Path, minilm: SentenceTransformerEmbedder
 ) -> None:
     data = generated(namespace)
     cold = pd.DataFrame({"id": ["cold-1"], "title": ["A brand new film nobody has seen"]})
@@ -210,33 +194,31 @@ def test_a_cold_item_gets_a_vector_like_any_other(
         data.entities,
         data.triples,
     )
-    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
-    embed_dataset(driver, database, namespace, minilm, progress=False)
+    new_ingestor(db, tmp_path).ingest(data)
+    embed_dataset(graph, minilm, persona_dim=64, progress=False)
     rows = query(
-        driver,
-        database,
+        db,
         "MATCH (i:Item {dataset: $d, id: 'cold-1'}) "
         "RETURN size(i.embedding) AS n, COUNT { (i)<-[:INTERACTED]-() } AS users",
         d=namespace,
     )
     assert rows == [{"n": 384, "users": 0}]
-    assert similar_items(driver, database, namespace, "cold-1", k=3)
+    assert similar_items(graph, "cold-1", k=3)
 
 
 def test_hdgi_personas_carry_the_users_tastes(
-    driver: neo4j.Driver, database: str, movielens: str, home: Path
+    db: Database, graph: Graph, movielens: Graph, home: Path
 ) -> None:
     """The probe on real data: a persona predicts the user's main genre among their training
     items, and ranks the genres of their held-out items and of their latest training items
     (left out of a second graph), far above random vectors; the held-out target (two items
     per user, mostly the majority genre) is computed for the same users, with every score a
     valid fraction."""
-    from recommender.personas import probe_personas
-    from recommender.probe import ProbeScore, SetScore
+    from recommender.config import HDGIConfig
+    from recommender.experiments.probe import probe_personas
+    from recommender.experiments.probe_tasks import ProbeScore, SetScore
 
-    report = probe_personas(
-        driver, database, movielens, home, seeds=(0,), epochs=120, progress=False
-    )
+    report = probe_personas(movielens, home, HDGIConfig(epochs=120), seeds=(0,), progress=False)
     held_out, training, sets, later, later_sets, gender, occupation = report.tables
     assert "held-out" in held_out.target and "training" in training.target
     assert held_out.users == training.users == 943 and held_out.classes >= 2
@@ -270,22 +252,24 @@ def test_hdgi_personas_carry_the_users_tastes(
 
 
 def test_probe_scores_personas_saved_elsewhere(
-    driver: neo4j.Driver, database: str, movielens: str, home: Path, tmp_path: Path
+    db: Database, graph: Graph, movielens: Graph, home: Path, tmp_path: Path
 ) -> None:
     """Personas trained on another machine (a GPU host without the graph) are probed as they
     are: saved personas equal to the random baseline's vectors score exactly as it does."""
     from kgstore.export import export_graph
     from learners.hdgi.train import TrainResult
-    from recommender.personas import probe_personas, save_persona_run
+    from recommender.config import HDGIConfig
+    from recommender.experiments.probe import probe_personas
+    from recommender.experiments.saved_personas import save_persona_run
 
-    export = export_graph(driver, database, movielens, home / "cache" / "export", progress=False)
+    export = export_graph(movielens, home / "cache" / "export", progress=False)
     users = export.ids["User"]
     vectors = np.random.default_rng(0).standard_normal((len(users), 64)).astype(np.float32)
     run = TrainResult(vectors, device="cuda")
     run.seconds_per_epoch = 0.03
     save_persona_run(tmp_path, export, 0, run)
     report = probe_personas(
-        driver, database, movielens, home, seeds=(0,), progress=False, saved=tmp_path
+        movielens, home, HDGIConfig(), seeds=(0,), progress=False, saved=tmp_path
     )
     assert report.seconds_per_epoch == [0.03]
     # saved personas are of the whole graph: the later targets need their own, so they wait
@@ -294,51 +278,53 @@ def test_probe_scores_personas_saved_elsewhere(
     for table in report.tables:
         assert table.rows["HDGI (KG + LLM)"] == table.rows["random vectors"], table.target
     with pytest.raises(FileNotFoundError, match="seed 1"):
-        probe_personas(
-            driver, database, movielens, home, seeds=(1,), progress=False, saved=tmp_path
-        )
+        probe_personas(movielens, home, HDGIConfig(), seeds=(1,), progress=False, saved=tmp_path)
 
 
-def test_table3_runs_on_the_real_graph(
-    driver: neo4j.Driver, database: str, movielens: str, home: Path
-) -> None:
-    """The experiment end to end on ml-100k (one seed, one epoch per row): inputs read from
-    the graph and the recorded split, every row trained and scored, the report written."""
+def test_the_comparison_runs_on_the_real_graph(movielens: Graph, home: Path) -> None:
+    """The experiment end to end on ml-100k (one seed, one epoch per variant): inputs read
+    from the graph and the recorded split, every row trained and scored, the report written."""
     from kgstore.export import export_graph
-    from recommender.experiment import (
+    from recommender.config import HDGIConfig, SASRecConfig
+    from recommender.experiments.comparison import (
         BLENDED,
         RERANKED,
-        Row,
-        SASRecSettings,
+        run_comparison,
+        variant_row,
+    )
+    from recommender.experiments.report import write_all
+    from recommender.pipelines.inputs import (
+        PERSONA_RETRIEVER,
+        PLAIN,
+        ItemVector,
+        RetrieverVariant,
+        UserVector,
         load_inputs,
-        run_table3,
     )
-    from recommender.personas import learn_personas
-    from recommender.report import write_all
+    from recommender.pipelines.personas import learn_personas
 
-    rows = (
-        Row("None", "Random"),
-        Row("None", "Description (LLM)"),
-        Row("KG+LLM", "Description (LLM)"),
-    )
-    export = export_graph(driver, database, movielens, home / "cache" / "export", progress=False)
+    variants = (PLAIN, RetrieverVariant(UserVector.NONE, ItemVector.TEXT), PERSONA_RETRIEVER)
+    export = export_graph(movielens, home / "cache" / "export", progress=False)
+    llm = RetrieverVariant(UserVector.LLM, ItemVector.TEXT)
     with pytest.raises(ValueError, match="no LLM personas; run kgrec llm-persona"):
-        load_inputs(driver, database, movielens, home, export, (Row("LLM", "Description (LLM)"),))
-    learn_personas(driver, database, movielens, home, epochs=5, progress=False)
-    inputs = load_inputs(driver, database, movielens, home, export, rows)
+        load_inputs(movielens, home, export, (llm,))
+    learn_personas(movielens, home, HDGIConfig(epochs=5), progress=False)
+    inputs = load_inputs(movielens, home, export, variants)
     assert inputs.data.n_items == 1682 and len(inputs.data.users) == 943
-    assert inputs.user_features["KG+LLM"].shape == (943, 64)
-    assert np.abs(inputs.user_features["KG+LLM"]).sum(axis=1).min() > 0  # every user has one
-    table = run_table3(
-        inputs, SASRecSettings(epochs=1), seeds=(0,), rows=rows, progress=False, log=lambda _: None
-    )
-    assert table.rows() == [row.name for row in rows] + [RERANKED, BLENDED]
-    assert set(table.fusion) == {"KG+LLM / Description (LLM)"}
+    personas = inputs.user_features[UserVector.PERSONA]
+    assert personas.shape == (943, 64)
+    assert np.abs(personas).sum(axis=1).min() > 0  # every user has one
+    table = run_comparison(
+        inputs, SASRecConfig(epochs=1), seeds=(0,), variants=variants, progress=False,
+        log=lambda _: None,
+    )  # fmt: skip
+    assert table.rows() == [variant_row(v) for v in variants] + [RERANKED, BLENDED]
+    assert set(table.fusion) == {PERSONA_RETRIEVER.key}
     assert table.cold_users == 0  # every ml-100k user has at least 18 training ratings
     for run in table.runs:
         assert len(run.ranks) == 943
         assert all(0.0 <= value <= 1.0 for value in run.test.values())
-    (retrieved,) = table.by_row("KG+LLM / Description (LLM)")
+    (retrieved,) = table.by_row(variant_row(PERSONA_RETRIEVER))
     (reranked,) = table.by_row(RERANKED)
     # Reranking reorders the top 100 only: what is inside it is unchanged.
     assert reranked.test["HR@100"] == retrieved.test["HR@100"]

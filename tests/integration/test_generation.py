@@ -6,28 +6,31 @@ from pathlib import Path
 
 import neo4j
 
-from kgstore.ingest import Ingestor
+from kgstore.graph import Database, Graph
 from learners.semantics import SentenceTransformerEmbedder
 from learners.semantics.generators import OpenAIChatGenerator
-from recommender.semantics import describe_items, embed_dataset, llm_personas
+from recommender.pipelines.semantics import describe_items, embed_dataset, llm_personas
+from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 from tests.openai_stub import openai_stub
 
 
 def test_descriptions_are_stored_and_re_embed_exactly_those_items(
+    db: Database,
+    graph: Graph,
     driver: neo4j.Driver,
     database: str,
     namespace: str,
     tmp_path: Path,
     minilm: SentenceTransformerEmbedder,
 ) -> None:
-    Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace))
-    embed_dataset(driver, database, namespace, minilm, progress=False)
+    new_ingestor(db, tmp_path).ingest(generated(namespace))
+    embed_dataset(graph, minilm, persona_dim=64, progress=False)
     with openai_stub() as (url, state):
         generator = OpenAIChatGenerator(url, "stub-chat")
-        assert describe_items(driver, database, namespace, generator, limit=4, progress=False) == 4
-        assert describe_items(driver, database, namespace, generator, progress=False) == 36
-        assert describe_items(driver, database, namespace, generator, progress=False) == 0
+        assert describe_items(graph, generator, limit=4, progress=False) == 4
+        assert describe_items(graph, generator, progress=False) == 36
+        assert describe_items(graph, generator, progress=False) == 0
         prompts = [r["messages"][0]["content"] for r in state.requests]
     assert len(prompts) == 40
     assert sum(p.endswith("following Movie and TV name: Item 3\nResponse:") for p in prompts) == 1
@@ -39,11 +42,13 @@ def test_descriptions_are_stored_and_re_embed_exactly_those_items(
     )
     assert records[0]["d"] == "echo: Response:"
     assert records[0]["m"] == "stub-chat"
-    report = embed_dataset(driver, database, namespace, minilm, progress=False)
+    report = embed_dataset(graph, minilm, persona_dim=64, progress=False)
     assert dict(report.embedded) == {"Item": 40}
 
 
 def test_llm_personas_are_embedded_on_users(
+    db: Database,
+    graph: Graph,
     driver: neo4j.Driver,
     database: str,
     namespace: str,
@@ -51,14 +56,12 @@ def test_llm_personas_are_embedded_on_users(
     minilm: SentenceTransformerEmbedder,
 ) -> None:
     data = generated(namespace)
-    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    new_ingestor(db, tmp_path).ingest(data)
     with openai_stub() as (url, state):
         generator = OpenAIChatGenerator(url, "stub-chat")
-        count = llm_personas(
-            driver, database, namespace, generator, minilm, max_history=3, progress=False
-        )
+        count = llm_personas(graph, generator, minilm, max_history=3, progress=False)
         assert count == 30
-        assert llm_personas(driver, database, namespace, generator, minilm, progress=False) == 0
+        assert llm_personas(graph, generator, minilm, progress=False) == 0
         prompt = state.requests[0]["messages"][0]["content"]
     assert prompt.count("\n1. ") == 1 and "\n3. " in prompt and "\n4. " not in prompt
     records, _, _ = driver.execute_query(

@@ -11,9 +11,11 @@ import pytest
 
 from kgstore.datasets.canonical import CanonicalDataset
 from kgstore.datasets.split import leave_one_out
-from kgstore.ingest import IngestError, Ingestor
+from kgstore.graph import Database, Graph
+from kgstore.ingest import IngestError
 from kgstore.splits import load_split
 from kgstore.stats import graph_counts
+from tests.integration.helpers import new_ingestor
 
 INJECTION = "Robert'); MATCH (n) DETACH DELETE n; //\" } RETURN 1 // `x`"
 
@@ -42,88 +44,82 @@ def generated(name: str, users: int = 30, items: int = 40, per_user: int = 8) ->
     )
 
 
-def counts(driver: neo4j.Driver, database: str, name: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
-    return graph_counts(driver, database, name)
+def counts(graph: Graph) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    return graph_counts(graph)
 
 
 def test_counts_match_and_a_second_run_changes_nothing(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, graph: Graph, namespace: str, tmp_path: Path
 ) -> None:
     data = generated(namespace)
-    ingestor = Ingestor(driver, database, tmp_path, batch_size=37, progress=False)
+    ingestor = new_ingestor(db, tmp_path, batch_size=37)
     first = ingestor.ingest(data)
-    assert counts(driver, database, namespace) == data.expected_counts()
+    assert counts(graph) == data.expected_counts()
     second = ingestor.ingest(data)
     assert all(phase.skipped for phase in second.phases)
-    assert counts(driver, database, namespace) == data.expected_counts()
+    assert counts(graph) == data.expected_counts()
     # Forcing every phase through MERGE must not duplicate anything either.
     ingestor.ingest(data, force=True)
-    assert counts(driver, database, namespace) == data.expected_counts()
+    assert counts(graph) == data.expected_counts()
     assert not any(phase.skipped for phase in first.phases)
 
 
 def test_a_run_interrupted_mid_phase_resumes_without_duplicates(
-    driver: neo4j.Driver,
-    database: str,
-    namespace: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    db: Database, graph: Graph, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = generated(namespace)
-    ingestor = Ingestor(driver, database, tmp_path, batch_size=25, progress=False)
-    original = Ingestor._write_batches
+    ingestor = new_ingestor(db, tmp_path, batch_size=25)
+    original = Graph.write_rows
     calls = {"batches": 0}
 
-    def dies_mid_interactions(self, phase, statement, dataset, rows):  # type: ignore[no-untyped-def]
-        if "INTERACTED" in phase:
+    def dies_mid_interactions(self, statement, batches, total, desc, **kwargs):  # type: ignore[no-untyped-def]
+        if "INTERACTED" in desc:
             # Write the first two batches, then die as a killed process would.
-            original(self, phase, statement, dataset, rows[:50])
+            original(self, statement, list(batches)[:2], total, desc, **kwargs)
             calls["batches"] += 2
             raise KeyboardInterrupt
-        return original(self, phase, statement, dataset, rows)
+        return original(self, statement, batches, total, desc, **kwargs)
 
-    monkeypatch.setattr(Ingestor, "_write_batches", dies_mid_interactions)
+    monkeypatch.setattr(Graph, "write_rows", dies_mid_interactions)
     with pytest.raises(KeyboardInterrupt):
         ingestor.ingest(data)
-    _, partial_rels = counts(driver, database, namespace)
+    _, partial_rels = counts(graph)
     assert 0 < partial_rels["INTERACTED"] < data.expected_counts()[1]["INTERACTED"]
 
-    monkeypatch.setattr(Ingestor, "_write_batches", original)
+    monkeypatch.setattr(Graph, "write_rows", original)
     report = ingestor.ingest(data)
     redone = [p.phase for p in report.phases if not p.skipped]
     assert redone == ["rel:User-INTERACTED-Item"]
-    assert counts(driver, database, namespace) == data.expected_counts()
+    assert counts(graph) == data.expected_counts()
 
 
 def test_injection_in_a_title_is_stored_verbatim_and_runs_nothing(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, graph: Graph, driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
     data = generated(namespace)
-    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
+    new_ingestor(db, tmp_path).ingest(data)
     records, _, _ = driver.execute_query(
         "MATCH (i:Item {dataset: $d, id: 'i0'}) RETURN i.title AS title",
         d=namespace,
         database_=database,
     )
     assert records[0]["title"] == INJECTION
-    assert counts(driver, database, namespace) == data.expected_counts()
+    assert counts(graph) == data.expected_counts()
 
 
 def test_test_split_interactions_are_absent_from_the_graph(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, graph: Graph, namespace: str, tmp_path: Path
 ) -> None:
     data = generated(namespace)
-    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
-    assert_no_heldout_edges(driver, database, namespace, data)
+    new_ingestor(db, tmp_path).ingest(data)
+    assert_no_heldout_edges(graph, data)
     recorded = load_split(tmp_path, namespace)
     pd.testing.assert_series_equal(
         recorded["split"].reset_index(drop=True), data.interactions["split"].reset_index(drop=True)
     )
 
 
-def assert_no_heldout_edges(
-    driver: neo4j.Driver, database: str, name: str, data: CanonicalDataset
-) -> None:
+def assert_no_heldout_edges(graph: Graph, data: CanonicalDataset) -> None:
     """Every valid/test pair not also seen in training has no INTERACTED edge."""
     inter = data.interactions
     train_pairs = set(
@@ -136,39 +132,35 @@ def assert_no_heldout_edges(
         if (u, i) not in train_pairs
     ]
     assert pairs, "the data must hold held-out pairs for this check to mean anything"
-    records, _, _ = driver.execute_query(
-        "UNWIND $pairs AS p MATCH (:User {dataset: $d, id: p[0]})-[r:INTERACTED]->"
-        "(:Item {dataset: $d, id: p[1]}) RETURN count(r) AS leaked",
+    records = graph.read_text(
+        "UNWIND $pairs AS p MATCH (:User {dataset: $dataset, id: p[0]})-[r:INTERACTED]->"
+        "(:Item {dataset: $dataset, id: p[1]}) RETURN count(r) AS leaked",
         pairs=pairs,
-        d=name,
-        database_=database,
     )
     assert records[0]["leaked"] == 0
-    records, _, _ = driver.execute_query(
-        "UNWIND $pairs AS p MATCH (:User {dataset: $d, id: p[0]})-[r:INTERACTED]->"
-        "(:Item {dataset: $d, id: p[1]}) RETURN count(r) AS present",
+    records = graph.read_text(
+        "UNWIND $pairs AS p MATCH (:User {dataset: $dataset, id: p[0]})-[r:INTERACTED]->"
+        "(:Item {dataset: $dataset, id: p[1]}) RETURN count(r) AS present",
         pairs=[[u, i] for u, i in list(train_pairs)[:50]],
-        d=name,
-        database_=database,
     )
     assert records[0]["present"] == min(50, len(train_pairs))
 
 
 def test_a_changed_dataset_is_not_mixed_with_the_old_one(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, graph: Graph, namespace: str, tmp_path: Path
 ) -> None:
-    ingestor = Ingestor(driver, database, tmp_path, progress=False)
+    ingestor = new_ingestor(db, tmp_path)
     ingestor.ingest(generated(namespace))
     with pytest.raises(IngestError, match="different version"):
         ingestor.ingest(generated(namespace, users=31))
     ingestor.drop(namespace)
-    assert counts(driver, database, namespace) == ({}, {})
+    assert counts(graph) == ({}, {})
 
 
 def test_schema_constraints_and_vector_indexes_exist(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
-    Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace))
+    new_ingestor(db, tmp_path).ingest(generated(namespace))
     records, _, _ = driver.execute_query(
         "SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n", database_=database
     )

@@ -10,46 +10,43 @@ import numpy as np
 import pytest
 
 from kgstore.export import ExportError, export_graph
-from kgstore.ingest import Ingestor
+from kgstore.graph import Database, Graph
 from kgstore.personas import Personas, nearest_users, read_personas, write_personas
 from kgstore.stats import graph_counts
-from recommender.personas import learn_personas
+from recommender.config import HDGIConfig
+from recommender.pipelines.personas import learn_personas
+from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 
 
-def ingest(driver: neo4j.Driver, database: str, namespace: str, home: Path) -> None:
-    Ingestor(driver, database, home, progress=False).ingest(generated(namespace))
+def ingest(graph: Graph, home: Path) -> None:
+    new_ingestor(graph, home).ingest(generated(graph.dataset))
 
 
 def test_export_has_exactly_the_graph_counts_and_is_cached(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, graph: Graph, namespace: str, tmp_path: Path
 ) -> None:
-    ingest(driver, database, namespace, tmp_path)
-    export = export_graph(driver, database, namespace, tmp_path / "cache", progress=False)
-    nodes, relationships = graph_counts(driver, database, namespace)
+    ingest(graph, tmp_path)
+    export = export_graph(graph, tmp_path / "cache", progress=False)
+    nodes, relationships = graph_counts(graph)
     expected_nodes = {k: v for k, v in nodes.items() if k not in ("Dataset", "Relation")}
     assert export.counts() == (expected_nodes, relationships)
     cached = list((tmp_path / "cache").glob(f"{namespace}-*.npz"))
     assert len(cached) == 1
-    again = export_graph(driver, database, namespace, tmp_path / "cache", progress=False)
+    again = export_graph(graph, tmp_path / "cache", progress=False)
     assert again.version == export.version
     for key, index in export.edges.items():
         np.testing.assert_array_equal(again.edges[key], index)
     # Any ingest that writes gives a new version, so the cache is not reused.
-    Ingestor(driver, database, tmp_path, progress=False).ingest(generated(namespace), force=True)
-    assert (
-        export_graph(driver, database, namespace, tmp_path / "cache", progress=False).version
-        != export.version
-    )
+    new_ingestor(db, tmp_path).ingest(generated(namespace), force=True)
+    assert export_graph(graph, tmp_path / "cache", progress=False).version != export.version
 
 
 def test_personas_are_written_for_every_user_with_interactions(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    graph: Graph, driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
-    ingest(driver, database, namespace, tmp_path)
-    report = learn_personas(
-        driver, database, namespace, tmp_path, hidden_channels=64, epochs=30, progress=False
-    )
+    ingest(graph, tmp_path)
+    report = learn_personas(graph, tmp_path, HDGIConfig(epochs=30), progress=False)
     assert report is not None
     assert report.users == 30
     assert report.result.losses[report.result.best_epoch] < report.result.losses[0]
@@ -61,7 +58,7 @@ def test_personas_are_written_for_every_user_with_interactions(
     )
     assert records[0]["n"] == 30 and records[0]["sizes"] == [64]
     assert records[0]["v"] == [report.version]
-    found = nearest_users(driver, database, namespace, "u3", k=3)
+    found = nearest_users(graph, "u3", k=3)
     assert len(found) == 3 and "u3" not in {n.user for n in found}
     assert [n.score for n in found] == sorted((n.score for n in found), reverse=True)
     # Centred personas: cosine tells users apart (it is not ~1 for everyone).
@@ -84,14 +81,14 @@ def test_personas_are_written_for_every_user_with_interactions(
 
 
 def test_nearest_users_widen_past_other_datasets_crowding_the_index(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, graph: Graph, driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
     """The persona index spans every dataset: when another dataset's users sit closest to the
     query persona, the search widens until it has k users of the asked dataset."""
-    ingest(driver, database, namespace, tmp_path)
+    ingest(graph, tmp_path)
     users = [f"u{u}" for u in range(30)]
     vectors = np.random.default_rng(1).standard_normal((30, 64)).astype(np.float32)
-    write_personas(driver, database, namespace, users, vectors, "m", progress=False)
+    write_personas(graph, users, vectors, "m", progress=False)
     crowd = f"{namespace}-crowd"
     near_u3 = vectors[3] + 1e-3 * np.random.default_rng(2).standard_normal((600, 64))
     try:
@@ -103,7 +100,7 @@ def test_nearest_users_widen_past_other_datasets_crowding_the_index(
             database_=database,
         )
         driver.execute_query("CALL db.awaitIndexes(60)", database_=database)
-        found = nearest_users(driver, database, namespace, "u3", k=3)
+        found = nearest_users(graph, "u3", k=3)
         assert len(found) == 3
         assert {n.user for n in found} <= set(users) - {"u3"}
         similarity = vectors @ vectors[3] / np.linalg.norm(vectors, axis=1)
@@ -116,20 +113,16 @@ def test_nearest_users_widen_past_other_datasets_crowding_the_index(
         )
 
 
-def test_readers_never_see_two_persona_versions(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
-) -> None:
-    ingest(driver, database, namespace, tmp_path)
-    assert read_personas(driver, database, namespace) is None
+def test_readers_never_see_two_persona_versions(graph: Graph, tmp_path: Path) -> None:
+    ingest(graph, tmp_path)
+    assert read_personas(graph) is None
     users = [f"u{u}" for u in range(30)]
     rng = np.random.default_rng(0)
     written: dict[str, np.ndarray] = {}
 
     def write(batch_size: int) -> None:
         vectors = rng.standard_normal((30, 64)).astype(np.float32)
-        version = write_personas(
-            driver, database, namespace, users, vectors, "m", batch_size=batch_size, progress=False
-        )
+        version = write_personas(graph, users, vectors, "m", batch_size=batch_size, progress=False)
         written[version] = vectors
 
     write(1_000)
@@ -141,7 +134,7 @@ def test_readers_never_see_two_persona_versions(
     def read() -> None:
         try:
             while not done.is_set():
-                found = read_personas(driver, database, namespace)
+                found = read_personas(graph)
                 assert found is not None
                 seen.append(found)
         except BaseException as error:  # surfaced below: a thread's failure fails the test
@@ -172,38 +165,38 @@ def test_readers_never_see_two_persona_versions(
 
 
 def test_bad_graphs_give_clear_messages(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    graph: Graph, driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
 ) -> None:
     with pytest.raises(ExportError, match="not in the graph"):
-        export_graph(driver, database, namespace, progress=False)
-    ingest(driver, database, namespace, tmp_path)
+        export_graph(graph, progress=False)
+    ingest(graph, tmp_path)
     driver.execute_query(
         "MATCH (:Item {dataset: $d})-[r:HAS_GENRE]->() DELETE r", d=namespace, database_=database
     )
-    export = export_graph(driver, database, namespace, progress=False)
+    export = export_graph(graph, progress=False)
     assert not any(rel == "HAS_GENRE" for _, rel, _ in export.edges)
     driver.execute_query(
         "MATCH (:User {dataset: $d})-[r:INTERACTED]->() DELETE r", d=namespace, database_=database
     )
     with pytest.raises(ExportError, match="has a training interaction"):
-        export_graph(driver, database, namespace, progress=False)
+        export_graph(graph, progress=False)
     driver.execute_query(
         "MATCH (u:User {dataset: $d}) DETACH DELETE u", d=namespace, database_=database
     )
     with pytest.raises(ExportError, match="has no users"):
-        export_graph(driver, database, namespace, progress=False)
+        export_graph(graph, progress=False)
 
 
 def test_user_properties_from_the_dataset_are_read_without_kgrec_s_own(
-    driver: neo4j.Driver, database: str, namespace: str, tmp_path: Path
+    db: Database, graph: Graph, namespace: str, tmp_path: Path
 ) -> None:
     from kgstore.export import read_user_properties
 
     data = generated(namespace)
     data.users["gender"] = ["F" if u % 3 == 0 else "M" for u in range(len(data.users))]
-    Ingestor(driver, database, tmp_path, progress=False).ingest(data)
-    learn_personas(driver, database, namespace, tmp_path, epochs=2, progress=False)
-    properties = read_user_properties(driver, database, namespace)
+    new_ingestor(db, tmp_path).ingest(data)
+    learn_personas(graph, tmp_path, HDGIConfig(epochs=2), progress=False)
+    properties = read_user_properties(graph)
     # The personas' vector, version, model and time are kgrec's, not the dataset's.
     assert list(properties.columns) == ["age", "gender"]
     assert sorted(properties.index) == sorted(data.users["id"])

@@ -9,13 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import neo4j
 import pytest
 
 from kgstore.datasets import load_dataset
-from kgstore.ingest import Ingestor
+from kgstore.graph import Database, Graph
 from kgstore.settings import Neo4jSettings
 from kgstore.stats import graph_counts
+from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import assert_no_heldout_edges
 
 pytestmark = pytest.mark.slow
@@ -23,26 +23,21 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("name", ["ml-100k", "amazon-kg-books", "beauty"])
 def test_ingest_matches_the_dataset_and_is_idempotent(
-    name: str,
-    datasets_dir: Path,
-    driver: neo4j.Driver,
-    database: str,
-    namespace: str,
-    tmp_path: Path,
+    db: Database, graph: Graph, name: str, datasets_dir: Path, namespace: str, tmp_path: Path
 ) -> None:
     data = load_dataset(datasets_dir / name, name=namespace)
-    ingestor = Ingestor(driver, database, tmp_path, progress=False)
+    ingestor = new_ingestor(db, tmp_path)
     ingestor.ingest(data)
     expected = data.expected_counts()
-    assert graph_counts(driver, database, namespace) == expected
+    assert graph_counts(graph) == expected
     ingestor.ingest(data, force=True)  # every phase again, through MERGE
-    assert graph_counts(driver, database, namespace) == expected
-    assert_no_heldout_edges(driver, database, namespace, data)
+    assert graph_counts(graph) == expected
+    assert_no_heldout_edges(graph, data)
 
 
 def test_a_killed_ingest_restarted_ends_with_the_same_counts(
+    graph: Graph,
     datasets_dir: Path,
-    driver: neo4j.Driver,
     database: str,
     namespace: str,
     tmp_path: Path,
@@ -74,7 +69,7 @@ def test_a_killed_ingest_restarted_ends_with_the_same_counts(
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            _, rels = graph_counts(driver, database, namespace)
+            _, rels = graph_counts(graph)
             if rels.get("IN_CATEGORY", 0) > 0:
                 break
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
@@ -86,9 +81,9 @@ def test_a_killed_ingest_restarted_ends_with_the_same_counts(
         process.wait()
     data = load_dataset(datasets_dir / "amazon-kg-books", name=namespace)
     expected = data.expected_counts()
-    assert graph_counts(driver, database, namespace) != expected, "killed too late to test"
+    assert graph_counts(graph) != expected, "killed too late to test"
 
     restarted = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert restarted.returncode == 0, restarted.stderr
     assert "graph matches the dataset" in restarted.stdout
-    assert graph_counts(driver, database, namespace) == expected
+    assert graph_counts(graph) == expected

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from kgstore.graph import Database
 from kgstore.server import LocalNeo4j
 from kgstore.settings import Neo4jSettings, kgrec_home
 
@@ -22,10 +23,9 @@ def test_local_server_start_is_idempotent(neo4j_settings: Neo4jSettings) -> None
     assert any(p.name.startswith("neo4j-bolt-5.26") for p in server.lib_dir.iterdir())
 
 
-def test_server_is_neo4j_5_26_with_vector_indexes(driver, database) -> None:  # type: ignore[no-untyped-def]
-    records, _, _ = driver.execute_query(
-        "CALL dbms.components() YIELD name, versions RETURN versions[0] AS version",
-        database_=database,
+def test_server_is_neo4j_5_26_with_vector_indexes(db: Database) -> None:
+    records = db.read_text(
+        "CALL dbms.components() YIELD name, versions RETURN versions[0] AS version"
     )
     assert records[0]["version"].startswith("5.26")
 

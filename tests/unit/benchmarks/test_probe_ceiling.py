@@ -4,8 +4,8 @@ to check by hand."""
 import numpy as np
 
 from benchmarks.probe_ceiling import at_most, attribute_shares, co_user_mean, padded
-from recommender.probe import training_interactions
-from tests.unit.recommender.test_probe import export_with_genres
+from recommender.experiments.probe_tasks import training_interactions
+from tests.unit.recommender.experiments.test_probe_tasks import export_with_genres
 
 
 def test_attribute_shares_are_per_user_shares_of_training_items() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from kgstore.datasets.canonical import CanonicalDataset
 from kgstore.datasets.split import leave_one_out
+from kgstore.graph import Database
 from kgstore.ingest import Ingestor, fingerprint
 from kgstore.schema import SchemaError, apply_schema
 from kgstore.vocabulary import VocabularyError
@@ -50,14 +51,14 @@ def test_identifiers_outside_the_allow_list_stop_ingest_before_any_query(
 ) -> None:
     driver = MagicMock(spec=neo4j.Driver)
     with pytest.raises(VocabularyError):
-        Ingestor(driver, "neo4j", tmp_path).ingest(tiny(label, relation))
+        Ingestor(Database(driver, "neo4j"), tmp_path, 384, 64).ingest(tiny(label, relation))
     driver.execute_query.assert_not_called()
     driver.session.assert_not_called()
 
 
 def test_batch_size_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        Ingestor(MagicMock(spec=neo4j.Driver), "neo4j", tmp_path, batch_size=0)
+        Ingestor(Database(MagicMock(spec=neo4j.Driver), "neo4j"), tmp_path, 384, 64, batch_size=0)
 
 
 def test_fingerprint_changes_with_content() -> None:
@@ -73,9 +74,10 @@ def test_schema_refuses_a_vector_index_of_another_dimension() -> None:
     record = {"dimensions": 768}
     driver.execute_query.return_value = ([record], None, None)
     with pytest.raises(SchemaError, match="dimension 768, configuration says 384"):
-        apply_schema(driver, "neo4j", embedding_dim=384)
+        apply_schema(Database(driver, "neo4j"), embedding_dim=384, persona_dim=64)
 
 
 def test_schema_refuses_silly_dimensions() -> None:
     with pytest.raises(SchemaError):
-        apply_schema(MagicMock(spec=neo4j.Driver), "neo4j", embedding_dim=0)
+        db = Database(MagicMock(spec=neo4j.Driver), "neo4j")
+        apply_schema(db, embedding_dim=0, persona_dim=64)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,20 @@ from learners.hdgi.auxiliary import (
 )
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import train_hdgi
+
+
+def hyper(**changes: Any) -> dict[str, Any]:
+    """HDGI's hyperparameters for the tiny test graphs (no defaults in the trainer)."""
+    base: dict[str, Any] = dict(
+        hidden_channels=8,
+        epochs=40,
+        lr=5e-3,
+        patience=100,
+        taste_weight=1.0,
+        profile_weight=1.0,
+        max_grad_norm=1.0,
+    )
+    return base | changes
 
 
 def tiny_graph(seed: int = 0, users: int = 12, items: int = 9) -> dict[str, object]:
@@ -88,8 +104,8 @@ def test_hdgi_shapes_loss_and_repr() -> None:
 
 def test_training_lowers_the_loss_and_is_reproducible() -> None:
     inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
-    first = train_hdgi(inputs, hidden_channels=8, epochs=40, seed=3, progress=False)
-    again = train_hdgi(inputs, hidden_channels=8, epochs=40, seed=3, progress=False)
+    first = train_hdgi(inputs, **hyper(epochs=40), seed=3, progress=False)
+    again = train_hdgi(inputs, **hyper(epochs=40), seed=3, progress=False)
     assert min(first.losses) < first.losses[0]
     assert first.personas.shape == (12, 8) and first.personas.dtype == np.float32
     np.testing.assert_allclose(first.personas, again.personas, atol=1e-6)
@@ -189,10 +205,8 @@ def test_auxiliary_terms_add_up() -> None:
 
 def test_training_without_the_taste_term_is_plain_hdgi() -> None:
     inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
-    plain = train_hdgi(
-        inputs, hidden_channels=8, epochs=5, taste_weight=0, profile_weight=0, progress=False
-    )
-    tasted = train_hdgi(inputs, hidden_channels=8, epochs=5, profile_weight=0, progress=False)
+    plain = train_hdgi(inputs, **hyper(epochs=5, taste_weight=0, profile_weight=0), progress=False)
+    tasted = train_hdgi(inputs, **hyper(epochs=5, profile_weight=0), progress=False)
     # The taste term's squared error on standardised targets starts near 1 on top of DGI's.
     assert tasted.losses[0] > plain.losses[0] + 0.5
     # So does the attribute-profile term's (its target has unit variance), once users' genre
@@ -201,12 +215,10 @@ def test_training_without_the_taste_term_is_plain_hdgi() -> None:
     genres = [[i, 0 if i < 4 else 1 + i % 2] for i in range(9)]
     graph["edges"][("Item", "HAS_GENRE", "Genre")] = np.array(genres).T  # type: ignore[index]
     inputs = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
-    plain = train_hdgi(
-        inputs, hidden_channels=8, epochs=5, taste_weight=0, profile_weight=0, progress=False
-    )
-    profiled = train_hdgi(inputs, hidden_channels=8, epochs=5, taste_weight=0, progress=False)
+    plain = train_hdgi(inputs, **hyper(epochs=5, taste_weight=0, profile_weight=0), progress=False)
+    profiled = train_hdgi(inputs, **hyper(epochs=5, taste_weight=0), progress=False)
     assert profiled.losses[0] > plain.losses[0] + 0.5
     # Without attributes there is no profile: the term is left out, not an error.
     del graph["edges"][("Item", "HAS_GENRE", "Genre")]  # type: ignore[attr-defined]
     bare = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
-    assert len(train_hdgi(bare, hidden_channels=8, epochs=2, progress=False).losses) == 2
+    assert len(train_hdgi(bare, **hyper(epochs=2), progress=False).losses) == 2

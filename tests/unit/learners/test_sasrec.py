@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from kgstore.splits import in_time_order
 from learners.sasrec.data import SequenceData, batches, left_pad, training_windows
 from learners.sasrec.model import SASRec
 from learners.sasrec.train import train_sasrec
@@ -21,7 +22,7 @@ def split_frame() -> pd.DataFrame:
             )
             rows.append((user, item, position, stage))
     frame = pd.DataFrame(rows, columns=["user", "item", "position", "split"])
-    return frame.sample(frac=1.0, random_state=0)  # order comes from `position`, not rows
+    return in_time_order(frame.sample(frac=1.0, random_state=0))  # by `position`, not rows
 
 
 def test_sequences_from_a_split() -> None:
@@ -174,7 +175,8 @@ def test_training_needs_sequences() -> None:
     )
     data = SequenceData.from_split(frame)
     with pytest.raises(ValueError, match="nothing to learn"):
-        train_sasrec(SASRec(data.n_items, hidden=8, heads=1), data, lambda m: 0.0, progress=False)
+        train_sasrec(SASRec(data.n_items, hidden=8, heads=1), data, lambda m: 0.0, epochs=1,
+                     batch_size=8, lr=1e-3, patience=1, negatives=None, progress=False)  # fmt: skip
 
 
 def test_item_residual_starts_at_the_text_vectors() -> None:
@@ -220,7 +222,9 @@ def test_sequences_follow_time_where_the_split_did() -> None:
             "split": ["train", "train", "test", "train", "valid"],
         }
     )
-    data = SequenceData.from_split(frame)
+    with pytest.raises(ValueError, match="not in each user's time order"):
+        SequenceData.from_split(frame)
+    data = SequenceData.from_split(in_time_order(frame))
     names = [data.items[i - 1] for i in data.train[0]]
     assert names == ["early", "mid", "late"]
     assert data.items[data.valid[0] - 1] == "valid" and data.items[data.test[0] - 1] == "test"

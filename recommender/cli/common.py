@@ -1,0 +1,171 @@
+"""What every command shares: the settings, the connection to the graph, and the options
+declared alike everywhere (``--dataset``, ``--quiet``, ``--device``, SASRec's and HDGI's)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from kgstore.connection import open_driver
+from kgstore.graph import Database, Graph
+from kgstore.server import LocalNeo4j
+from kgstore.server.local import ServerStatus, port_open
+from kgstore.settings import Neo4jSettings, kgrec_home
+from recommender.config import HDGIConfig, KgrecSettings, SASRecConfig
+
+MODELS = ("models", "recommender")  # under KGREC_HOME
+Command = Callable[[argparse.Namespace], int]
+Runner = Callable[[list[str]], int]  # runs another kgrec command line
+
+
+@cache
+def settings() -> KgrecSettings:
+    """The environment's settings, read once per process."""
+    return KgrecSettings()
+
+
+def models_dir() -> Path:
+    return kgrec_home().joinpath(*MODELS)
+
+
+def local_server(neo4j_settings: Neo4jSettings) -> LocalNeo4j:
+    return LocalNeo4j(
+        kgrec_home() / "neo4j",
+        neo4j_settings,
+        heap=settings().neo4j_heap,
+        page_cache_mb=settings().neo4j_pagecache_mb,
+    )
+
+
+def neo4j_settings() -> Neo4jSettings:
+    """Where the graph is; a password is created for the project's own server when none
+    is configured."""
+    return Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
+
+
+def ensure_server(configured: Neo4jSettings) -> ServerStatus | None:
+    """Start the project's local Neo4j when the configured local port is closed; its status
+    when it was started."""
+    if configured.is_local and not port_open(configured.port):
+        print(f"kgrec: starting the local Neo4j on {configured.uri} ...", file=sys.stderr)
+        return local_server(configured).start()
+    return None
+
+
+@contextmanager
+def database() -> Iterator[Database]:
+    """The configured database, its driver closed on exit; the project's local server is
+    started if needed."""
+    configured = neo4j_settings()
+    ensure_server(configured)
+    with open_driver(configured) as driver:
+        yield Database(driver, configured.database)
+
+
+@contextmanager
+def graph(dataset: str) -> Iterator[Graph]:
+    """The namespace of ``dataset`` in the configured database (see :func:`database`)."""
+    with database() as db:
+        yield db.graph(dataset)
+
+
+def add_dataset(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", required=True, help="dataset name in the graph")
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+
+
+def add_hdgi_options(p: argparse.ArgumentParser, hidden_default: int) -> None:
+    """HDGI's options, with :class:`HDGIConfig`'s defaults."""
+    d = HDGIConfig()
+    p.add_argument(
+        "--hidden", type=int, default=hidden_default, help=f"persona size ({hidden_default})"
+    )
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"at most ({d.epochs})")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help=f"stop after this many epochs without a lower loss ({d.patience})",
+    )
+    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate ({d.lr:g})")
+    p.add_argument(
+        "--taste-weight",
+        type=float,
+        default=d.taste_weight,
+        help="weight of the co-user taste reconstruction added to the HDGI loss; 0 trains "
+        f"plain HDGI ({d.taste_weight:g})",
+    )
+    p.add_argument(
+        "--profile-weight",
+        type=float,
+        default=d.profile_weight,
+        help="weight of the attribute-profile reconstruction added to the HDGI loss; 0 "
+        f"leaves it out ({d.profile_weight:g})",
+    )
+
+
+def hdgi_config(args: argparse.Namespace) -> HDGIConfig:
+    return HDGIConfig(
+        hidden_channels=args.hidden,
+        epochs=args.epochs,
+        patience=args.patience,
+        lr=args.lr,
+        taste_weight=args.taste_weight,
+        profile_weight=args.profile_weight,
+    )
+
+
+def add_sasrec_options(p: argparse.ArgumentParser, full: bool = True) -> None:
+    """SASRec's options, with :class:`SASRecConfig`'s defaults; ``full=False`` offers only
+    the training length."""
+    d = SASRecConfig()
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"at most ({d.epochs})")
+    p.add_argument(
+        "--patience", type=int, default=d.patience, help=f"early stopping ({d.patience})"
+    )
+    if not full:
+        return
+    p.add_argument("--hidden", type=int, default=d.hidden, help=f"SASRec width ({d.hidden})")
+    p.add_argument("--max-len", type=int, default=d.max_len, help=f"sequence length ({d.max_len})")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help=f"windows (of up to max-len targets) per step ({d.batch_size})",
+    )
+    p.add_argument("--negatives", type=int, help="sampled negatives (default: full softmax)")
+    p.add_argument(
+        "--item-residual",
+        action=argparse.BooleanOptionalAction,
+        default=d.item_residual,
+        help="text items: the projection plus a learned per-item offset (default); "
+        "--no-item-residual: the text projection alone",
+    )
+    p.add_argument(
+        "--user-dropout",
+        type=float,
+        default=d.user_dropout,
+        help=f"chance of dropping a training sequence's user vector ({d.user_dropout:g})",
+    )
+
+
+def sasrec_config(args: argparse.Namespace) -> SASRecConfig:
+    """The SASRec settings the options of :func:`add_sasrec_options` give."""
+    given = {
+        name: getattr(args, name)
+        for name in SASRecConfig.model_fields
+        if getattr(args, name, None) is not None
+    }
+    return SASRecConfig(**given)

@@ -1,0 +1,132 @@
+"""``kgrec ingest``, ``stats`` and ``explain``: datasets into the graph, and what it holds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kgstore import explain, stats
+from kgstore.datasets import load_dataset
+from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor
+from kgstore.settings import data_dir, kgrec_home
+from recommender.cli import common
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    path = Path(args.path) if args.path else data_dir() / args.dataset
+    started = time.perf_counter()
+    data = load_dataset(path, name=args.name or args.dataset, fmt=args.format)
+    print(data.summary())
+    print(f"  read and split in {time.perf_counter() - started:.1f}s")
+    settings = common.settings()
+    with common.database() as db:
+        ingestor = Ingestor(
+            db,
+            kgrec_home(),
+            settings.embedding_dim,
+            settings.persona_dim,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+        )
+        if args.replace:
+            ingestor.drop(data.name)
+        report = ingestor.ingest(data, force=args.force)
+        for phase in report.phases:
+            state = "skipped (done)" if phase.skipped else f"{phase.seconds:6.1f}s"
+            print(f"  {phase.phase:<48} {phase.rows:>9,} rows  {state}")
+        if report.relationships_per_second:
+            print(
+                f"  relationships/s over all relationship phases (with per-phase overhead): "
+                f"{report.relationships_per_second:,.0f}"
+            )
+        nodes, relationships = stats.graph_counts(db.graph(data.name))
+    expected_nodes, expected_relationships = data.expected_counts()
+    if (nodes, relationships) != (expected_nodes, expected_relationships):
+        print("kgrec: graph counts differ from the dataset:", file=sys.stderr)
+        print(f"  graph    {nodes} {relationships}", file=sys.stderr)
+        print(f"  expected {expected_nodes} {expected_relationships}", file=sys.stderr)
+        return 1
+    print(
+        f"  graph matches the dataset: {sum(nodes.values()):,} nodes, "
+        f"{sum(relationships.values()):,} relationships"
+    )
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with common.database() as db:
+        names = [args.dataset] if args.dataset else [str(d["dataset"]) for d in stats.datasets(db)]
+        if not names:
+            print("the graph holds no dataset yet; run `kgrec ingest <dataset>`")
+        for name in names:
+            nodes, relationships = stats.graph_counts(db.graph(name))
+            print(f"dataset {name}")
+            for label, count in sorted(nodes.items()):
+                print(f"  (:{label:<10}) {count:>10,}")
+            for rel, count in sorted(relationships.items()):
+                print(f"  [:{rel:<26}] {count:>10,}")
+    return 0
+
+
+def cmd_explain_user(args: argparse.Namespace) -> int:
+    with common.graph(args.dataset) as graph:
+        items = explain.user_neighbourhood(graph, args.user_id, max_items=args.items)
+    print(explain.format_neighbourhood(args.user_id, items))
+    return 0 if items else 1
+
+
+def cmd_explain_path(args: argparse.Namespace) -> int:
+    with common.graph(args.dataset) as graph:
+        paths = explain.user_item_paths(graph, args.user_id, args.item_id, k=args.k)
+    if not paths:
+        print(f"no path of at most 4 hops links user {args.user_id} to item {args.item_id}")
+        return 1
+    print(f"how user {args.user_id} connects to item {args.item_id}:")
+    for path in paths:
+        print(f"  {path.text()}")
+    return 0
+
+
+def register(sub: Any) -> Any:
+    """Adds ingest, stats and explain; returns explain's sub-parsers for other groups."""
+    p = sub.add_parser("ingest", help="load a dataset into the knowledge graph")
+    p.add_argument("dataset", help="dataset name (ml-100k, amazon-kg-books, beauty, or your own)")
+    p.add_argument("--path", help="dataset folder (default: KGREC_DATA_DIR/<dataset>)")
+    p.add_argument(
+        "--format",
+        choices=["recbole", "amazon-kg", "sequences"],
+        help="input format (default: detected)",
+    )
+    p.add_argument("--name", help="namespace in the graph (default: the dataset name)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"rows per write transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    p.add_argument("--force", action="store_true", help="redo phases already done")
+    p.add_argument("--replace", action="store_true", help="drop the dataset first")
+    common.add_quiet(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("stats", help="node and relationship counts per dataset")
+    p.add_argument("--dataset", help="one dataset (default: all)")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("explain", help="explain from the graph")
+    what = p.add_subparsers(dest="what", required=True)
+    q = what.add_parser("user", help="a user's items and their attributes")
+    q.add_argument("user_id")
+    common.add_dataset(q)
+    q.add_argument("--items", type=int, default=10, help="how many recent items (default 10)")
+    q.set_defaults(func=cmd_explain_user)
+    q = what.add_parser("path", help="shortest KG paths from a user to an item")
+    q.add_argument("user_id")
+    q.add_argument("item_id")
+    common.add_dataset(q)
+    q.add_argument("-k", "--k", type=int, default=5)
+    q.set_defaults(func=cmd_explain_path)
+    return what

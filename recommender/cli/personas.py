@@ -1,0 +1,117 @@
+"""``kgrec personas``, ``probe`` and ``explain persona``: HDGI personas of the users."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kgstore.settings import kgrec_home
+from recommender.cli import common
+from recommender.config import HDGIConfig
+
+
+def cmd_personas(args: argparse.Namespace) -> int:
+    from recommender.pipelines.personas import learn_personas
+
+    config = common.hdgi_config(args)  # checked before connecting
+    with common.graph(args.dataset) as graph:
+        report = learn_personas(
+            graph,
+            kgrec_home(),
+            config,
+            seed=args.seed,
+            device=args.device,
+            progress=not args.quiet,
+            if_stale=args.if_stale,
+        )
+    if report is None:
+        print(f"personas of {args.dataset} are up to date with the graph (left as they are)")
+        return 0
+    result = report.result
+    print(
+        f"HDGI on {result.device}: {len(result.losses)} epochs, "
+        f"{result.seconds_per_epoch:.3f}s/epoch, loss {result.losses[0]:.4f} -> "
+        f"{min(result.losses):.4f} (best epoch {result.best_epoch})"
+    )
+    for path, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
+        print(f"  metapath {path:<32} attention {weight:.3f}")
+    print(f"personas version {report.version} published on {report.users:,} users")
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from recommender.experiments.probe import probe_personas
+
+    config = common.hdgi_config(args)  # checked before connecting
+    with common.graph(args.dataset) as graph:
+        report = probe_personas(
+            graph,
+            kgrec_home(),
+            config,
+            seeds=tuple(args.seeds),
+            device=args.device,
+            progress=not args.quiet,
+            saved=args.personas,
+        )
+    print(report.table())
+    print(f"HDGI seconds per epoch: {', '.join(f'{s:.3f}' for s in report.seconds_per_epoch)}")
+    return 0
+
+
+def cmd_explain_persona(args: argparse.Namespace) -> int:
+    from kgstore.personas import nearest_users
+
+    with common.graph(args.dataset) as graph:
+        found = nearest_users(graph, args.user_id, k=args.k)
+    if not found:
+        print(f"user {args.user_id} has no persona in {args.dataset} (run kgrec personas)")
+        return 1
+    print(f"users nearest to {args.user_id} by persona:")
+    for n in found:
+        print(f"  {n.score:.3f}  user {n.user}")
+        if n.shared_attributes:
+            print(f"         shares: {', '.join(map(str, n.shared_attributes))}")
+        if n.shared_items:
+            print(f"         both have: {', '.join(map(str, n.shared_items))}")
+    return 0
+
+
+def register(sub: Any, explain: Any) -> None:
+    """Adds personas and probe to ``sub``, and ``persona`` to the explain sub-parsers."""
+    p = sub.add_parser("personas", help="learn user personas with HDGI and write them back")
+    common.add_dataset(p)
+    common.add_hdgi_options(p, hidden_default=common.settings().persona_dim)
+    p.add_argument("--seed", type=int, default=0)
+    common.add_device(p)
+    common.add_quiet(p)
+    p.add_argument(
+        "--if-stale",
+        action="store_true",
+        help="do nothing when personas of this model were learned from the current graph",
+    )
+    p.set_defaults(func=cmd_personas)
+
+    p = sub.add_parser(
+        "probe",
+        help="how much a persona says about a user: linear probe "
+        "against random vectors and mean item embeddings",
+    )
+    common.add_dataset(p)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    common.add_hdgi_options(p, hidden_default=HDGIConfig().hidden_channels)
+    common.add_device(p)
+    p.add_argument(
+        "--personas",
+        type=Path,
+        help="score personas saved in this folder (DATASET-seedN.npz, as "
+        "`python -m benchmarks.hdgi --save-personas` writes them) instead of training",
+    )
+    common.add_quiet(p)
+    p.set_defaults(func=cmd_probe)
+
+    q = explain.add_parser("persona", help="users nearest by persona and what they share")
+    q.add_argument("user_id")
+    common.add_dataset(q)
+    q.add_argument("-k", "--k", type=int, default=5)
+    q.set_defaults(func=cmd_explain_persona)

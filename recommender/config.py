@@ -1,0 +1,97 @@
+"""Every setting of kgrec in one place: the defaults, and the environment variables that
+change them.
+
+:class:`SASRecConfig` and :class:`HDGIConfig` hold the models' hyperparameters and are
+passed around whole; :class:`ServingConfig` the serving limits; :class:`KgrecSettings` what
+the environment (``KGREC_*``) configures. The command line takes its defaults from these
+objects, so a default is written only here.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PERSONA_DIM = 64  # the persona's size, and so the User vector index's dimension
+EMBEDDING_DIM = 384  # the packaged all-MiniLM-L6-v2's
+CANDIDATES = 100  # the retriever's top items that the reranker reorders
+
+
+class SASRecConfig(BaseModel):
+    """SASRec's hyperparameters, for every SASRec kgrec trains (retriever and reranker).
+
+    The model's shape is the method's (d=64, L=2, two heads, dropout 0.1, Adam 1e-3).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hidden: int = Field(64, gt=0, description="width of item vectors and attention")
+    layers: int = Field(2, gt=0, description="self-attention blocks")
+    heads: int = Field(2, gt=0, description="attention heads")
+    dropout: float = Field(0.1, ge=0, lt=1, description="dropout inside the blocks")
+    max_len: int = Field(50, gt=0, description="most recent items a sequence keeps")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    batch_size: int = Field(16, gt=0, description="windows of up to max_len targets per step")
+    epochs: int = Field(200, gt=0, description="at most this many epochs")
+    patience: int = Field(10, gt=0, description="epochs without a better validation NDCG@10")
+    negatives: int | None = Field(None, gt=0, description="sampled negatives; None: full softmax")
+    item_residual: bool = Field(
+        True,
+        description="text items: the projected text vector plus a learned per-item offset "
+        "that starts at zero (ADR 0006); False keeps the text projection alone",
+    )
+    user_dropout: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="chance of dropping a training sequence's whole user vector (ADR 0007)",
+    )
+
+
+class HDGIConfig(BaseModel):
+    """How HDGI learns personas: size, optimisation and the auxiliary terms (ADR 0008)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hidden_channels: int = Field(PERSONA_DIM, gt=0, description="persona size")
+    epochs: int = Field(800, gt=0, description="at most this many epochs")
+    patience: int = Field(100, gt=0, description="epochs without a lower loss before stopping")
+    lr: float = Field(5e-3, gt=0, description="Adam learning rate")
+    taste_weight: float = Field(
+        1.0, ge=0, description="weight of the co-user taste reconstruction; 0 leaves it out"
+    )
+    profile_weight: float = Field(
+        1.0, ge=0, description="weight of the attribute-profile reconstruction; 0 leaves it out"
+    )
+    max_grad_norm: float | None = Field(1.0, gt=0, description="gradient clipping; None: off")
+
+
+class ServingConfig(BaseModel):
+    """Limits of the recommender when it serves requests."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    candidates: int = Field(
+        CANDIDATES, gt=0, description="items the retriever hands to the reranker"
+    )
+    max_session: int = Field(1_000, gt=0, description="longer sessions are refused")
+    session_neighbours: int = Field(
+        20, gt=0, description="users whose histories share most items with an anonymous session"
+    )
+
+
+class KgrecSettings(BaseSettings):
+    """What the environment configures (``KGREC_<NAME>``), read once per entry point."""
+
+    model_config = SettingsConfigDict(env_prefix="KGREC_", frozen=True, extra="ignore")
+
+    embedding_dim: int = Field(EMBEDDING_DIM, gt=0, description="item vector index dimension")
+    persona_dim: int = Field(PERSONA_DIM, gt=0, description="persona vector index dimension")
+    neo4j_heap: str = Field("2g", description="heap of the local Neo4j")
+    neo4j_pagecache_mb: int = Field(1024, gt=0, description="page cache of the local Neo4j")
+    embed_model: str | None = Field(None, description="sentence-transformers model directory")
+    embed_endpoint: str | None = Field(None, description="OpenAI-compatible embeddings API root")
+    embed_endpoint_model: str | None = Field(None, description="model name at embed_endpoint")
+    generator_model: str | None = Field(None, description="local generator (.gguf or folder)")
+    chat_endpoint: str | None = Field(None, description="OpenAI-compatible chat API root")
+    chat_model: str | None = Field(None, description="model name at chat_endpoint")

@@ -1,0 +1,221 @@
+"""The retriever comparison (the method's Table 3): a SASRec retriever for each user and
+item representation, the plain SASRec reranking the persona retriever's top 100, and the
+blend of both. Every number is a mean over seeds; every choice (fusion, early stopping,
+blend weight) is made on validation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from learners.sasrec.model import Fusion, SASRec
+from learners.sasrec.train import EpochLog
+from recommender.config import CANDIDATES, SASRecConfig
+from recommender.evaluation.metrics import summarise
+from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
+from recommender.experiments.fingerprint import user_tag
+from recommender.experiments.runstore import RunStore, restore
+from recommender.pipelines import inputs as training
+from recommender.pipelines.inputs import (
+    FUSIONS,
+    PERSONA_RETRIEVER,
+    PLAIN,
+    VARIANTS,
+    RetrieverVariant,
+    TrainingInputs,
+    UserVector,
+)
+
+COLD_MAX_TRAIN = 5  # a "cold" user has at most this many training interactions
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the comparison: a stable ``key`` and the ``label`` reports print."""
+
+    key: str
+    label: str
+
+
+RERANKED = Row("rerank", "Reranking: None / Random over KG+LLM's top 100")
+BLENDED = Row("blend", "Blend: reranker and KG+LLM retriever over its top 100")
+
+
+def variant_row(variant: RetrieverVariant) -> Row:
+    return Row(variant.key, variant.label)
+
+
+@dataclass
+class RunResult:
+    """One row trained (or composed) with one seed."""
+
+    row: Row
+    seed: int
+    fusion: Fusion | None
+    valid: dict[str, float]
+    test: dict[str, float]
+    cold: dict[str, float] | None
+    ranks: np.ndarray  # test ranks of `RetrieverComparison.users`, in order
+    curve: list[EpochLog] = field(default_factory=list)
+    seconds_per_epoch: float = 0.0
+    best_epoch: int = -1
+    weight: float | None = None  # the blended row's retriever weight
+
+
+@dataclass
+class RetrieverComparison:
+    """Every row's runs, and what the report says about how they were made."""
+
+    dataset: str
+    seeds: tuple[int, ...]
+    n_items: int
+    users: np.ndarray  # evaluated (test) users
+    cold_users: int
+    runs: list[RunResult]
+    fusion: dict[str, Fusion]  # row key -> fusion chosen on validation
+    config: SASRecConfig
+    device: str
+    seconds: float
+
+    def rows(self) -> list[Row]:
+        return list(dict.fromkeys(run.row for run in self.runs))
+
+    def by_row(self, row: Row) -> list[RunResult]:
+        return [run for run in self.runs if run.row == row]
+
+
+def run_comparison(
+    inputs: TrainingInputs,
+    config: SASRecConfig,
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+    variants: tuple[RetrieverVariant, ...] = VARIANTS,
+    device: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    on_seed: Callable[[RetrieverComparison], None] | None = None,
+    store: RunStore | None = None,
+) -> RetrieverComparison:
+    """Train every variant for every seed and evaluate on the test targets.
+
+    Variants with a user vector try both fusions on the first seed and keep the one with
+    the better validation NDCG@10 for all seeds. The reranked row reorders the persona
+    retriever's top 100 with the plain SASRec of the same seed; the blended row mixes their
+    scores with a weight chosen on validation. ``on_seed`` receives the comparison so far
+    after every seed (to save partial results of a long run). With a ``store``, every
+    trained model is kept there and a model already in it is loaded, not trained.
+    """
+    if not seeds:
+        raise ValueError("give at least one seed")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    data = inputs.data
+    users = data.evaluable("test")
+    cold = users[np.array([len(data.train[u]) for u in users]) <= COLD_MAX_TRAIN]
+    chosen: dict[str, Fusion] = {}
+    runs: list[RunResult] = []
+    started = time.perf_counter()
+    comparison: RetrieverComparison | None = None
+    for seed in seeds:
+        models: dict[RetrieverVariant, SASRec] = {}
+        for variant in variants:
+            model, run = _best_fusion(
+                inputs, variant, config, seed, device, chosen, store, log, progress
+            )
+            if run.fusion is not None:
+                chosen[variant.key] = run.fusion
+            _score(run, full_ranks(model, data, "test", users), users, cold)
+            runs.append(run)
+            models[variant] = model
+        retriever, reranker = models.get(PERSONA_RETRIEVER), models.get(PLAIN)
+        if retriever is not None and reranker is not None:
+            ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES)
+            run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
+            _score(run, ranks, users, cold)
+            runs.append(run)
+            weight, valid = choose_weight(retriever, reranker, data)
+            log(f"seed {seed} blend: retriever weight {weight:g}, valid NDCG@10 {valid:.4f}")
+            ranks = reranked_ranks(
+                retriever, reranker, data, "test", users, CANDIDATES, weight=weight
+            )
+            run = RunResult(BLENDED, seed, None, {"NDCG@10": valid}, {}, None, ranks, weight=weight)
+            _score(run, ranks, users, cold)
+            runs.append(run)
+        comparison = RetrieverComparison(
+            inputs.dataset,
+            tuple(seeds[: seeds.index(seed) + 1]),
+            data.n_items,
+            users,
+            len(cold),
+            list(runs),
+            dict(chosen),
+            config,
+            device,
+            time.perf_counter() - started,
+        )
+        if on_seed is not None:
+            on_seed(comparison)
+    assert comparison is not None
+    return comparison
+
+
+def _best_fusion(
+    inputs: TrainingInputs,
+    variant: RetrieverVariant,
+    config: SASRecConfig,
+    seed: int,
+    device: str,
+    chosen: dict[str, Fusion],
+    store: RunStore | None,
+    log: Callable[[str], None],
+    progress: bool = True,
+) -> tuple[SASRec, RunResult]:
+    """The variant's model of ``seed``: loaded from ``store`` or trained, under each fusion
+    still to choose from, keeping the one with the best validation NDCG@10."""
+    fusions: tuple[Fusion | None, ...] = (None,)
+    if variant.user is not UserVector.NONE:
+        fusions = (chosen[variant.key],) if variant.key in chosen else FUSIONS
+    tag = user_tag(inputs, variant, config)
+    best: tuple[float, SASRec, RunResult] | None = None
+    for fusion in fusions:
+        stored = store.load(variant.key, fusion, seed, tag) if store is not None else None
+        if stored is not None:
+            model = restore(training.build_model(variant, fusion, inputs, config), stored.state)
+            model.to(device).eval()
+            result = stored.result
+        else:
+            model, result = training.fit(variant, fusion, inputs, config, seed, device, progress)
+            if store is not None:
+                store.save(variant.key, fusion, seed, model, result, tag)
+        run = RunResult(
+            variant_row(variant),
+            seed,
+            fusion,
+            valid={"NDCG@10": result.best_valid},
+            test={},
+            cold=None,
+            ranks=np.zeros(0, np.int64),
+            curve=result.curve,
+            seconds_per_epoch=result.seconds_per_epoch,
+            best_epoch=result.best_epoch,
+        )
+        log(
+            f"seed {seed} {variant.label}"
+            + (f" (fusion {fusion})" if fusion else "")
+            + f": valid NDCG@10 {result.best_valid:.4f} at epoch {result.best_epoch}, "
+            f"{result.seconds_per_epoch:.2f} s/epoch"
+            + (" (kept from an earlier run)" if stored is not None else "")
+        )
+        if best is None or result.best_valid > best[0]:
+            best = (result.best_valid, model, run)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _score(run: RunResult, ranks: np.ndarray, users: np.ndarray, cold: np.ndarray) -> None:
+    run.ranks = ranks
+    run.test = summarise(ranks)
+    if len(cold):
+        run.cold = summarise(ranks[np.isin(users, cold)])

@@ -1,0 +1,252 @@
+"""The retriever comparison as a person reads it: markdown tables in the method's Table 3
+layout, paired significance tests, a bar chart with error bars, training curves, and the
+raw numbers as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt
+import numpy as np
+
+from recommender.evaluation.metrics import per_user
+from recommender.evaluation.statistics import paired_wilcoxon
+from recommender.experiments.comparison import BLENDED, RetrieverComparison, Row
+from recommender.util.files import write_text_atomic
+from recommender.util.markdown import table as markdown_table
+
+METRICS = ("HR", "NDCG", "MRR")
+TESTED = (("NDCG", 10), ("HR", 100))
+
+
+def _mean_std(values: list[float]) -> str:
+    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+
+
+def paired_p_values(
+    table: RetrieverComparison, metric: str, k: int
+) -> dict[tuple[Row, Row], float]:
+    """Wilcoxon signed-rank p-value for every pair of rows, on each user's metric averaged
+    over the seeds (the same users in every row, so the test is paired)."""
+    return paired_wilcoxon(
+        {
+            row: np.mean([per_user(run.ranks, metric, k) for run in table.by_row(row)], axis=0)
+            for row in table.rows()
+        }
+    )
+
+
+def markdown(table: RetrieverComparison, command: str, machine: str) -> str:
+    s = table.config
+    lines = [
+        f"# Table 3 on {table.dataset}",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {machine}; device {table.device}; {table.seconds / 60:.1f} minutes in all.",
+        f"SASRec: d={s.hidden}, L={s.layers}, heads={s.heads}, dropout {s.dropout}, "
+        f"max length {s.max_len}, Adam {s.lr}, batch {s.batch_size}, at most {s.epochs} epochs, "
+        f"early stopping after {s.patience} epochs without a better validation NDCG@10, "
+        + ("full softmax." if s.negatives is None else f"{s.negatives} sampled negatives.")
+        + (
+            " Description (LLM) items: the projected text embedding plus a learned per-item "
+            "offset that starts at zero."
+            if s.item_residual
+            else " Description (LLM) items: the projected text embedding alone."
+        )
+        + (
+            f" User vectors dropped from {s.user_dropout:.0%} of training sequences."
+            if s.user_dropout
+            else ""
+        ),
+        f"Seeds {', '.join(map(str, table.seeds))}: mean ± std. Leave-one-out test targets of "
+        f"{len(table.users):,} users, full ranking over all {table.n_items:,} items (items the "
+        "user has already interacted with excluded). Fusion of the user vector chosen on "
+        "validation NDCG@10 (first seed): "
+        + (", ".join(f"{_label(table, key)}: {f}" for key, f in table.fusion.items()) or "none")
+        + "."
+        + blend_sentence(table),
+        "",
+    ]
+    for k in (10, 100):
+        lines += [f"## k = {k}", ""]
+        lines += markdown_table(
+            ("user / item representation", *METRICS),
+            (
+                (
+                    row.label,
+                    *(_mean_std([r.test[f"{m}@{k}"] for r in table.by_row(row)]) for m in METRICS),
+                )
+                for row in table.rows()
+            ),
+        )
+        lines.append("")
+    lines += [f"## Cold users (at most 5 training interactions): {table.cold_users:,}", ""]
+    if table.cold_users:
+        cold = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
+        lines += markdown_table(
+            ("user / item representation", *cold),
+            (
+                (
+                    row.label,
+                    *(
+                        _mean_std([r.cold[key] for r in table.by_row(row) if r.cold])
+                        for key in cold
+                    ),
+                )
+                for row in table.rows()
+            ),
+        )
+    else:
+        lines.append("No test user of this dataset is that cold.")
+    lines.append("")
+    for metric, k in TESTED:
+        lines += [
+            f"## Paired significance, {metric}@{k}",
+            "",
+            "Wilcoxon signed-rank test on per-user values averaged over the seeds; p-values.",
+            "",
+        ]
+        pairs = []
+        for (a, b), p in paired_p_values(table, metric, k).items():
+            diff = np.mean([r.test[f"{metric}@{k}"] for r in table.by_row(a)]) - np.mean(
+                [r.test[f"{metric}@{k}"] for r in table.by_row(b)]
+            )
+            pairs.append((a.label, b.label, f"{diff:+.4f}", f"{p:.3g}"))
+        lines += markdown_table(("row A", "row B", "mean A - mean B", "p"), pairs, "llrr")
+        lines.append("")
+    lines += ["## Training", ""]
+    rows = []
+    for row in table.rows():
+        runs = [run for run in table.by_row(row) if run.curve]
+        if runs:
+            per_epoch = np.mean([run.seconds_per_epoch for run in runs])
+            epochs = ", ".join(str(run.best_epoch) for run in runs)
+            rows.append((row.label, f"{per_epoch:.2f}", epochs))
+    lines += markdown_table(("row", "s/epoch", "best epoch (per seed)"), rows, "lrl")
+    return "\n".join(lines) + "\n"
+
+
+def blend_sentence(table: RetrieverComparison) -> str:
+    """How the blended row was made, with its weights, or nothing without that row."""
+    weights = [run.weight for run in table.by_row(BLENDED) if run.weight is not None]
+    if not weights:
+        return ""
+    return (
+        f" {BLENDED.label}: the reranker's and the retriever's log-probabilities over the top 100, "
+        "the retriever weighted by w, chosen per seed on validation NDCG@10 from 0, 0.1, ..., 1 "
+        f"(w = 0 is the reranking row above, 1 the retriever alone): w = "
+        + ", ".join(f"{w:g}" for w in weights)
+        + "."
+    )
+
+
+def bar_chart(table: RetrieverComparison, path: Path) -> None:
+    keys = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
+    rows = table.rows()
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 4.2), sharey=False)
+    colours = plt.get_cmap("tab10")(np.arange(len(rows)))
+    for ax, key in zip(axes, keys, strict=True):
+        means = [np.mean([r.test[key] for r in table.by_row(row)]) for row in rows]
+        stds = [np.std([r.test[key] for r in table.by_row(row)]) for row in rows]
+        ax.bar(range(len(rows)), means, yerr=stds, color=colours, capsize=4)
+        ax.set_title(key)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels([_short(row) for row in rows], rotation=40, ha="right", fontsize=8)
+        ax.set_ylim(0, max(m + s for m, s in zip(means, stds, strict=True)) * 1.1)
+    fig.suptitle(f"{table.dataset}: mean ± std over {len(table.seeds)} seeds (test)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def curves(table: RetrieverComparison, path: Path) -> None:
+    fig, (loss_ax, valid_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    seed = table.seeds[0]
+    for row in table.rows():
+        runs = [run for run in table.by_row(row) if run.curve and run.seed == seed]
+        for run in runs:
+            epochs = [e.epoch for e in run.curve]
+            loss_ax.plot(epochs, [e.loss for e in run.curve], label=_short(row))
+            valid_ax.plot(epochs, [e.valid for e in run.curve], label=_short(row))
+            valid_ax.scatter([run.best_epoch], [max(e.valid for e in run.curve)], s=12)
+    loss_ax.set(title="training loss", xlabel="epoch")
+    valid_ax.set(title="validation NDCG@10 (dot: kept)", xlabel="epoch")
+    if valid_ax.get_legend_handles_labels()[0]:
+        valid_ax.legend(fontsize=8)
+    fig.suptitle(f"{table.dataset}: training curves, seed {seed}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _label(table: RetrieverComparison, key: str) -> str:
+    return next((row.label for row in table.rows() if row.key == key), key)
+
+
+def _short(row: Row) -> str:
+    return (
+        row.label.replace("Description (LLM)", "Desc")
+        .replace("Reranking: ", "Rerank ")
+        .replace(" over KG+LLM's top 100", "")
+    )
+
+
+def notes_path(folder: Path, dataset: str) -> Path:
+    """The hand-written notes a table's markdown ends with; they live in their own file
+    because every run rewrites the generated table whole."""
+    return folder / f"table3-{dataset}-notes.md"
+
+
+def with_notes(text: str, notes: Path) -> str:
+    """``text`` followed by the notes file's content, when there is one."""
+    if not notes.is_file() or not notes.read_text(encoding="utf-8").strip():
+        return text
+    return (
+        f"{text}\n<!-- from {notes.name}, kept across runs -->\n\n"
+        + notes.read_text(encoding="utf-8").strip()
+        + "\n"
+    )
+
+
+def write_all(table: RetrieverComparison, folder: Path, command: str, machine: str) -> list[Path]:
+    """Markdown (ending with the notes file, if any), JSON, bar chart and curves under
+    ``folder``; returns the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"table3-{table.dataset}"
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".json")]
+    text = with_notes(markdown(table, command, machine), notes_path(folder, table.dataset))
+    write_text_atomic(paths[0], text)
+    raw = {
+        "dataset": table.dataset,
+        "seeds": list(table.seeds),
+        "users": len(table.users),
+        "cold_users": table.cold_users,
+        "fusion": table.fusion,
+        "device": table.device,
+        "runs": [
+            {
+                "row": r.row.label,
+                "key": r.row.key,
+                "seed": r.seed,
+                "fusion": r.fusion,
+                "valid": r.valid,
+                "test": r.test,
+                "cold": r.cold,
+                "best_epoch": r.best_epoch,
+                "weight": r.weight,
+                "seconds_per_epoch": r.seconds_per_epoch,
+                "curve": [[e.epoch, e.loss, e.valid, e.seconds] for e in r.curve],
+            }
+            for r in table.runs
+        ],
+    }
+    write_text_atomic(paths[1], json.dumps(raw, indent=1))
+    chart, curve = Path(f"{stem}.png"), Path(f"{stem}-curves.png")
+    bar_chart(table, chart)
+    curves(table, curve)
+    return [*paths, chart, curve]

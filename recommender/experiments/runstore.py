@@ -1,0 +1,96 @@
+"""Trained experiment models kept on disk, one file per (variant, fusion, seed), so that a
+long run that is killed or stopped part-way continues where it stopped instead of training
+every variant again."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from learners.sasrec.model import SASRec
+from learners.sasrec.train import EpochLog, SASRecTrainResult
+from recommender.util.files import atomic_path
+
+# Inputs, not learned: rebuilt from the experiment's inputs, whose fingerprint names the
+# store's folder, so they are not written once per model.
+INPUT_BUFFERS = frozenset({"item_features", "user_features"})
+
+
+@dataclass(frozen=True)
+class StoredFit:
+    state: dict[str, Tensor]
+    result: SASRecTrainResult
+
+
+class RunStore:
+    """Models of one experiment (one fingerprint of data, features and settings).
+
+    Args:
+        folder: where the models live; created on the first save.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, key: str, fusion: str | None, seed: int, tag: str = "") -> Path:
+        """``key`` names the variant (a file-name-safe identifier); ``tag`` the inputs it has
+        beyond the experiment's own (its personas)."""
+        return self.folder / f"{key}--{fusion or 'plain'}--seed{seed}{'--' + tag if tag else ''}.pt"
+
+    def load(self, key: str, fusion: str | None, seed: int, tag: str = "") -> StoredFit | None:
+        path = self.path(key, fusion, seed, tag)
+        if not path.exists():
+            return None
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        result = saved["result"]
+        return StoredFit(
+            saved["state"],
+            SASRecTrainResult(
+                best_epoch=int(result["best_epoch"]),
+                best_valid=float(result["best_valid"]),
+                curve=[EpochLog(**epoch) for epoch in result["curve"]],
+                seconds_per_epoch=float(result["seconds_per_epoch"]),
+                sequences_per_second=float(result["sequences_per_second"]),
+                device=str(result["device"]),
+            ),
+        )
+
+    def save(
+        self,
+        key: str,
+        fusion: str | None,
+        seed: int,
+        model: SASRec,
+        result: SASRecTrainResult,
+        tag: str = "",
+    ) -> Path:
+        """Written to a temporary name and renamed: a killed write leaves no half file."""
+        path = self.path(key, fusion, seed, tag)
+        state = {
+            key: value.detach().cpu()
+            for key, value in model.state_dict().items()
+            if key not in INPUT_BUFFERS
+        }
+        with atomic_path(path) as partial:
+            torch.save({"state": state, "result": asdict(result)}, partial)
+        return path
+
+
+def restore(model: SASRec, state: dict[str, Tensor]) -> SASRec:
+    """Load a stored state into a model built from the same inputs."""
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # tensors of another shape
+        raise ValueError(
+            f"a kept model does not fit this experiment's model; train again with --fresh "
+            f"({str(error).splitlines()[-1].strip()})"
+        ) from error
+    if unexpected or set(missing) - INPUT_BUFFERS:
+        raise ValueError(
+            f"a kept model does not fit this experiment's model; train again with --fresh "
+            f"(missing {sorted(missing)}, unexpected {unexpected})"
+        )
+    return model

@@ -1,0 +1,163 @@
+"""Train the product's two models on a dataset in the graph and save them as a bundle: the
+KG+LLM retriever (HDGI persona, text item vectors) and the plain SASRec reranker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kgstore.export import export_graph
+from kgstore.graph import Graph
+from kgstore.splits import recorded_split_hash
+from learners.sasrec.model import Fusion, SASRec
+from recommender.config import CANDIDATES, SASRecConfig
+from recommender.evaluation.metrics import summarise
+from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
+from recommender.pipelines.inputs import (
+    FUSIONS,
+    PERSONA_RETRIEVER,
+    PLAIN,
+    TrainingInputs,
+    fit,
+    load_inputs,
+    trained_items,
+)
+from recommender.serving.bundle import (
+    Bundle,
+    BundleInfo,
+    bundle_version,
+    load_bundle,
+    model_arguments,
+    save_bundle,
+)
+
+
+def train_recommender(
+    graph: Graph,
+    home: Path,
+    models_dir: Path,
+    config: SASRecConfig,
+    fusion: Fusion | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> tuple[Path, Bundle, bool]:
+    """The bundle for the graph as it is now: loaded when one with the same inputs exists
+    (unless ``force``), else trained, evaluated on the test targets and saved. Returns its
+    path, the bundle and whether it was trained.
+
+    ``fusion=None`` trains the retriever with both fusions and keeps the better on
+    validation NDCG@10.
+    """
+    dataset = graph.dataset
+    export = export_graph(graph, home / "cache" / "export", progress=progress)
+    inputs = load_inputs(graph, home, export, (PLAIN, PERSONA_RETRIEVER))
+    fingerprint = {
+        "split": recorded_split_hash(graph),
+        "graph": export.version,
+        "personas": inputs.persona_version,
+        "settings": config.model_dump(),
+        "fusion": fusion,
+        "seed": seed,
+    }
+    version = bundle_version(fingerprint)
+    path = models_dir / dataset / version
+    if (path / "bundle.json").exists() and not force:
+        log(f"recommender {dataset}/{version} is up to date ({path})")
+        return path, load_bundle(path), False
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    started = time.perf_counter()
+    best: tuple[float, SASRec, Fusion] | None = None
+    validation: dict[str, float] = {}
+    epochs: dict[str, int] = {}
+    for choice in FUSIONS if fusion is None else (fusion,):
+        model, result = fit(PERSONA_RETRIEVER, choice, inputs, config, seed, device, progress)
+        validation[f"retriever ({choice})"] = result.best_valid
+        epochs[f"retriever ({choice})"] = result.best_epoch
+        log(f"retriever, fusion {choice}: valid NDCG@10 {result.best_valid:.4f}")
+        if best is None or result.best_valid > best[0]:
+            best = (result.best_valid, model, choice)
+    assert best is not None
+    _, retriever, chosen = best
+    reranker, result = fit(PLAIN, None, inputs, config, seed, device, progress)
+    validation["reranker"] = result.best_valid
+    epochs["reranker"] = result.best_epoch
+    log(f"reranker: valid NDCG@10 {result.best_valid:.4f}")
+    warm = warm_items(inputs)
+    weight, blended = choose_weight(
+        retriever, reranker, inputs.data, candidates=CANDIDATES, fixed_items=~warm
+    )
+    validation["retriever + reranker"] = blended
+    log(f"retriever weight in the final order: {weight:g} (valid NDCG@10 {blended:.4f})")
+    bundle = Bundle(
+        BundleInfo(
+            dataset=dataset,
+            version=version,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            split_hash=str(fingerprint["split"]),
+            graph_version=export.version,
+            persona_version=inputs.persona_version or "",
+            seed=seed,
+            settings=config.model_dump(),
+            retriever=model_arguments(retriever),
+            reranker=model_arguments(reranker),
+            evaluation=evaluate_bundle(retriever, reranker, inputs, warm, weight),
+            validation=validation,
+            training={
+                "fusion": chosen,
+                "best_epochs": epochs,
+                "device": device,
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+            retriever_weight=weight,
+        ),
+        inputs.data.items,
+        inputs.data.users,
+        inputs.data.train,
+        warm,
+        retriever.cpu().eval(),
+        reranker.cpu().eval(),
+    )
+    return save_bundle(bundle, models_dir), bundle, True
+
+
+def warm_items(inputs: TrainingInputs) -> np.ndarray:
+    """True for every item index with a training interaction (padding is not warm)."""
+    return trained_items(inputs.data)
+
+
+def evaluate_bundle(
+    retriever: SASRec,
+    reranker: SASRec,
+    inputs: TrainingInputs,
+    warm: np.ndarray,
+    weight: float = 0.0,
+) -> dict[str, dict[str, float]]:
+    """Test metrics (full ranking, seen items excluded) of each model and of the pipeline,
+    where items that are not ``warm`` keep the retriever's slot and the retriever has
+    ``weight`` in the final order, as when serving."""
+    data = inputs.data
+    users = data.evaluable("test")
+    return {
+        "retriever (KG+LLM)": summarise(full_ranks(retriever, data, "test", users)),
+        "reranker alone (plain SASRec)": summarise(full_ranks(reranker, data, "test", users)),
+        "retriever + reranker": summarise(
+            reranked_ranks(
+                retriever,
+                reranker,
+                data,
+                "test",
+                users,
+                candidates=CANDIDATES,
+                fixed_items=~warm,
+                weight=weight,
+            )
+        ),
+    }

@@ -1,0 +1,194 @@
+"""The HTTP service: the Python API behind FastAPI, with validated input, 4xx errors that
+say what to fix, and OpenAPI docs at ``/docs``. ``kgrec serve`` runs it with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import neo4j
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from kgstore.explain import GraphPath
+from recommender.config import ServingConfig
+from recommender.serving.errors import RecommendError, UnknownItemsError, UnknownUserError
+from recommender.serving.recommender import Recommender
+
+ItemId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RecommendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ItemId] = Field(
+        min_length=1,
+        max_length=ServingConfig().max_session,
+        description="the session's item ids, oldest first",
+        examples=[["50", "172", "181"]],
+    )
+    user_id: str | None = Field(
+        default=None, description="a known user (their persona is used); omit when anonymous"
+    )
+    k: int = Field(default=10, ge=1, le=100, description="how many items to return")
+    explain: bool = Field(default=False, description="add knowledge-graph explanations")
+
+
+class PathModel(BaseModel):
+    nodes: list[dict[str, Any]]
+    types: list[str]
+
+
+class ExplanationModel(BaseModel):
+    text: str
+    evidence: list[str]
+    supporters: list[str]
+    neighbours: int
+    paths: list[PathModel]
+
+
+class RecommendationModel(BaseModel):
+    item: str
+    title: str | None
+    rank: int
+    score: float
+    retriever_score: float
+    order_score: float | None
+    cold: bool
+    explanation: ExplanationModel | None = None
+
+
+class RecommendResponse(BaseModel):
+    dataset: str
+    model_version: str
+    persona: str = Field(description="user, session (nearest users' mean) or none")
+    session_length: int
+    items_read: int
+    recommendations: list[RecommendationModel]
+
+
+class ErrorModel(BaseModel):
+    error: str
+    message: str
+    items: list[str] | None = None
+
+
+def _paths(paths: list[GraphPath]) -> list[PathModel]:
+    return [PathModel(nodes=p.nodes, types=p.types) for p in paths]
+
+
+def create_app(recommender: Recommender) -> FastAPI:
+    """An app serving ``recommender``; its Neo4j driver is closed by the caller."""
+    app = FastAPI(
+        title="kgrec",
+        summary="Knowledge-graph and persona-driven session recommendations",
+        version=recommender.bundle.info.version,
+    )
+    errors: dict[int | str, dict[str, Any]] = {
+        400: {"model": ErrorModel},
+        404: {"model": ErrorModel},
+    }
+
+    @app.exception_handler(RecommendError)
+    async def _bad_request(_: Request, error: RecommendError) -> JSONResponse:
+        status = 404 if isinstance(error, UnknownItemsError | UnknownUserError) else 400
+        body = ErrorModel(error=error.code, message=str(error), items=getattr(error, "items", None))
+        return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
+
+    @app.exception_handler(neo4j.exceptions.DriverError)
+    async def _no_database(_: Request, error: Exception) -> JSONResponse:
+        body = ErrorModel(error="database_unavailable", message=f"Neo4j is unavailable: {error}")
+        return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        """Up when Neo4j answers; says which model is served."""
+        info = recommender.bundle.info
+        body: dict[str, Any] = {
+            "dataset": info.dataset,
+            "model_version": info.version,
+            "persona_version": info.persona_version,
+            "items": len(recommender.bundle.items),
+        }
+        try:
+            recommender.graph.driver.verify_connectivity()
+        except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError) as error:
+            return JSONResponse(
+                status_code=503, content={**body, "status": "degraded", "neo4j": str(error)}
+            )
+        return JSONResponse(content={**body, "status": "ok", "neo4j": "up"})
+
+    @app.post("/recommend", response_model=RecommendResponse, responses=errors)
+    def recommend(request: RecommendRequest) -> RecommendResponse:
+        """The top ``k`` items to follow a session, optionally explained."""
+        result = recommender.recommend(request.items, request.user_id, request.k, request.explain)
+        return RecommendResponse(
+            dataset=recommender.dataset,
+            model_version=result.model_version,
+            persona=result.persona,
+            session_length=result.session_length,
+            items_read=result.items_read,
+            recommendations=[
+                RecommendationModel(
+                    item=r.item,
+                    title=r.title,
+                    rank=r.rank,
+                    score=r.score,
+                    retriever_score=r.retriever_score,
+                    order_score=r.order_score,
+                    cold=r.cold,
+                    explanation=None
+                    if r.explanation is None
+                    else ExplanationModel(
+                        text=r.explanation.text,
+                        evidence=r.explanation.evidence,
+                        supporters=r.explanation.supporters,
+                        neighbours=r.explanation.neighbours,
+                        paths=_paths(r.explanation.paths),
+                    ),
+                )
+                for r in result
+            ],
+        )
+
+    @app.get("/items/{item_id}", responses=errors)
+    def item(item_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
+        """An item's title, description, training interactions and graph neighbours."""
+        details = recommender.item(item_id)
+        return {
+            "item": details.item,
+            "title": details.title,
+            "description": details.description,
+            "interactions": details.interactions,
+            "cold": details.interactions == 0,
+            "attributes": details.attributes,
+        }
+
+    @app.get("/users/{user_id}/persona", responses=errors)
+    def persona(
+        user_id: Annotated[str, Path(min_length=1, max_length=200)],
+        k: Annotated[int, Query(ge=1, le=50, description="nearest users to list")] = 5,
+    ) -> dict[str, Any]:
+        """A user's persona vector, its provenance, and the users nearest to it."""
+        view = recommender.persona(user_id, k)
+        found = view.persona
+        return {
+            "user": found.user,
+            "has_persona": found.persona is not None,
+            "version": found.version,
+            "model": found.model,
+            "updated_at": found.updated_at,
+            "interactions": found.interactions,
+            "persona": found.persona,
+            "nearest": [
+                {
+                    "user": n.user,
+                    "score": n.score,
+                    "shared_items": n.shared_items,
+                    "shared_attributes": n.shared_attributes,
+                }
+                for n in view.nearest
+            ],
+        }
+
+    return app

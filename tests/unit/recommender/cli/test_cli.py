@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recommender.cli import build_parser, main
+
+
+def test_malformed_dataset_fails_before_any_connection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    (folder / "toy.inter").write_text("user_id:token\titem_id:token\nu1\n", encoding="utf-8")
+    # Any attempt to reach Neo4j would fail loudly: nothing listens on this port.
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:9")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    code = main(["ingest", "toy", "--path", str(folder), "--format", "recbole"])
+    assert code == 2
+    assert f"kgrec: {folder / 'toy.inter'}:2: expected 2 fields, found 1" in capsys.readouterr().err
+
+
+def test_missing_dataset_path_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", "nothing", "--path", str(tmp_path / "absent")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_unreachable_remote_neo4j_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_URI", "bolt://neo4j.invalid:7687")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    assert main(["stats"]) == 2
+    assert "cannot reach Neo4j" in capsys.readouterr().err
+
+
+def test_parser_requires_a_dataset_for_explanations() -> None:
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["explain", "user", "1"])
+    assert info.value.code == 2
+
+
+def test_neo4j_command_refuses_to_manage_a_remote_server(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_URI", "bolt://db.example:7687")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    assert main(["neo4j", "start"]) == 2
+    assert "only provisions a server on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_product_commands_parse_and_fail_clearly_without_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = build_parser().parse_args(
+        ["recommend", "50", "172", "--dataset", "ml-100k", "--user", "1", "-k", "3", "--explain"]
+    )
+    assert args.items == ["50", "172"] and args.user == "1" and args.k == 3 and args.explain
+    args = build_parser().parse_args(["serve", "--dataset", "ml-100k"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    args = build_parser().parse_args(["train", "--dataset", "ml-100k", "--fusion", "output"])
+    assert args.fusion == "output" and args.epochs == 200
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    assert main(["plot", "evaluation", "--dataset", "ml-100k"]) == 2
+    assert "run `kgrec train --dataset ml-100k`" in capsys.readouterr().err
+
+
+def test_hdgi_options_become_the_hdgi_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender.cli import common
+    from recommender.config import HDGIConfig
+
+    args = build_parser().parse_args(["probe", "--dataset", "d"])
+    assert common.hdgi_config(args) == HDGIConfig()
+    args = build_parser().parse_args(
+        ["personas", "--dataset", "d", "--taste-weight", "0", "--lr", "0.01", "--epochs", "7"]
+    )
+    assert common.hdgi_config(args) == HDGIConfig(taste_weight=0.0, lr=0.01, epochs=7)
+    # The persona size of `kgrec personas` follows the User vector index's dimension.
+    monkeypatch.setenv("KGREC_PERSONA_DIM", "32")
+    common.settings.cache_clear()
+    try:
+        args = build_parser().parse_args(["personas", "--dataset", "d"])
+        assert common.hdgi_config(args) == HDGIConfig(hidden_channels=32)
+    finally:
+        common.settings.cache_clear()
+
+
+def test_comparison_options_become_the_sasrec_config() -> None:
+    from recommender.cli import common
+    from recommender.config import SASRecConfig
+
+    for name in ("comparison", "table3"):
+        args = build_parser().parse_args(["experiment", name, "--dataset", "d"])
+        assert common.sasrec_config(args) == SASRecConfig()
+    args = build_parser().parse_args(
+        ["experiment", "table3", "--dataset", "d", "--no-item-residual", "--negatives", "8",
+         "--user-dropout", "0.25", "--batch-size", "32", "--hidden", "16", "--max-len", "20"]
+    )  # fmt: skip
+    assert common.sasrec_config(args) == SASRecConfig(
+        item_residual=False, negatives=8, user_dropout=0.25, batch_size=32, hidden=16, max_len=20
+    )
+    args = build_parser().parse_args(["train", "--dataset", "d", "--epochs", "3"])
+    assert common.sasrec_config(args) == SASRecConfig(epochs=3)
+
+
+def test_an_invalid_setting_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checked before any connection: nothing listens on this port.
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:9")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    assert main(["train", "--dataset", "d", "--epochs", "0"]) == 2
+    assert "kgrec: invalid setting" in capsys.readouterr().err
