@@ -41,7 +41,7 @@ from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import TrainResult, train_hdgi
 from recommender.config import HDGIConfig, KgrecSettings
 from recommender.experiments.saved_personas import save_persona_run
-from recommender.pipelines.personas import train_on_export
+from recommender.pipelines.persona_learning import train_on_export
 from recommender.util.machine import machine
 
 EPOCHS = 5

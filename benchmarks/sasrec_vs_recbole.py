@@ -38,11 +38,10 @@ import torch
 from kgstore.settings import kgrec_home
 from kgstore.splits import in_time_order, load_split
 from learners.sasrec.data import SequenceData
-from learners.sasrec.model import SASRec
-from learners.sasrec.train import train_sasrec
 from recommender.config import SASRecConfig
-from recommender.evaluation.metrics import ndcg, summarise
+from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import full_ranks
+from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
 from recommender.util.machine import accelerator, machine
 
 RECBOLE = ["recbole==1.2.1", "numpy<2", "pandas<3", "setuptools<81", "scipy<1.15"]
@@ -102,29 +101,9 @@ def check_same_split(split: pd.DataFrame) -> None:
 def run_kgrec(split: pd.DataFrame, seed: int, epochs: int, patience: int, device: str) -> dict:  # type: ignore[type-arg]
     config = SASRecConfig(epochs=epochs, patience=patience)
     data = SequenceData.from_split(in_time_order(split))
-    torch.manual_seed(seed)
-    model = SASRec(
-        data.n_items,
-        hidden=config.hidden,
-        layers=config.layers,
-        heads=config.heads,
-        dropout=config.dropout,
-        max_len=config.max_len,
-    )
-    valid_users = data.evaluable("valid")
-    result = train_sasrec(
-        model,
-        data,
-        lambda m: ndcg(full_ranks(m, data, "valid", valid_users), 10),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        patience=config.patience,
-        negatives=config.negatives,
-        seed=seed,
-        device=device,
-        progress=False,
-    )
+    # Plain SASRec (kgrec's reranker) reads no item or user vectors.
+    inputs = TrainingInputs("benchmark", data, np.zeros((data.n_items + 1, 1), np.float32), {})
+    model, result = fit(PLAIN, None, inputs, config, seed, device, progress=False)
     best_epoch_seconds = sum(e.seconds for e in result.curve[: result.best_epoch + 1])
     return {
         "best_valid_ndcg10": result.best_valid,

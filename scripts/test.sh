@@ -6,4 +6,5 @@ source "$(dirname "$0")/bootstrap.sh"
 ruff check .
 ruff format --check .
 mypy
+lint-imports --no-cache
 python -m pytest "$@"

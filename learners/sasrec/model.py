@@ -56,11 +56,13 @@ class SASRec(nn.Module):
 
     Args:
         n_items: catalogue size; items are ``1..n_items``.
-        hidden: model width (default :obj:`64`).
-        layers: transformer blocks (default :obj:`2`).
-        heads: attention heads (default :obj:`2`).
-        dropout: dropout rate (default :obj:`0.1`).
-        max_len: longest sequence read; earlier items are dropped (default :obj:`50`).
+        hidden: model width.
+        layers: transformer blocks.
+        heads: attention heads.
+        dropout: dropout rate.
+        max_len: longest sequence read; earlier items are dropped.
+
+        The shape's defaults live in ``recommender.config.SASRecConfig``.
         item_features: ``(n_items + 1, F)`` fixed item vectors (row 0 unused), e.g. text
             embeddings, projected to ``hidden``; default: learned item embeddings.
         n_users: learn one vector per user (the "Random" user representation).
@@ -85,11 +87,12 @@ class SASRec(nn.Module):
     def __init__(
         self,
         n_items: int,
-        hidden: int = 64,
-        layers: int = 2,
-        heads: int = 2,
-        dropout: float = 0.1,
-        max_len: int = 50,
+        *,
+        hidden: int,
+        layers: int,
+        heads: int,
+        dropout: float,
+        max_len: int,
         item_features: Tensor | None = None,
         n_users: int = 0,
         user_features: Tensor | None = None,

@@ -12,7 +12,7 @@ from recommender.config import HDGIConfig
 
 
 def cmd_personas(args: argparse.Namespace) -> int:
-    from recommender.pipelines.personas import learn_personas
+    from recommender.pipelines.persona_learning import learn_personas
 
     config = common.hdgi_config(args)  # checked before connecting
     with common.graph(args.dataset) as graph:

@@ -31,7 +31,7 @@ from recommender.experiments.probe_tasks import (
     without_latest,
 )
 from recommender.experiments.saved_personas import load_persona_run
-from recommender.pipelines.personas import train_on_export
+from recommender.pipelines.persona_learning import train_on_export
 from recommender.util.markdown import table as markdown_table
 
 

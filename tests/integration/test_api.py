@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from kgstore.graph import Database, Graph
 from kgstore.stats import graph_counts
 from recommender.config import HDGIConfig, SASRecConfig, ServingConfig
-from recommender.pipelines.personas import learn_personas
+from recommender.pipelines.persona_learning import learn_personas
 from recommender.pipelines.semantics import embed_dataset
 from recommender.pipelines.training import train_recommender
 from recommender.serving.bundle import BundleError, bundle_path

@@ -301,7 +301,7 @@ def test_the_comparison_runs_on_the_real_graph(movielens: Graph, home: Path) -> 
         UserVector,
         load_inputs,
     )
-    from recommender.pipelines.personas import learn_personas
+    from recommender.pipelines.persona_learning import learn_personas
 
     variants = (PLAIN, RetrieverVariant(UserVector.NONE, ItemVector.TEXT), PERSONA_RETRIEVER)
     export = export_graph(movielens, home / "cache" / "export", progress=False)

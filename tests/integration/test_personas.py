@@ -14,7 +14,7 @@ from kgstore.graph import Database, Graph
 from kgstore.personas import Personas, nearest_users, read_personas, write_personas
 from kgstore.stats import graph_counts
 from recommender.config import HDGIConfig
-from recommender.pipelines.personas import learn_personas
+from recommender.pipelines.persona_learning import learn_personas
 from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 

@@ -45,7 +45,13 @@ def test_identifiers_outside_the_allow_list_are_refused(value: str) -> None:
 def test_every_allowed_identifier_is_a_plain_identifier() -> None:
     for value in [*Label, *RELATIONSHIP_TYPES]:
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value)
-        assert check_label(value) == value if value in set(Label) else True
+    for label in Label:
+        assert check_label(label) == label
+    for relationship_type in RELATIONSHIP_TYPES:
+        assert check_relationship_type(relationship_type) == relationship_type
+        if relationship_type not in set(Label):
+            with pytest.raises(VocabularyError):
+                check_label(relationship_type)
 
 
 def test_freebase_mapping_targets_are_allowed_and_distinct() -> None:

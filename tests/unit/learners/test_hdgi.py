@@ -102,6 +102,42 @@ def test_hdgi_shapes_loss_and_repr() -> None:
     assert repr(model).startswith("HDGI(8, encoder=MetapathEncoder(8, metapaths=[User-Item-User")
 
 
+def test_hdgi_is_pygs_deep_graph_infomax_with_a_stable_loss() -> None:
+    from torch_geometric.nn import DeepGraphInfomax
+
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    encoder = MetapathEncoder(
+        {t: f.shape[1] for t, f in inputs.x.items()}, 8, user_metapaths(inputs.type_pairs)
+    )
+    model = HDGI(8, encoder)
+    assert isinstance(model, DeepGraphInfomax)
+    torch.manual_seed(0)
+    pos, neg, summary = model(inputs.x, inputs.adjacency)
+    # The corruption changed the features, not the structure: the embeddings differ.
+    assert not torch.allclose(pos, neg)
+    # Binary cross-entropy on the logits is the parent's loss without its EPS.
+    with torch.no_grad():
+        ours = model.loss(pos, neg, summary)
+        parents = DeepGraphInfomax.loss(model, pos, neg, summary)
+        logits = pos @ (model.weight @ summary), neg @ (model.weight @ summary)
+        by_hand = (
+            -torch.nn.functional.logsigmoid(logits[0]).mean()
+            - torch.nn.functional.logsigmoid(-logits[1]).mean()
+        )
+    torch.testing.assert_close(ours, by_hand)
+    torch.testing.assert_close(ours, parents, atol=1e-5, rtol=1e-5)
+    # An auxiliary term is added on top, on the real embeddings only.
+    term = TasteReconstruction(8, torch.randn(12, 3), weight=0.5)
+    with_term = HDGI(8, encoder, auxiliary=term)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            with_term.loss(pos, neg, summary),
+            DeepGraphInfomax.loss(with_term, pos, neg, summary) + term(pos),
+            atol=1e-5,
+            rtol=1e-5,
+        )
+
+
 def test_training_lowers_the_loss_and_is_reproducible() -> None:
     inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
     first = train_hdgi(inputs, **hyper(epochs=40), seed=3, progress=False)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,8 @@ from kgstore.splits import in_time_order
 from learners.sasrec.data import SequenceData, batches, left_pad, training_windows
 from learners.sasrec.model import SASRec
 from learners.sasrec.train import train_sasrec
+
+SHAPE: dict[str, Any] = {"hidden": 16, "layers": 2, "heads": 2, "dropout": 0.0, "max_len": 50}
 
 
 def split_frame() -> pd.DataFrame:
@@ -165,7 +169,11 @@ def test_training_learns_a_sequential_rule(negatives: int | None) -> None:
     assert result.curve[-1].loss < result.curve[0].loss
     assert result.best_valid >= 0.9 > before
     assert accuracy(sasrec) == result.best_valid  # the model ends in its best state
-    assert result.seconds_per_epoch > 0 and result.sequences_per_second > 0
+    # The timings are the epochs' own: their mean, and the windows trained per second.
+    seconds = [epoch.seconds for epoch in result.curve]
+    assert result.seconds_per_epoch == pytest.approx(np.mean(seconds))
+    windows = len(training_windows(data.train, sasrec.max_len)[1])
+    assert result.sequences_per_second == pytest.approx(windows * len(seconds) / sum(seconds))
 
 
 def test_training_needs_sequences() -> None:
@@ -175,8 +183,9 @@ def test_training_needs_sequences() -> None:
     )
     data = SequenceData.from_split(frame)
     with pytest.raises(ValueError, match="nothing to learn"):
-        train_sasrec(SASRec(data.n_items, hidden=8, heads=1), data, lambda m: 0.0, epochs=1,
-                     batch_size=8, lr=1e-3, patience=1, negatives=None, progress=False)  # fmt: skip
+        model = SASRec(data.n_items, hidden=8, layers=1, heads=1, dropout=0.0, max_len=8)
+        train_sasrec(model, data, lambda m: 0.0, epochs=1, batch_size=8, lr=1e-3, patience=1,
+                     negatives=None, progress=False)  # fmt: skip
 
 
 def test_item_residual_starts_at_the_text_vectors() -> None:
@@ -233,8 +242,8 @@ def test_sequences_follow_time_where_the_split_did() -> None:
 def test_user_dropout_drops_whole_user_vectors_in_training_only() -> None:
     torch.manual_seed(0)
     personas = torch.randn(64, 8)
-    model = SASRec(20, hidden=16, dropout=0.0, user_features=personas, user_dropout=0.5)
-    without = SASRec(20, hidden=16, dropout=0.0, user_features=personas)
+    model = SASRec(20, **SHAPE, user_features=personas, user_dropout=0.5)
+    without = SASRec(20, **SHAPE, user_features=personas)
     without.load_state_dict(model.state_dict())
     assert without.user_projection is not None
     with torch.no_grad():  # a zero user vector is what a dropped one becomes
@@ -253,4 +262,4 @@ def test_user_dropout_drops_whole_user_vectors_in_training_only() -> None:
     assert 16 <= int(is_dropped.sum()) <= 48
     assert torch.equal(model.encode(seq, users), kept)  # evaluation never drops
     with pytest.raises(ValueError, match="user_dropout"):
-        SASRec(20, user_features=personas, user_dropout=1.0)
+        SASRec(20, **SHAPE, user_features=personas, user_dropout=1.0)

@@ -18,7 +18,7 @@ class FixedScores(SASRec):
     the ranking and handoff logic can be checked by hand."""
 
     def __init__(self, table: Tensor, by_last_item: bool = False) -> None:
-        super().__init__(table.shape[1] - 1, hidden=4, heads=1, max_len=5)
+        super().__init__(table.shape[1] - 1, hidden=4, layers=1, heads=1, dropout=0.0, max_len=5)
         self.table, self.by_last_item = table, by_last_item
 
     def full_sort_predict(

@@ -25,10 +25,10 @@ from recommender.serving.explanations import evidence_lines
 def small_bundle(version: str = "v1") -> Bundle:
     torch.manual_seed(0)
     retriever = SASRec(
-        5, hidden=8, heads=2, max_len=4, item_features=torch.randn(6, 3),
+        5, hidden=8, layers=2, heads=2, dropout=0.1, max_len=4, item_features=torch.randn(6, 3),
         user_features=torch.randn(2, 4), fusion="output",
     )  # fmt: skip
-    reranker = SASRec(5, hidden=8, heads=2, max_len=4)
+    reranker = SASRec(5, hidden=8, layers=2, heads=2, dropout=0.1, max_len=4)
     info = BundleInfo(
         dataset="d", version=version, created_at="now", split_hash="s", graph_version="g",
         persona_version="p", seed=0, settings={}, retriever=model_arguments(retriever),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import learners.hdgi
 from recommender.config import HDGIConfig
-from recommender.pipelines.personas import model_name
+from recommender.pipelines.persona_learning import model_name
 from recommender.util.hashing import code_digest
 
 
