@@ -54,7 +54,9 @@ def format_neighbourhood(user: str, items: list[NeighbourhoodItem], top: int = 8
     lines = [f"user {user}: {len(items)} recent training items"]
     if shared:
         lines.append("  most shared attributes:")
-        lines += [f"    {name}  (x{count})" for name, count in shared.most_common(top)]
+        # Most shared first; ties by name, so the text is the same on every run.
+        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        lines += [f"    {name}  (x{count})" for name, count in ranked]
     lines.append("  items:")
     for entry in items:
         title = entry.title or "(no title)"

@@ -21,6 +21,7 @@ class StubState:
     def __init__(self, dimension: int) -> None:
         self.dimension = dimension
         self.fail_with: int | None = None  # HTTP status to answer with
+        self.fail_times: int | None = None  # answer fail_with only this many times
         self.garbage = False  # answer with invalid JSON
         self.requests: list[dict[str, Any]] = []
 
@@ -43,7 +44,9 @@ def openai_stub(dimension: int = 8) -> Iterator[tuple[str, StubState]]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.requests.append({"path": self.path, **body})
-            if state.fail_with:
+            if state.fail_with and state.fail_times != 0:
+                if state.fail_times is not None:
+                    state.fail_times -= 1
                 self._send(state.fail_with, b'{"error": "stub failure"}')
                 return
             if state.garbage:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import DeepGraphInfomax
+
+with warnings.catch_warnings():  # PyG's import-time use of torch.jit.script warns on torch 2.9+
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+    from torch_geometric.nn import DeepGraphInfomax
 
 from learners.hdgi.encoder import Adjacency
 

@@ -35,8 +35,7 @@ def post_json(
     if not url.startswith(("http://", "https://")):
         raise EndpointError(f"{url}: only http(s) endpoints are supported")
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    transport = httpx.HTTPTransport(retries=retries)  # retries failed connections
-    with httpx.Client(transport=transport, timeout=timeout_s, headers=headers) as client:
+    with httpx.Client(timeout=timeout_s, headers=headers) as client:
         for attempt in range(retries + 1):
             try:
                 response = client.post(url, json=body)

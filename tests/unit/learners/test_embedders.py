@@ -8,6 +8,7 @@ import pytest
 
 from learners.semantics import EmbeddingError, OpenAIEmbedder, SentenceTransformerEmbedder
 from learners.semantics.embedders import check_texts
+from learners.semantics.http import EndpointError
 from tests.openai_stub import openai_stub, vector_for
 
 
@@ -68,6 +69,26 @@ def test_endpoint_errors_are_clear() -> None:
         state.fail_with, state.garbage = None, True
         with pytest.raises(EmbeddingError, match="invalid JSON"):
             OpenAIEmbedder(url, "m")
+
+
+def test_transient_endpoint_failures_are_retried() -> None:
+    from learners.semantics.http import post_json
+
+    body = {"model": "m", "input": ["a"]}
+    with openai_stub() as (url, state):
+        state.fail_with, state.fail_times = 503, 2  # overloaded twice, then answers
+        answer = post_json(f"{url}/embeddings", body, None, 5.0, retries=3, backoff_s=0.01)
+        assert len(answer["data"]) == 1 and len(state.requests) == 3
+        state.requests.clear()
+        state.fail_with, state.fail_times = 503, None  # never recovers: one try and 3 retries
+        with pytest.raises(EndpointError, match="answered HTTP 503"):
+            post_json(f"{url}/embeddings", body, None, 5.0, retries=3, backoff_s=0.01)
+        assert len(state.requests) == 4
+        state.requests.clear()
+        state.fail_with, state.fail_times = 400, None  # a client error is not retried
+        with pytest.raises(EndpointError, match="answered HTTP 400"):
+            post_json(f"{url}/embeddings", body, None, 5.0, retries=3, backoff_s=0.01)
+        assert len(state.requests) == 1
 
 
 def test_endpoint_that_is_down_is_clear() -> None:
