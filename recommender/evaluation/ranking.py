@@ -1,6 +1,6 @@
-"""Leave-one-out evaluation by full ranking over the whole catalogue (items a user has
-already interacted with are excluded, as is usual for next-item recommendation), for one
-model or for a retriever followed by a reranker."""
+"""Leave-one-out evaluation of kgrec's SASRecs: one model by full ranking (through the one
+evaluator, :mod:`recommender.evaluation.evaluator`), or a retriever followed by a reranker
+over its top candidates; and the blend weight chosen on validation."""
 
 from __future__ import annotations
 
@@ -12,17 +12,9 @@ from torch import Tensor
 
 from learners.sasrec.data import SequenceData, Stage, left_pad
 from learners.sasrec.model import SASRec
+from recommender.evaluation.evaluator import Scorer, rank_users, seen_mask, user_batches
 from recommender.evaluation.metrics import MISS, summarise
 from recommender.evaluation.rerank import blend, order_candidates, retrieve
-
-
-def seen_mask(histories: Sequence[np.ndarray], n_items: int, device: torch.device | str) -> Tensor:
-    """``(B, n_items + 1)`` bool: True at every item of each history."""
-    mask = torch.zeros(len(histories), n_items + 1, dtype=torch.bool)
-    rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
-    if len(rows):
-        mask[torch.from_numpy(rows), torch.from_numpy(np.concatenate(histories))] = True
-    return mask.to(device)
 
 
 @torch.no_grad()
@@ -33,15 +25,22 @@ def full_ranks(
     users: np.ndarray | None = None,
     batch_size: int = 512,
 ) -> np.ndarray:
-    """0-based rank of each user's ``stage`` target among all items not yet seen (ties
-    count in the target's favour only when scores are exactly equal)."""
-    ranks = []
-    for _, seq, user_rows, seen, targets in _batches(model, data, stage, users, batch_size):
-        scores = model.full_sort_predict(seq, user_rows).float()
-        scores = scores.masked_fill(seen, float("-inf"))
-        target = scores.gather(1, targets[:, None])
-        ranks.append((scores > target).sum(dim=1).cpu().numpy())
-    return np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.int64)
+    """0-based rank of each user's ``stage`` target by ``model``, through the one
+    evaluator (:func:`~recommender.evaluation.evaluator.rank_users`)."""
+    return rank_users(sasrec_scorer(model), data, stage, users, batch_size, _device(model))
+
+
+def sasrec_scorer(model: SASRec) -> Scorer:
+    """Scores of every item by a SASRec after each user's input sequence."""
+    device = _device(model)
+    model.eval()
+
+    def scorer(rows: np.ndarray, histories: Sequence[np.ndarray]) -> Tensor:
+        seq = left_pad(list(histories), model.max_len).to(device)
+        user_rows = torch.from_numpy(rows).to(device) if model.uses_users else None
+        return model.full_sort_predict(seq, user_rows)
+
+    return scorer
 
 
 @torch.no_grad()
@@ -82,15 +81,11 @@ def ranks_by_weight(
     """:func:`reranked_ranks` for several retriever ``weights`` at the cost of one: both
     stages score each batch once, and only the blend is redone per weight."""
     ranks: dict[float, list[np.ndarray]] = {w: [] for w in weights}
-    fixed = None if fixed_items is None else torch.from_numpy(fixed_items)
     for _, seq, user_rows, seen, targets in _batches(retriever, data, stage, users, batch_size):
-        proposed, proposed_scores = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
-        keep = None if fixed is None else fixed.to(proposed.device)[proposed]
-        users_for_reranker = user_rows if reranker.uses_users else None
-        reranker_scores = reranker.predict(seq, proposed, users_for_reranker)
-        for weight in weights:
-            scores = blend(reranker_scores, proposed_scores, weight)
-            ordered, _ = order_candidates(proposed, scores, keep)
+        orders = two_stage_orders(
+            retriever, reranker, seq, user_rows, seen, weights, candidates, fixed_items
+        )
+        for weight, ordered in orders.items():
             hit = ordered == targets[:, None]
             rank = torch.where(hit.any(dim=1), hit.int().argmax(dim=1), -1).cpu().numpy()
             ranks[weight].append(np.where(rank >= 0, rank, MISS).astype(np.int64))
@@ -100,25 +95,49 @@ def ranks_by_weight(
     }
 
 
+@torch.no_grad()
+def two_stage_orders(
+    retriever: SASRec,
+    reranker: SASRec,
+    seq: Tensor,
+    user_rows: Tensor | None,
+    seen: Tensor,
+    weights: Sequence[float],
+    candidates: int = 100,
+    fixed_items: np.ndarray | None = None,
+) -> dict[float, Tensor]:
+    """The items ``(B, candidates)`` in the evaluated order, per retriever weight: the
+    retriever's top unseen candidates, reordered by the blend of both stages; items set in
+    ``fixed_items`` keep the retriever's slot. Serving must give the same order."""
+    proposed, proposed_scores = retrieve(retriever, seq, user_rows, candidates, exclude=seen)
+    keep = None
+    if fixed_items is not None:
+        keep = torch.from_numpy(fixed_items).to(proposed.device)[proposed]
+    users_for_reranker = user_rows if reranker.uses_users else None
+    reranker_scores = reranker.predict(seq, proposed, users_for_reranker)
+    return {
+        weight: order_candidates(proposed, blend(reranker_scores, proposed_scores, weight), keep)[0]
+        for weight in weights
+    }
+
+
 def _batches(
     model: SASRec, data: SequenceData, stage: Stage, users: np.ndarray | None, batch_size: int
 ) -> Iterator[tuple[np.ndarray, Tensor, Tensor | None, Tensor, Tensor]]:
-    device = next(model.parameters()).device
-    users = data.evaluable(stage) if users is None else users
-    inputs, targets = data.inputs(stage), data.targets(stage)
+    device = _device(model)
     model.eval()
-    for start in range(0, len(users), batch_size):
-        rows = users[start : start + batch_size]
-        histories = [inputs[u] for u in rows]
-        seq = left_pad(histories, model.max_len).to(device)
-        user_rows = torch.from_numpy(rows).to(device) if model.uses_users else None
+    for rows, histories, targets in user_batches(data, stage, users, batch_size):
         yield (
             rows,
-            seq,
-            user_rows,
+            left_pad(histories, model.max_len).to(device),
+            torch.from_numpy(rows).to(device) if model.uses_users else None,
             seen_mask(histories, data.n_items, device),
-            torch.from_numpy(targets[rows]).to(device),
+            torch.from_numpy(targets).to(device),
         )
+
+
+def _device(model: SASRec) -> torch.device:
+    return next(model.parameters()).device
 
 
 # Retriever weights tried for a blend (see recommender.evaluation.rerank.blend): 0 is the

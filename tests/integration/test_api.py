@@ -110,6 +110,51 @@ def test_known_users_use_their_own_persona(recommender: Recommender) -> None:
         recommender.recommend(["i1"], user_id="nobody")
 
 
+def test_the_served_order_is_the_evaluated_order(recommender: Recommender) -> None:
+    """Serving and evaluation give a known user the same list, at the bundle's blend weight:
+    what the tables measure is what the API returns."""
+    from recommender.evaluation.evaluator import seen_mask
+    from recommender.evaluation.ranking import two_stage_orders
+    from recommender.serving.recommender import Recommender as Served
+
+    bundle = recommender.bundle
+    user = 3
+    history = bundle.histories[user]
+    session = [str(bundle.items[i - 1]) for i in history]
+    candidates = min(recommender.candidates, len(bundle.items) - len(set(history.tolist())))
+    k = min(recommender.max_k, candidates)
+    for weight in (0.0, 0.3, 0.7):
+        # The same models and arrays, served at this blend weight.
+        served = Served(
+            recommender.graph,
+            dataclasses.replace(
+                bundle, info=dataclasses.replace(bundle.info, retriever_weight=weight)
+            ),
+            recommender.titles,
+            recommender.config,
+        )
+        items = [r.item for r in served.recommend(session, str(bundle.users[user]), k=k)]
+        seq = torch.tensor([history[-bundle.retriever.max_len :].tolist()])
+        orders = two_stage_orders(
+            bundle.retriever,
+            bundle.reranker,
+            seq,
+            torch.tensor([user]),
+            seen_mask([history], len(bundle.items), "cpu"),
+            (weight,),
+            candidates=candidates,
+            fixed_items=~bundle.warm,
+        )
+        evaluated = [str(bundle.items[i - 1]) for i in orders[weight][0].tolist()]
+        assert items == evaluated[:k], weight
+    # The weight matters for this list, so a served path that ignored it would be caught.
+    assert orders[0.7][0].tolist() != two_stage_orders(
+        bundle.retriever, bundle.reranker, seq, torch.tensor([user]),
+        seen_mask([history], len(bundle.items), "cpu"), (0.0,), candidates=candidates,
+        fixed_items=~bundle.warm,
+    )[0.0][0].tolist()  # fmt: skip
+
+
 def test_anonymous_session_of_only_cold_items_has_no_persona(recommender: Recommender) -> None:
     result = recommender.recommend([COLD], k=3)
     assert result.persona == "none" and len(result) == 3

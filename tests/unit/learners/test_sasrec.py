@@ -117,11 +117,17 @@ def test_users_and_item_features() -> None:
     scores = learned.full_sort_predict(seq, torch.tensor([0, 1]))
     assert not torch.allclose(scores[0, 1:], scores[1, 1:])
     for fusion in ("input", "output"):
-        fixed = model(user_features=torch.randn(3, 5), fusion=fusion)
-        assert fixed.predict(seq, torch.tensor([[1, 2], [1, 2]]), torch.tensor([0, 2])).shape == (
-            2,
-            2,
-        )
+        fixed = model(user_features=torch.randn(3, 5), fusion=fusion).eval()
+        with torch.no_grad():
+            # Two users, one sequence: the persona must change the scores, in either fusion.
+            scores = fixed.full_sort_predict(seq, torch.tensor([0, 2]))
+            assert not torch.allclose(scores[0, 1:], scores[1, 1:]), fusion
+            same = fixed.full_sort_predict(seq, torch.tensor([2, 2]))
+            torch.testing.assert_close(same[0], same[1])
+            candidates = torch.tensor([[1, 2], [1, 2]])
+            torch.testing.assert_close(
+                fixed.predict(seq, candidates, torch.tensor([0, 2])), scores.gather(1, candidates)
+            )
     with pytest.raises(ValueError, match="user indices"):
         learned.full_sort_predict(seq)
     with pytest.raises(ValueError, match="not both"):

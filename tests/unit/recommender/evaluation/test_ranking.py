@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import Tensor
 
-from learners.sasrec.data import SequenceData
+from learners.sasrec.data import SequenceData, Stage
 from learners.sasrec.model import SASRec
+from recommender.evaluation.evaluator import seen_mask
 from recommender.evaluation.metrics import MISS
-from recommender.evaluation.ranking import full_ranks, ranks_by_weight, reranked_ranks, seen_mask
+from recommender.evaluation.ranking import full_ranks, ranks_by_weight, reranked_ranks
 from recommender.evaluation.rerank import blend, rerank, retrieve
 
 
@@ -160,3 +161,72 @@ def test_reranked_ranks_with_a_retriever_weight() -> None:
         assert alone.tolist() == ranks.tolist()
     with pytest.raises(ValueError, match="needs the retriever's scores"):
         rerank(reranker, torch.tensor([[1]]), torch.tensor([[3, 4]]), weight=0.5)
+
+
+class PerUserScores(FixedScores):
+    """Scores looked up by the user's row, as a model with a user vector would give them."""
+
+    @property
+    def uses_users(self) -> bool:
+        return True
+
+    def full_sort_predict(
+        self,
+        seq: Tensor,
+        users: Tensor | None = None,
+        personas: Tensor | None = None,
+        items: Tensor | None = None,
+    ) -> Tensor:
+        assert users is not None, "the evaluator must pass each batch's user rows"
+        scores = self.table[users].clone()
+        scores[:, 0] = float("-inf")
+        return scores
+
+
+def numpy_reranked(
+    retriever: np.ndarray, reranker: np.ndarray, data: SequenceData, stage: str, c: int, w: float
+) -> list[int]:
+    """The two-stage rule as a loop: the retriever's top ``c`` unseen items, ordered by the
+    blend of both stages' log-probabilities over those candidates (stable)."""
+    inputs, targets = data.inputs(stage), data.targets(stage)  # type: ignore[arg-type]
+    ranks = []
+    for u in data.evaluable(stage):  # type: ignore[arg-type]
+        seen = set(inputs[u].tolist())
+        unseen = [i for i in range(1, data.n_items + 1) if i not in seen]
+        proposed = sorted(unseen, key=lambda i: -retriever[u, i])[:c]
+
+        def log_softmax(values: np.ndarray) -> np.ndarray:
+            top = float(values.max())
+            return np.asarray(values - top - np.log(np.exp(values - top).sum()))
+
+        blended = (1 - w) * log_softmax(reranker[u, proposed]) + w * log_softmax(
+            retriever[u, proposed]
+        )
+        order = [proposed[k] for k in np.argsort(-blended, kind="stable")]
+        ranks.append(order.index(targets[u]) if targets[u] in order else MISS)
+    return ranks
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 512])
+def test_both_paths_match_plain_loops_for_several_users(batch_size: int) -> None:
+    from tests.unit.recommender.evaluation.test_evaluator import numpy_ranks, users_data
+
+    d = users_data()
+    rng = np.random.default_rng(3)
+    # Distinct scores per user (no ties), different for every user.
+    retriever_table = rng.permutation(np.arange(len(d.users) * (d.n_items + 1))).reshape(
+        len(d.users), -1
+    ).astype(np.float32) / 10  # fmt: skip
+    reranker_table = rng.normal(size=retriever_table.shape).astype(np.float32)
+    retriever = PerUserScores(torch.from_numpy(retriever_table))
+    reranker = PerUserScores(torch.from_numpy(reranker_table))
+    stages: tuple[Stage, ...] = ("valid", "test")
+    for stage in stages:
+        ranks = full_ranks(retriever, d, stage, batch_size=batch_size)
+        assert ranks.tolist() == numpy_ranks(retriever_table, d, stage)
+        for weight in (0.0, 0.3, 1.0):
+            found = reranked_ranks(
+                retriever, reranker, d, stage, candidates=12, batch_size=batch_size, weight=weight
+            )
+            expected = numpy_reranked(retriever_table, reranker_table, d, stage, 12, weight)
+            assert found.tolist() == expected, (stage, weight)
