@@ -11,7 +11,8 @@ from typing import Any
 from kgstore.settings import SettingsError, kgrec_home
 from recommender.cli import common
 
-USER_LABELS = ("None", "Random", "LLM", "KG+LLM")  # the method's names, as --users takes them
+# The method's names, as --users takes them, and the shuffled-persona control.
+USER_LABELS = ("None", "Random", "LLM", "KG+LLM", "shuffled")
 
 
 def _command_line(args: argparse.Namespace) -> str:
@@ -51,7 +52,8 @@ def cmd_comparison(args: argparse.Namespace) -> int:
         steps = []
         if not export.has_feature["Item"].any():
             steps.append(["embed", "--dataset", args.dataset])
-        if UserVector.PERSONA in wanted and not count_vectors(graph, "User", "persona"):
+        persona_rows = wanted & {UserVector.PERSONA, UserVector.SHUFFLED}
+        if persona_rows and not count_vectors(graph, "User", "persona"):
             steps.append(["personas", "--dataset", args.dataset])
         if UserVector.LLM in wanted and not count_vectors(graph, "User", "llm_persona"):
             steps.append(["llm-persona", "--dataset", args.dataset])
@@ -111,7 +113,8 @@ def register(sub: Any) -> None:
         nargs="+",
         choices=USER_LABELS,
         default=list(USER_LABELS),
-        help="user representations to run (default: all; None is required)",
+        help="user representations to run (default: all; None is required; shuffled is "
+        "the persona retriever with every user's persona swapped for another user's)",
     )
     common.add_device(q)
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")

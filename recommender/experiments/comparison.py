@@ -24,6 +24,7 @@ from recommender.pipelines.inputs import (
     FUSIONS,
     PERSONA_RETRIEVER,
     PLAIN,
+    RANDOM_RETRIEVER,
     VARIANTS,
     RetrieverVariant,
     TrainingInputs,
@@ -43,6 +44,16 @@ class Row:
 
 RERANKED = Row("rerank", "Reranking: None / Random over KG+LLM's top 100")
 BLENDED = Row("blend", "Blend: reranker and KG+LLM retriever over its top 100")
+# Ensembling controls: any two models blended usually beat one, so the persona's blend is
+# compared with blends that have no knowledge graph in them.
+PLAIN_BLEND = Row(
+    "control-plain-blend", "Control: blend of two plain SASRecs (seeds s, s + 1000) over a top 100"
+)
+RANDOM_BLEND = Row(
+    "control-random-blend",
+    "Control: blend of the reranker and the Random / Description (LLM) retriever",
+)
+CONTROL_SEED_OFFSET = 1000  # the second plain SASRec of the plain-blend control
 
 
 def variant_row(variant: RetrieverVariant) -> Row:
@@ -98,13 +109,17 @@ def run_comparison(
     log: Callable[[str], None] = print,
     on_seed: Callable[[RetrieverComparison], None] | None = None,
     store: RunStore | None = None,
+    controls: bool = True,
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
     Variants with a user vector try both fusions on the first seed and keep the one with
     the better validation NDCG@10 for all seeds. The reranked row reorders the persona
     retriever's top 100 with the plain SASRec of the same seed; the blended row mixes their
-    scores with a weight chosen on validation. ``on_seed`` receives the comparison so far
+    scores with a weight chosen on validation. With ``controls``, two more blends are made the
+    same way without the persona: two plain SASRecs of different seeds, and the reranker with
+    the random-user-vector retriever (when that variant runs). ``on_seed`` receives the
+    comparison so far
     after every seed (to save partial results of a long run). With a ``store``, every
     trained model is kept there and a model already in it is loaded, not trained.
     """
@@ -135,14 +150,18 @@ def run_comparison(
             run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
             _score(run, ranks, users, cold)
             runs.append(run)
-            weight, valid = choose_weight(retriever, reranker, data)
-            log(f"seed {seed} blend: retriever weight {weight:g}, valid NDCG@10 {valid:.4f}")
-            ranks = reranked_ranks(
-                retriever, reranker, data, "test", users, CANDIDATES, weight=weight
-            )
-            run = RunResult(BLENDED, seed, None, {"NDCG@10": valid}, {}, None, ranks, weight=weight)
-            _score(run, ranks, users, cold)
-            runs.append(run)
+            runs.append(_blend(BLENDED, retriever, reranker, inputs, seed, users, cold, log))
+        if controls and reranker is not None:
+            second, _ = _best_fusion(
+                inputs, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, chosen, store, log,
+                progress,
+            )  # fmt: skip
+            runs.append(_blend(PLAIN_BLEND, second, reranker, inputs, seed, users, cold, log))
+            random_retriever = models.get(RANDOM_RETRIEVER)
+            if random_retriever is not None:
+                runs.append(
+                    _blend(RANDOM_BLEND, random_retriever, reranker, inputs, seed, users, cold, log)
+                )
         comparison = RetrieverComparison(
             inputs.dataset,
             tuple(seeds[: seeds.index(seed) + 1]),
@@ -212,6 +231,27 @@ def _best_fusion(
             best = (result.best_valid, model, run)
     assert best is not None
     return best[1], best[2]
+
+
+def _blend(
+    row: Row,
+    retriever: SASRec,
+    reranker: SASRec,
+    inputs: TrainingInputs,
+    seed: int,
+    users: np.ndarray,
+    cold: np.ndarray,
+    log: Callable[[str], None],
+) -> RunResult:
+    """The retriever's top candidates ordered by the blend of both models, the retriever's
+    weight chosen on validation NDCG@10; scored on the test targets."""
+    data = inputs.data
+    weight, valid = choose_weight(retriever, reranker, data, candidates=CANDIDATES)
+    log(f"seed {seed} {row.key}: retriever weight {weight:g}, valid NDCG@10 {valid:.4f}")
+    ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES, weight=weight)
+    run = RunResult(row, seed, None, {"NDCG@10": valid}, {}, None, ranks, weight=weight)
+    _score(run, ranks, users, cold)
+    return run
 
 
 def _score(run: RunResult, ranks: np.ndarray, users: np.ndarray, cold: np.ndarray) -> None:

@@ -14,8 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from recommender.evaluation.metrics import per_user
-from recommender.evaluation.statistics import paired_wilcoxon
+from recommender.evaluation.statistics import holm, paired_wilcoxon
 from recommender.experiments.comparison import BLENDED, RetrieverComparison, Row
+from recommender.experiments.controls import controls_markdown
 from recommender.util.files import write_text_atomic
 from recommender.util.markdown import table as markdown_table
 
@@ -104,20 +105,25 @@ def markdown(table: RetrieverComparison, command: str, machine: str) -> str:
     else:
         lines.append("No test user of this dataset is that cold.")
     lines.append("")
+    lines += controls_markdown(table)
     for metric, k in TESTED:
         lines += [
             f"## Paired significance, {metric}@{k}",
             "",
-            "Wilcoxon signed-rank test on per-user values averaged over the seeds; p-values.",
+            "Wilcoxon signed-rank test on per-user values averaged over the seeds; p-values, "
+            "and Holm-adjusted over every pair of this table.",
             "",
         ]
         pairs = []
-        for (a, b), p in paired_p_values(table, metric, k).items():
+        found = paired_p_values(table, metric, k)
+        adjusted = holm(found)
+        for (a, b), p in found.items():
             diff = np.mean([r.test[f"{metric}@{k}"] for r in table.by_row(a)]) - np.mean(
                 [r.test[f"{metric}@{k}"] for r in table.by_row(b)]
             )
-            pairs.append((a.label, b.label, f"{diff:+.4f}", f"{p:.3g}"))
-        lines += markdown_table(("row A", "row B", "mean A - mean B", "p"), pairs, "llrr")
+            pairs.append((a.label, b.label, f"{diff:+.4f}", f"{p:.3g}", f"{adjusted[(a, b)]:.3g}"))
+        header = ("row A", "row B", "mean A - mean B", "p", "p (Holm)")
+        lines += markdown_table(header, pairs, "llrrr")
         lines.append("")
     lines += ["## Training", ""]
     rows = []

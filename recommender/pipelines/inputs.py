@@ -32,6 +32,7 @@ class UserVector(StrEnum):
     RANDOM = "random"  # a learned embedding per user, from random initialisation
     LLM = "llm"  # LLM-written preference keywords, embedded (User.llm_persona)
     PERSONA = "persona"  # the HDGI persona learned from the knowledge graph (User.persona)
+    SHUFFLED = "shuffled"  # control: another user's persona (a fixed derangement)
 
     @property
     def label(self) -> str:
@@ -40,8 +41,9 @@ class UserVector(StrEnum):
 
     @classmethod
     def from_label(cls, label: str) -> UserVector:
+        """The user vector of a label, or of its value (``shuffled``)."""
         for vector, name in _USER_LABELS.items():
-            if name == label:
+            if label in (name, vector.value):
                 return vector
         raise ValueError(f"no user vector is called {label!r}")
 
@@ -62,6 +64,7 @@ _USER_LABELS = {
     UserVector.RANDOM: "Random",
     UserVector.LLM: "LLM",
     UserVector.PERSONA: "KG+LLM",
+    UserVector.SHUFFLED: "KG+LLM (shuffled)",
 }
 _ITEM_LABELS = {ItemVector.ID: "Random", ItemVector.TEXT: "Description (LLM)"}
 # Node property of each fixed user vector.
@@ -88,13 +91,19 @@ class RetrieverVariant:
 
 PLAIN = RetrieverVariant(UserVector.NONE, ItemVector.ID)  # plain SASRec: the reranker
 PERSONA_RETRIEVER = RetrieverVariant(UserVector.PERSONA, ItemVector.TEXT)  # the product's
+RANDOM_RETRIEVER = RetrieverVariant(UserVector.RANDOM, ItemVector.TEXT)
+# Control: the persona retriever trained and tested with every user's persona swapped for
+# another user's. What the persona adds must show against it.
+SHUFFLED_RETRIEVER = RetrieverVariant(UserVector.SHUFFLED, ItemVector.TEXT)
 VARIANTS = (
     PLAIN,
     RetrieverVariant(UserVector.NONE, ItemVector.TEXT),
-    RetrieverVariant(UserVector.RANDOM, ItemVector.TEXT),
+    RANDOM_RETRIEVER,
     RetrieverVariant(UserVector.LLM, ItemVector.TEXT),
     PERSONA_RETRIEVER,
+    SHUFFLED_RETRIEVER,
 )
+SHUFFLE_SEED = 0  # fixes the derangement of the shuffled control
 
 
 @dataclass
@@ -131,7 +140,10 @@ def load_inputs(
     item_features = np.vstack([np.zeros((1, items.shape[1]), np.float32), items])
     user_features: dict[UserVector, np.ndarray] = {}
     persona_version = None
-    for kind in sorted({v.user for v in variants} & set(USER_PROPERTY)):
+    kinds = {v.user for v in variants}
+    if UserVector.SHUFFLED in kinds:
+        kinds.add(UserVector.PERSONA)
+    for kind in sorted(kinds & set(USER_PROPERTY)):
         missing = ValueError(
             f"users of {dataset!r} have no {kind.label} personas; run "
             + ("kgrec personas" if kind is UserVector.PERSONA else "kgrec llm-persona")
@@ -149,7 +161,21 @@ def load_inputs(
         aligned = np.zeros((len(data.users), vectors.shape[1]), np.float32)
         aligned[found >= 0] = vectors[found[found >= 0]]
         user_features[kind] = aligned
+    if UserVector.SHUFFLED in kinds:
+        own = user_features[UserVector.PERSONA]
+        user_features[UserVector.SHUFFLED] = own[derangement(len(own), SHUFFLE_SEED)]
     return TrainingInputs(dataset, data, item_features, user_features, persona_version)
+
+
+def derangement(n: int, seed: int) -> np.ndarray:
+    """A permutation of ``range(n)`` that moves every index (for ``n >= 2``): a random
+    order, each position taking the next one's index, so no user keeps their own row."""
+    if n < 2:
+        return np.arange(n)
+    order = np.random.default_rng(seed).permutation(n)
+    result = np.empty(n, dtype=np.int64)
+    result[order] = np.roll(order, -1)
+    return result
 
 
 def build_model(

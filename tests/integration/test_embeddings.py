@@ -288,6 +288,7 @@ def test_the_comparison_runs_on_the_real_graph(movielens: Graph, home: Path) -> 
     from recommender.config import HDGIConfig, SASRecConfig
     from recommender.experiments.comparison import (
         BLENDED,
+        PLAIN_BLEND,
         RERANKED,
         run_comparison,
         variant_row,
@@ -296,6 +297,7 @@ def test_the_comparison_runs_on_the_real_graph(movielens: Graph, home: Path) -> 
     from recommender.pipelines.inputs import (
         PERSONA_RETRIEVER,
         PLAIN,
+        SHUFFLED_RETRIEVER,
         ItemVector,
         RetrieverVariant,
         UserVector,
@@ -314,11 +316,16 @@ def test_the_comparison_runs_on_the_real_graph(movielens: Graph, home: Path) -> 
     personas = inputs.user_features[UserVector.PERSONA]
     assert personas.shape == (943, 64)
     assert np.abs(personas).sum(axis=1).min() > 0  # every user has one
+    # The shuffled control: every user gets another user's persona.
+    shuffled = load_inputs(movielens, home, export, (SHUFFLED_RETRIEVER,)).user_features
+    moved = shuffled[UserVector.SHUFFLED]
+    assert sorted(map(tuple, moved.tolist())) == sorted(map(tuple, personas.tolist()))
+    assert not np.any(np.all(moved == personas, axis=1))
     table = run_comparison(
         inputs, SASRecConfig(epochs=1), seeds=(0,), variants=variants, progress=False,
         log=lambda _: None,
     )  # fmt: skip
-    assert table.rows() == [variant_row(v) for v in variants] + [RERANKED, BLENDED]
+    assert table.rows() == [variant_row(v) for v in variants] + [RERANKED, BLENDED, PLAIN_BLEND]
     assert set(table.fusion) == {PERSONA_RETRIEVER.key}
     assert table.cold_users == 0  # every ml-100k user has at least 18 training ratings
     for run in table.runs:

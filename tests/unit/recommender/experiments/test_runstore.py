@@ -10,6 +10,7 @@ import pytest
 from recommender.config import SASRecConfig
 from recommender.experiments.comparison import (
     BLENDED,
+    PLAIN_BLEND,
     RERANKED,
     run_comparison,
     variant_row,
@@ -46,8 +47,9 @@ def test_a_stopped_run_continues_from_kept_models(
     first = run_comparison(
         inputs(), settings, (0,), ROWS, "cpu", progress=False, log=lambda _: None, store=store
     )
-    # Seed 0 kept: the plain row, and the persona row under both fusions it tried.
-    assert len(list(store.folder.glob("*.pt"))) == 3
+    # Seed 0 kept: the plain row, the persona row under both fusions it tried, and the plain
+    # blend control's second SASRec (seed 1000).
+    assert len(list(store.folder.glob("*.pt"))) == 4
     assert not list(store.folder.glob("*.partial"))
     trained: list[tuple[str, int]] = []
     real_fit = training.fit
@@ -63,10 +65,10 @@ def test_a_stopped_run_continues_from_kept_models(
     second = run_comparison(
         inputs(), settings, (0, 1), ROWS, "cpu", progress=False, log=lines.append, store=store
     )
-    # Only seed 1 trains; seed 0 is loaded and scores exactly as before.
-    assert {seed for _, seed in trained} == {1}
-    assert sum("kept from an earlier run" in line for line in lines) == 3
-    for row in [variant_row(v) for v in ROWS] + [RERANKED, BLENDED]:
+    # Only seed 1 (and its control, 1001) trains; seed 0 is loaded and scores as before.
+    assert {seed for _, seed in trained} == {1, 1001}
+    assert sum("kept from an earlier run" in line for line in lines) == 4
+    for row in [variant_row(v) for v in ROWS] + [RERANKED, BLENDED, PLAIN_BLEND]:
         (before,) = first.by_row(row)
         again = next(run for run in second.by_row(row) if run.seed == 0)
         assert again.test == before.test
