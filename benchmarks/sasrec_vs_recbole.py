@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import site
 import subprocess
 import sys
 import tempfile
@@ -41,61 +40,9 @@ from learners.sasrec.data import SequenceData
 from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import full_ranks
+from recommender.experiments.peers.driver import check_same_split, recbole_python, write_atomic
 from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
 from recommender.util.machine import accelerator, machine
-
-RECBOLE = ["recbole==1.2.1", "numpy<2", "pandas<3", "setuptools<81", "scipy<1.15"]
-RECBOLE_DEPS = [
-    "tqdm", "colorlog==4.7.2", "colorama==0.4.4", "scikit-learn<1.6", "pyyaml", "tensorboard",
-    "thop", "tabulate", "plotly", "texttable", "psutil",
-]  # fmt: skip
-
-
-def recbole_python(venv: Path) -> Path:
-    """The RecBole environment's interpreter, created (once) when missing."""
-    python = venv / "bin" / "python"
-    if python.exists():
-        return python
-    print(f"creating the RecBole environment in {venv} (once) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, "--no-deps", RECBOLE[0]], check=True)
-    subprocess.run([*pip, *RECBOLE[1:], *RECBOLE_DEPS], check=True)
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    # Appended after the environment's own packages, so its numpy<2 and pandas<3 win and
-    # only what it lacks (torch and its libraries) comes from here.
-    (Path(purelib) / "kgrec_torch.pth").write_text(site.getsitepackages()[0] + "\n")
-    return python
-
-
-def write_atomic(split: pd.DataFrame, folder: Path, name: str) -> None:
-    """The split as RecBole's atomic file. Each interaction's rank in the order the split
-    was made in serves as its timestamp, so RecBole's time-ordered leave-one-out reproduces
-    the recorded split exactly (ties in the original timestamps included)."""
-    (folder / name).mkdir(parents=True, exist_ok=True)
-    ordered = in_time_order(split)
-    frame = pd.DataFrame(
-        {
-            "user_id:token": ordered["user"].astype(str),
-            "item_id:token": ordered["item"].astype(str),
-            "timestamp:float": ordered.groupby("user", sort=False).cumcount().astype(float),
-        }
-    )
-    frame.to_csv(folder / name / f"{name}.inter", sep="\t", index=False)
-
-
-def check_same_split(split: pd.DataFrame) -> None:
-    """RecBole's LS split takes each user's last two interactions by timestamp."""
-    ordered = in_time_order(split)
-    tail = ordered.groupby("user").tail(2)
-    expected = tail.groupby("user")["split"].apply(list)
-    if not all(v == ["valid", "test"] for v in expected if len(v) == 2):
-        raise SystemExit("the recorded split is not leave-one-out in time order")
 
 
 def run_kgrec(split: pd.DataFrame, seed: int, epochs: int, patience: int, device: str) -> dict:  # type: ignore[type-arg]

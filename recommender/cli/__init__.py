@@ -21,7 +21,16 @@ from kgstore.settings import SettingsError
 from kgstore.vocabulary import VocabularyError
 from learners.semantics.embedders import EmbeddingError
 from learners.semantics.generators import GenerationError
-from recommender.cli import data, demo, experiments, personas, product, semantics, server
+from recommender.cli import (
+    compare,
+    data,
+    demo,
+    experiments,
+    personas,
+    product,
+    semantics,
+    server,
+)
 
 ERRORS = (
     DatasetError,
@@ -46,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = data.register(sub)
     semantics.register(sub)
     personas.register(sub, explain)
-    experiments.register(sub)
+    compare.register(experiments.register(sub))
     product.register(sub)
     demo.register(sub)
     return parser

@@ -6,10 +6,15 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgstore.settings import SettingsError, kgrec_home
 from recommender.cli import common
+
+if TYPE_CHECKING:  # imported when a command runs: `kgrec --help` needs no torch
+    from kgstore.export import GraphExport
+    from kgstore.graph import Graph
+    from recommender.pipelines.inputs import UserVector
 
 # The method's names, as --users takes them, and the shuffled-persona control.
 USER_LABELS = ("None", "Random", "LLM", "KG+LLM", "shuffled")
@@ -28,12 +33,34 @@ def _command_line(args: argparse.Namespace) -> str:
     )
 
 
+def prepare(graph: Graph, wanted: set[UserVector], run: common.Runner) -> GraphExport | None:
+    """The graph's export once what the variants need is there: item embeddings, HDGI
+    personas and LLM personas are made when missing. None when making one failed."""
+    from kgstore.export import count_vectors, export_graph
+    from recommender.pipelines.inputs import UserVector
+
+    cache = kgrec_home() / "cache" / "export"
+    export = export_graph(graph, cache)
+    steps = []
+    if not export.has_feature["Item"].any():
+        steps.append(["embed", "--dataset", graph.dataset])
+    persona_rows = wanted & {UserVector.PERSONA, UserVector.SHUFFLED}
+    if persona_rows and not count_vectors(graph, "User", "persona"):
+        steps.append(["personas", "--dataset", graph.dataset])
+    if UserVector.LLM in wanted and not count_vectors(graph, "User", "llm_persona"):
+        steps.append(["llm-persona", "--dataset", graph.dataset])
+    for step in steps:
+        print(f"\n$ kgrec {' '.join(step)}  (needed by the comparison, not there yet)")
+        if run(step):
+            return None
+    return export_graph(graph, cache) if steps else export
+
+
 def cmd_comparison(args: argparse.Namespace) -> int:
     """Makes what the variants need when it is missing (item embeddings, HDGI personas, LLM
     personas), trains every variant, writes the report."""
     import torch
 
-    from kgstore.export import count_vectors, export_graph
     from recommender.experiments.comparison import RetrieverComparison, run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint
     from recommender.experiments.report import markdown, write_all
@@ -46,24 +73,10 @@ def cmd_comparison(args: argparse.Namespace) -> int:
         raise SettingsError("--users must include None: plain SASRec is the reranker")
     wanted = {UserVector.from_label(label) for label in args.users}
     variants = tuple(v for v in VARIANTS if v.user in wanted)
-    cache = kgrec_home() / "cache" / "export"
     with common.graph(args.dataset) as graph:
-        export = export_graph(graph, cache)
-        steps = []
-        if not export.has_feature["Item"].any():
-            steps.append(["embed", "--dataset", args.dataset])
-        persona_rows = wanted & {UserVector.PERSONA, UserVector.SHUFFLED}
-        if persona_rows and not count_vectors(graph, "User", "persona"):
-            steps.append(["personas", "--dataset", args.dataset])
-        if UserVector.LLM in wanted and not count_vectors(graph, "User", "llm_persona"):
-            steps.append(["llm-persona", "--dataset", args.dataset])
-        for step in steps:
-            print(f"\n$ kgrec {' '.join(step)}  (needed by the comparison, not there yet)")
-            code = args.run(step)
-            if code:
-                return int(code)
-        if steps:
-            export = export_graph(graph, cache)
+        export = prepare(graph, wanted, args.run)
+        if export is None:
+            return 2
         inputs = load_inputs(graph, kgrec_home(), export, variants)
     seeds = tuple(range(args.seeds))
     print(
@@ -97,7 +110,8 @@ def cmd_comparison(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
+def register(sub: Any) -> Any:
+    """Adds ``kgrec experiment comparison``; returns the experiment sub-parsers."""
     p = sub.add_parser("experiment", help="reproduce the method's experiments")
     what = p.add_subparsers(dest="experiment", required=True)
     q = what.add_parser(
@@ -127,3 +141,4 @@ def register(sub: Any) -> None:
     )
     common.add_quiet(q)
     q.set_defaults(func=cmd_comparison)
+    return what

@@ -6,6 +6,7 @@ p-values for the family of comparisons."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,13 +63,17 @@ def per_seed_values(
 
 
 def compare_controls(
-    table: RetrieverComparison, resamples: int = 2_000, seed: int = 0
+    table: RetrieverComparison,
+    primary: Sequence[tuple[Row, Row]] = (),
+    resamples: int = 2_000,
+    seed: int = 0,
 ) -> list[Comparison]:
-    """Every pair of :data:`CONTROL_PAIRS` whose two rows ran, on every measured metric."""
+    """Every pair of ``primary`` and :data:`CONTROL_PAIRS` whose two rows ran, on every
+    measured metric."""
     found: list[Comparison] = []
     for metric, k in MEASURED:
         family: list[tuple[Row, Row, np.ndarray, np.ndarray]] = []
-        for row, control in CONTROL_PAIRS:
+        for row, control in dict.fromkeys([*primary, *CONTROL_PAIRS]):
             a, b = (
                 per_seed_values(table, row, metric, k),
                 per_seed_values(table, control, metric, k),
@@ -107,9 +112,11 @@ def compare_controls(
     return found
 
 
-def controls_markdown(table: RetrieverComparison) -> list[str]:
+def controls_markdown(
+    table: RetrieverComparison, primary: Sequence[tuple[Row, Row]] = ()
+) -> list[str]:
     """The controls section of the report (empty when no pair ran)."""
-    found = compare_controls(table)
+    found = compare_controls(table, primary)
     if not found:
         return []
     lines = [

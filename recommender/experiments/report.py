@@ -5,6 +5,7 @@ raw numbers as JSON."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -41,10 +42,20 @@ def paired_p_values(
     )
 
 
-def markdown(table: RetrieverComparison, command: str, machine: str) -> str:
+def markdown(
+    table: RetrieverComparison,
+    command: str,
+    machine: str,
+    title: str = "Table 3",
+    sections: Sequence[str] = (),
+    primary: Sequence[tuple[Row, Row]] = (),
+) -> str:
+    """The report: settings, the tables at k = 10 and 100, cold users, ``sections`` (e.g. the
+    analysis plan and the tuning grids), the controls (``primary`` pairs first) and the
+    paired tests."""
     s = table.config
     lines = [
-        f"# Table 3 on {table.dataset}",
+        f"# {title} on {table.dataset}",
         "",
         f"Command: `{command}`",
         "",
@@ -105,7 +116,8 @@ def markdown(table: RetrieverComparison, command: str, machine: str) -> str:
     else:
         lines.append("No test user of this dataset is that cold.")
     lines.append("")
-    lines += controls_markdown(table)
+    lines += sections
+    lines += controls_markdown(table, primary)
     for metric, k in TESTED:
         lines += [
             f"## Paired significance, {metric}@{k}",
@@ -202,10 +214,10 @@ def _short(row: Row) -> str:
     )
 
 
-def notes_path(folder: Path, dataset: str) -> Path:
+def notes_path(folder: Path, dataset: str, name: str = "table3") -> Path:
     """The hand-written notes a table's markdown ends with; they live in their own file
     because every run rewrites the generated table whole."""
-    return folder / f"table3-{dataset}-notes.md"
+    return folder / f"{name}-{dataset}-notes.md"
 
 
 def with_notes(text: str, notes: Path) -> str:
@@ -219,13 +231,25 @@ def with_notes(text: str, notes: Path) -> str:
     )
 
 
-def write_all(table: RetrieverComparison, folder: Path, command: str, machine: str) -> list[Path]:
+def write_all(
+    table: RetrieverComparison,
+    folder: Path,
+    command: str,
+    machine: str,
+    name: str = "table3",
+    title: str = "Table 3",
+    sections: Sequence[str] = (),
+    primary: Sequence[tuple[Row, Row]] = (),
+) -> list[Path]:
     """Markdown (ending with the notes file, if any), JSON, bar chart and curves under
-    ``folder``; returns the paths written."""
+    ``folder`` as ``<name>-<dataset>.*`` (see :func:`markdown`); returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"table3-{table.dataset}"
+    stem = folder / f"{name}-{table.dataset}"
     paths = [stem.with_suffix(".md"), stem.with_suffix(".json")]
-    text = with_notes(markdown(table, command, machine), notes_path(folder, table.dataset))
+    text = with_notes(
+        markdown(table, command, machine, title, sections, primary),
+        notes_path(folder, table.dataset, name),
+    )
     write_text_atomic(paths[0], text)
     raw = {
         "dataset": table.dataset,

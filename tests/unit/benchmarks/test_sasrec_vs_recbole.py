@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.sasrec_vs_recbole import check_same_split, kept_seeds, plot_curves, write_atomic
+from benchmarks.sasrec_vs_recbole import kept_seeds, plot_curves
+from recommender.experiments.peers.driver import check_same_split, write_atomic
 
 SETTINGS = {"epochs": 200, "patience": 10, "recbole_minutes": 95.0, "device": "cpu"}
 

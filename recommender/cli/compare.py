@@ -1,0 +1,132 @@
+"""``kgrec experiment compare``: kgrec's rows, controls and tuned RecBole peers on one
+dataset, every model scored by the one evaluator (see
+:mod:`recommender.experiments.compare`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kgstore.settings import SettingsError, kgrec_home
+from recommender.cli import common
+from recommender.cli.experiments import prepare
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import torch
+
+    from kgstore.export import count_vectors
+    from kgstore.splits import load_split, recorded_split_hash
+    from recommender.experiments import compare
+    from recommender.experiments.comparison import run_comparison
+    from recommender.experiments.fingerprint import experiment_fingerprint
+    from recommender.experiments.peers.driver import recbole_python
+    from recommender.experiments.report import write_all
+    from recommender.experiments.runstore import RunStore
+    from recommender.pipelines.inputs import VARIANTS, UserVector, load_inputs
+    from recommender.util.files import write_text_atomic
+    from recommender.util.machine import accelerator, machine
+
+    base = common.sasrec_config(args)  # checked before connecting
+    if not 1 <= args.budget <= compare_budget():
+        raise SettingsError(f"--budget must be from 1 to {compare_budget()}, not {args.budget}")
+    seeds, out, home = tuple(range(args.seeds)), Path(args.out), kgrec_home()
+    peers = tuple(args.peers)
+    plan = out / f"compare-{args.dataset}-plan.md"
+    if plan.exists():
+        print(f"analysis plan kept as written before: {plan}")
+    else:
+        write_text_atomic(plan, compare.plan_text(args.dataset, seeds, peers, args.budget))
+        print(f"analysis plan written before any training: {plan}")
+    with common.graph(args.dataset) as graph:
+        wanted = {UserVector.NONE, UserVector.RANDOM, UserVector.PERSONA, UserVector.SHUFFLED}
+        if count_vectors(graph, "User", "llm_persona"):
+            wanted.add(UserVector.LLM)  # only where LLM personas were made beforehand
+        export = prepare(graph, wanted, args.run)
+        if export is None:
+            return 2
+        variants = tuple(v for v in VARIANTS if v.user in wanted)
+        inputs = load_inputs(graph, home, export, variants)
+        split = load_split(home, args.dataset, recorded_split_hash(graph))
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    progress = not args.quiet
+    store_root = home / "experiments" / "table3" / args.dataset
+    chosen, selection = compare.choose_kgrec(
+        inputs, base, device, store_root, args.budget, progress
+    )
+    store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
+    comparison = run_comparison(
+        inputs, chosen, seeds, variants, device, progress, store=store, controls=True
+    )
+    found = {}
+    if peers:
+        python = recbole_python(args.venv or home / "bench" / "recbole-venv")
+        cache = home / "experiments" / "compare" / args.dataset / "peers"
+        found = compare.run_peers(
+            python, split, inputs, peers, seeds, chosen, device, cache, args.budget
+        )
+    strongest = compare.add_peers(comparison, found, inputs.data)
+    sections = [
+        "## Analysis plan (as written before the run)",
+        "",
+        *["##" + line if line.startswith("#") else line
+          for line in plan.read_text(encoding="utf-8").splitlines()[1:]],
+        "",
+        *compare.selection_lines([selection, *(p.selection for p in found.values())]),
+    ]  # fmt: skip
+    command = (
+        f"kgrec experiment compare --dataset {args.dataset} --seeds {args.seeds} "
+        f"--epochs {args.epochs} --patience {args.patience} --budget {args.budget}"
+        + (f" --peers {' '.join(peers)}" if peers else " --peers")
+        + (f" --device {args.device}" if args.device else "")
+    )
+    paths = write_all(
+        comparison,
+        out,
+        command,
+        f"{machine()}; accelerator: {accelerator()}",
+        name="compare",
+        title="Comparison",
+        sections=sections,
+        primary=compare.primary_pairs(strongest),
+    )
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def compare_budget() -> int:
+    from recommender.experiments.grids import BUDGET
+
+    return BUDGET
+
+
+def register(experiments: Any) -> None:
+    """Adds ``compare`` to the ``kgrec experiment`` sub-parsers."""
+    from recommender.experiments.grids import BUDGET, PEERS
+
+    q = experiments.add_parser(
+        "compare",
+        help="kgrec's rows, controls and tuned RecBole peers, one evaluator for all",
+    )
+    common.add_dataset(q)
+    q.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    common.add_sasrec_options(q, full=False)
+    q.add_argument(
+        "--budget",
+        type=int,
+        default=BUDGET,
+        help=f"configurations tried per model on validation (default and most: {BUDGET})",
+    )
+    q.add_argument(
+        "--peers",
+        nargs="*",
+        choices=PEERS,
+        default=list(PEERS),
+        help="RecBole peers (default: all; none with a bare --peers)",
+    )
+    q.add_argument("--venv", type=Path, help="RecBole's environment (default: under KGREC_HOME)")
+    common.add_device(q)
+    q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
+    common.add_quiet(q)
+    q.set_defaults(func=cmd_compare)

@@ -1,0 +1,162 @@
+"""One RecBole model trained on kgrec's split and scored by kgrec's evaluator. Runs inside
+RecBole's own environment (``recommender.experiments.peers.driver`` creates it), with the
+kgrec source tree on ``sys.path`` for the evaluator, and prints one JSON line.
+
+RecBole trains the model its own way; every validation score that decides early stopping,
+and the final validation and test ranks, come from kgrec's
+:func:`~recommender.evaluation.evaluator.target_ranks` over all items, from the model's own
+``full_sort_predict`` scores, with the user's history excluded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # RecBole 1.2.1 pickles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", required=True, help="folder with inputs.json and the data")
+    parser.add_argument("--kgrec", required=True, help="kgrec's source tree (for the evaluator)")
+    args = parser.parse_args()
+    sys.path.append(args.kgrec)
+
+    import numpy as np
+    import torch
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.trainer import Trainer
+    from recbole.utils import get_model, init_seed
+
+    from recommender.evaluation.evaluator import seen_mask, target_ranks
+
+    work = Path(args.work)
+    spec = json.loads((work / "inputs.json").read_text())
+    torch.set_num_threads(int(spec.get("threads") or os.cpu_count() or 1))
+    config = Config(
+        model=spec["model"],
+        dataset="kgrec",
+        config_dict={
+            "data_path": str(work),
+            "checkpoint_dir": str(work / "saved"),
+            "USER_ID_FIELD": "user_id",
+            "ITEM_ID_FIELD": "item_id",
+            "TIME_FIELD": "timestamp",
+            "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
+            "user_inter_num_interval": "[0,inf)",
+            "item_inter_num_interval": "[0,inf)",
+            "MAX_ITEM_LIST_LENGTH": spec["max_len"],
+            "eval_args": {
+                "split": {"LS": "valid_and_test"},
+                "order": "TO",
+                "group_by": "user",
+                "mode": "full",
+            },
+            "metrics": ["NDCG"],
+            "topk": [10],
+            "valid_metric": "NDCG@10",
+            "epochs": spec["epochs"],
+            "stopping_step": spec["patience"],
+            "eval_step": 1,
+            "seed": spec["seed"],
+            "reproducibility": True,
+            "device": spec["device"],
+            "use_gpu": spec["device"].startswith("cuda"),
+            "show_progress": False,
+            "worker": 0,
+            **spec["settings"],
+        },
+    )
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    train, valid, _ = data_preparation(config, dataset)
+    model = get_model(config["model"])(config, train.dataset).to(config["device"])
+    trainer = Trainer(config, model)
+
+    # kgrec's sequences, catalogue and targets, in RecBole's item ids.
+    token_id = dataset.field2token_id["item_id"]
+    column = np.array([token_id.get(item, -1) for item in spec["items"]], dtype=np.int64)
+    known = torch.from_numpy(column >= 0)
+    column_t = torch.from_numpy(np.maximum(column, 0))
+    n_items = len(spec["items"])
+    max_len = spec["max_len"]
+
+    def ranks(stage: str) -> list[int]:
+        model.eval()
+        found: list[int] = []
+        users = spec["users"][stage]
+        for start in range(0, len(users), 512):
+            batch = users[start : start + 512]
+            histories = [np.asarray(u["history"], dtype=np.int64) for u in batch]
+            seq = torch.zeros(len(batch), max_len, dtype=torch.long)
+            lengths = torch.zeros(len(batch), dtype=torch.long)
+            for row, history in enumerate(histories):
+                recent = column[history[-max_len:] - 1]  # kgrec index k -> items[k - 1]
+                seq[row, : len(recent)] = torch.from_numpy(recent)
+                lengths[row] = len(recent)
+            interaction = {
+                model.ITEM_SEQ: seq.to(config["device"]),
+                model.ITEM_SEQ_LEN: lengths.to(config["device"]),
+            }
+            with torch.no_grad():
+                scores = model.full_sort_predict(interaction).float().cpu()
+            ours = torch.full((len(batch), n_items + 1), float("-inf"))
+            ours[:, 1:] = torch.where(known, scores[:, column_t], torch.tensor(float("-inf")))
+            targets = torch.tensor([u["target"] for u in batch])
+            found += target_ranks(ours, seen_mask(histories, n_items, "cpu"), targets).tolist()
+        return found
+
+    def ndcg10(found: list[int]) -> float:
+        values = np.asarray(found)
+        return float(np.where(values < 10, 1.0 / np.log2(values + 2.0), 0.0).mean())
+
+    epoch_seconds: list[float] = []
+    curve: list[list[float]] = []  # epoch, training seconds so far, validation NDCG@10
+    train_epoch = trainer._train_epoch
+
+    def timed(*a: object, **k: object) -> object:
+        started = time.perf_counter()
+        result = train_epoch(*a, **k)
+        epoch_seconds.append(time.perf_counter() - started)
+        return result
+
+    def validated(*_: object, **__: object) -> tuple[float, dict[str, float]]:
+        score = ndcg10(ranks("valid"))
+        curve.append([len(epoch_seconds) - 1, sum(epoch_seconds), score])
+        print(
+            f"{spec['model']} epoch {len(epoch_seconds) - 1}: {epoch_seconds[-1]:.1f} s, "
+            f"valid NDCG@10 {score:.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return score, {"ndcg@10": score}
+
+    trainer._train_epoch = timed
+    trainer._valid_epoch = validated
+    trainer.fit(train, valid, saved=True, show_progress=False)
+    checkpoint = torch.load(trainer.saved_model_file, map_location="cpu")
+    model.load_state_dict(checkpoint["state_dict"])
+    best = max(range(len(curve)), key=lambda i: (curve[i][2], -i))
+    print(
+        json.dumps(
+            {
+                "best_valid_ndcg10": curve[best][2],
+                "best_epoch": int(curve[best][0]),
+                "epochs": len(epoch_seconds),
+                "curve": curve,
+                "seconds_per_epoch": sum(epoch_seconds) / max(len(epoch_seconds), 1),
+                "valid_ranks": ranks("valid"),
+                "test_ranks": ranks("test"),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""``kgrec experiment compare`` end to end on a small generated dataset in the real Neo4j:
+kgrec's rows, the controls and one RecBole peer, every model scored by the one evaluator,
+the analysis plan written first and kept, and a second run that trains nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kgstore.graph import Graph
+from kgstore.settings import Neo4jSettings, kgrec_home
+from learners.semantics import SentenceTransformerEmbedder
+from recommender.cli import main
+from recommender.config import HDGIConfig
+from recommender.pipelines.persona_learning import learn_personas
+from recommender.pipelines.semantics import embed_dataset
+from tests.integration.helpers import new_ingestor
+from tests.integration.test_ingest import generated
+
+
+def test_compare_runs_kgrec_controls_and_a_peer(
+    graph: Graph,
+    neo4j_settings: Neo4jSettings,
+    tmp_path: Path,
+    minilm: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    venv = kgrec_home() / "bench" / "recbole-venv"  # shared across runs: built once
+    home = tmp_path / "home"
+    new_ingestor(graph, home).ingest(generated(graph.dataset, users=40))
+    embed_dataset(graph, minilm, persona_dim=64, progress=False)
+    learn_personas(graph, home, HDGIConfig(epochs=5), progress=False)
+    for name, value in {
+        "NEO4J_URI": neo4j_settings.uri,
+        "NEO4J_USER": neo4j_settings.user,
+        "NEO4J_PASSWORD": neo4j_settings.password,
+        "NEO4J_DATABASE": neo4j_settings.database,
+        "KGREC_HOME": str(home),
+    }.items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "results"
+    command = [
+        "experiment", "compare", "--dataset", graph.dataset, "--seeds", "2", "--epochs", "2",
+        "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "--venv", str(venv),
+        "--out", str(out), "--quiet",
+    ]  # fmt: skip
+    assert main(command) == 0, capsys.readouterr().err
+    plan = out / f"compare-{graph.dataset}-plan.md"
+    planned = plan.read_text(encoding="utf-8")
+    assert "Primary comparison" in planned and "RecBole GRU4Rec" in planned
+    report = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
+    assert report.startswith(f"# Comparison on {graph.dataset}")
+    assert "## Analysis plan (as written before the run)" in report
+    assert "## Tuning on validation" in report and "- **GRU4Rec**: chosen GRU4Rec(" in report
+    controls = report[report.index("## What the knowledge graph adds") :]
+    first = controls.splitlines()[6]  # the first comparison: the blend against the peer
+    assert first.startswith("| Blend: reranker and KG+LLM retriever") and "Peer: RecBole" in first
+    for row in (
+        "| Peer: RecBole GRU4Rec (tuned, kgrec's evaluator) |",
+        "| Control: blend of two plain SASRecs",
+        "| Control: blend of the reranker and the Random / Description (LLM) retriever |",
+        "| KG+LLM (shuffled) / Description (LLM) |",
+    ):
+        assert row in report, row
+    raw = json.loads((out / f"compare-{graph.dataset}.json").read_text())
+    peer_runs = [run for run in raw["runs"] if run["key"] == "peer-gru4rec"]
+    assert [run["seed"] for run in peer_runs] == [0, 1]
+    assert all(0.0 <= value <= 1.0 for run in peer_runs for value in run["test"].values())
+
+    # Again: every model is found, the plan is kept as it was, the report is the same.
+    capsys.readouterr()
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert "analysis plan kept as written before" in printed
+    assert plan.read_text(encoding="utf-8") == planned
+    again = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
+    strip = [line for line in again.splitlines() if "minutes in all" not in line]
+    assert strip == [line for line in report.splitlines() if "minutes in all" not in line]
