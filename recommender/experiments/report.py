@@ -206,12 +206,21 @@ def _label(table: RetrieverComparison, key: str) -> str:
     return next((row.label for row in table.rows() if row.key == key), key)
 
 
+_SHORT = {
+    "rerank": "Rerank",
+    "blend": "Blend (KG+LLM)",
+    "control-plain-blend": "Ctrl: 2 plain blend",
+    "control-random-blend": "Ctrl: Random blend",
+}
+
+
 def _short(row: Row) -> str:
-    return (
-        row.label.replace("Description (LLM)", "Desc")
-        .replace("Reranking: ", "Rerank ")
-        .replace(" over KG+LLM's top 100", "")
-    )
+    """A label that fits under a bar."""
+    if row.key in _SHORT:
+        return _SHORT[row.key]
+    if row.key.startswith("peer-"):
+        return "Peer " + row.label.split("RecBole ")[-1].split(" (")[0]
+    return row.label.replace("Description (LLM)", "Desc")
 
 
 def notes_path(folder: Path, dataset: str, name: str = "table3") -> Path:

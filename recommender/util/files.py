@@ -18,6 +18,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(handle)
     partial = Path(name)
+    os.chmod(partial, 0o666 & ~_umask())  # as an ordinary new file, not mkstemp's 0600
     try:
         yield partial
         os.replace(partial, path)
@@ -46,3 +47,9 @@ def write_dir_atomic(target: Path, fill: Callable[[Path], None]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

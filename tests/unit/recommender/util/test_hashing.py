@@ -44,3 +44,33 @@ def test_a_single_file_counts_beside_a_folder(tmp_path: Path) -> None:
     extra.write_text("RATE = 2\n", encoding="utf-8")
     code_digest.cache_clear()  # computed once per process; a test edits the file
     assert code_digest(extra, tmp_path / "pkg") != before
+
+
+def test_atomic_writes_replace_whole_files_with_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    from recommender.util.files import atomic_path, write_text_atomic
+
+    target = tmp_path / "out" / "report.md"
+    write_text_atomic(target, "first\n")
+    write_text_atomic(target, "second\n")
+    assert target.read_text() == "second\n"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    try:
+        with atomic_path(target) as partial:
+            partial.write_text("half")
+            raise RuntimeError("killed mid-write")
+    except RuntimeError:
+        pass
+    assert target.read_text() == "second\n"
+    assert [p.name for p in target.parent.iterdir()] == ["report.md"]  # no partial left
+
+
+def test_fingerprints_are_canonical() -> None:
+    from recommender.util.hashing import fingerprint
+
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+    assert len(fingerprint({"a": 1}, length=12)) == 12
