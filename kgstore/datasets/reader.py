@@ -8,12 +8,13 @@ from kgstore.datasets.canonical import DatasetError
 
 
 def read_text(path: Path) -> str:
-    """The whole file as UTF-8; a decoding error names the line where it happens."""
+    """The whole file as UTF-8 (a leading byte-order mark is dropped); a decoding error
+    names the line where it happens."""
     if not path.is_file():
         raise DatasetError(path, None, "file not found")
     raw = path.read_bytes()
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         raise DatasetError(path, line, f"not valid UTF-8 ({error.reason})") from error
@@ -22,13 +23,16 @@ def read_text(path: Path) -> str:
 def read_rows(
     path: Path, *, sep: str = "\t", min_fields: int = 1, max_fields: int | None = None
 ) -> list[tuple[int, list[str]]]:
-    """Non-empty lines split on ``sep``, each with its 1-based line number.
+    """Non-empty lines split on ``sep``, each with its 1-based line number. Lines end at
+    ``\n`` only (a ``\r`` before it is dropped): Unicode separators such as U+2028 inside
+    a field are text, not line breaks.
 
     Raises:
         DatasetError: a line with too few or too many fields.
     """
     rows: list[tuple[int, list[str]]] = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         fields = line.split(sep)

@@ -214,3 +214,22 @@ def test_missing_path_and_unknown_format(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="cannot tell the format"):
         load_dataset(tmp_path / "empty")
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_read(tmp_path: Path) -> None:
+    text = good_inter().replace("\n", "\r\n")
+    data = load_dataset(recbole(tmp_path, b"\xef\xbb\xbf" + text.encode()), fmt="recbole")
+    assert len(data.interactions) == 12
+    assert set(data.interactions["user"]) == {"u0", "u1", "u2"}
+
+
+def test_unicode_separators_inside_a_title_are_text_not_line_breaks(tmp_path: Path) -> None:
+    item = "item_id:token\tmovie_title:token_seq\n" + "".join(
+        f"i{i}\tTitle{chr(0x2028)}with{chr(0x85)}separators {i}\n" for i in range(4)
+    )
+    data = load_dataset(recbole(tmp_path, good_inter(), item=item), fmt="recbole")
+    titles = dict(zip(data.items["id"], data.items["title"], strict=True))
+    assert titles["i2"] == f"Title{chr(0x2028)}with{chr(0x85)}separators 2"
+    # A ragged row after them is still reported on its own line.
+    bad = item + "i9\n"
+    expect_error(recbole(tmp_path / "bad", good_inter(), item=bad), 6, "expected")
