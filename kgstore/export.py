@@ -8,7 +8,6 @@ integer indices through vectorised pandas look-ups (no per-edge Python loop).
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from itertools import chain
@@ -20,7 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from kgstore.graph import Graph
-from kgstore.vocabulary import Label, check_label, check_relationship_type
+from kgstore.vocabulary import Label, check_label, check_relationship_type, is_reserved_property
 
 EdgeType = tuple[str, str, str]
 EXPORT_LABELS = tuple(label for label in Label if label not in (Label.DATASET, Label.RELATION))
@@ -159,10 +158,6 @@ def read_node_vectors(
     return np.array(records[0]["ids"], dtype=object), matrix, present
 
 
-# Properties kgrec writes on User nodes itself; every other one came with the dataset.
-_WRITTEN_BY_KGREC = re.compile(r"id|dataset|persona(_.*)?|llm_persona(_.*)?")
-
-
 def read_user_properties(graph: Graph) -> pd.DataFrame:
     """What the dataset says about its users (age, gender, occupation...): one row per user
     id, one text column per scalar property of the User nodes that kgrec did not write.
@@ -172,7 +167,7 @@ def read_user_properties(graph: Graph) -> pd.DataFrame:
         record["id"]: {
             key: value
             for key, value in record["properties"]
-            if not _WRITTEN_BY_KGREC.fullmatch(key)
+            if not is_reserved_property(key)  # kgrec's own; the rest came with the dataset
         }
         for record in records
     }

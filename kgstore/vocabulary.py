@@ -81,6 +81,16 @@ def readable_relation(relationship_type: str) -> str:
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# Node properties kgrec itself sets or reads: a dataset column of one of these names would
+# move nodes between namespaces or corrupt vectors, so adapters refuse it.
+RESERVED_PROPERTIES = re.compile(
+    r"(id|dataset|entity)|(persona|llm_persona|embedding|description)(_.*)?"
+)
+
+
+def is_reserved_property(name: str) -> bool:
+    """Whether a dataset column named ``name`` would collide with kgrec's own properties."""
+    return RESERVED_PROPERTIES.fullmatch(name) is not None
 
 
 class VocabularyError(ValueError):

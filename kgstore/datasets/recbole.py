@@ -9,7 +9,7 @@ import pandas as pd
 from kgstore.datasets.canonical import CanonicalDataset, DatasetError
 from kgstore.datasets.reader import check_id, parse_float, read_rows
 from kgstore.datasets.split import leave_one_out
-from kgstore.vocabulary import FREEBASE_RELATIONS, Label
+from kgstore.vocabulary import FREEBASE_RELATIONS, Label, is_reserved_property
 
 _TYPES = {"token", "token_seq", "float", "float_seq"}
 GENRE_COLUMNS = ("class", "genre", "genres")
@@ -91,6 +91,7 @@ def _read_items(path: Path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     title_at = next((i for i, n in enumerate(names) if "title" in n), None)
     genre_at = next((i for i, n in enumerate(names) if n in GENRE_COLUMNS), None)
     extra = [i for i in range(len(names)) if i not in {item_at, title_at, genre_at}]
+    _refuse_reserved(path, [names[i] for i in extra])
     records, genres, seen = [], [], set()
     for number, fields in rows:
         item = check_id(fields[item_at], path, number, "item")
@@ -108,12 +109,26 @@ def _read_items(path: Path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
 def _read_users(path: Path) -> pd.DataFrame:
     names, rows = read_atomic(path, ("user_id",))
     user_at = names.index("user_id")
-    records = []
+    _refuse_reserved(path, [n for i, n in enumerate(names) if i != user_at])
+    records, seen = [], set()
     for number, fields in rows:
-        record = {"id": check_id(fields[user_at], path, number, "user")}
+        user = check_id(fields[user_at], path, number, "user")
+        if user in seen:
+            raise DatasetError(path, number, f"user {user!r} appears twice")
+        seen.add(user)
+        record = {"id": user}
         record.update({n: fields[i] for i, n in enumerate(names) if i != user_at})
         records.append(record)
     return pd.DataFrame(records)
+
+
+def _refuse_reserved(path: Path, columns: list[str]) -> None:
+    """A column that would become one of kgrec's own node properties stops the load."""
+    for name in columns:
+        if is_reserved_property(name):
+            raise DatasetError(
+                path, 1, f"column {name!r} is reserved for kgrec's own properties; rename it"
+            )
 
 
 def _read_kg(path: Path, entity_to_item: dict[str, str]) -> pd.DataFrame:

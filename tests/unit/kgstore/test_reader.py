@@ -233,3 +233,25 @@ def test_unicode_separators_inside_a_title_are_text_not_line_breaks(tmp_path: Pa
     # A ragged row after them is still reported on its own line.
     bad = item + "i9\n"
     expect_error(recbole(tmp_path / "bad", good_inter(), item=bad), 6, "expected")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "header", "column"),
+    [
+        ("user", "user_id:token\tdataset:token\n", "dataset"),
+        ("user", "user_id:token\tpersona:float_seq\n", "persona"),
+        ("item", "item_id:token\tembedding:float_seq\n", "embedding"),
+        ("item", "item_id:token\tid:token\n", "id"),
+    ],
+)
+def test_a_column_named_like_kgrecs_own_properties_is_refused(
+    tmp_path: Path, suffix: str, header: str, column: str
+) -> None:
+    body = header + ("u0\tx\n" if suffix == "user" else "i0\tx\n")
+    folder = recbole(tmp_path, good_inter(), **{suffix: body})
+    expect_error(folder, 1, f"column {column!r} is reserved")
+
+
+def test_a_user_listed_twice_is_refused(tmp_path: Path) -> None:
+    users = "user_id:token\tage:token\nu0\t20\nu1\t30\nu0\t40\n"
+    expect_error(recbole(tmp_path, good_inter(), user=users), 4, "user 'u0' appears twice")
