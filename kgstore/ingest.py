@@ -159,9 +159,12 @@ class Ingestor:
         return report
 
     def drop(self, dataset: str) -> None:
-        """Delete every node (and relationship) of ``dataset``, in batches."""
+        """Delete every node (and relationship) of ``dataset``, in batches, the ``Dataset``
+        node last: a drop that is interrupted leaves the dataset visible (``kgrec stats``)
+        and refused by ``ingest``, and running it again finishes it."""
+        order = [label for label in Label if label != Label.DATASET] + [Label.DATASET]
         with self.db.driver.session(database=self.db.database) as session:
-            for label in Label:
+            for label in order:
                 session.run(
                     queries.render("load/delete_label", label=label),
                     dataset=dataset,

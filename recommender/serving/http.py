@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import neo4j
 from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,7 +29,10 @@ class RecommendRequest(BaseModel):
         examples=[["50", "172", "181"]],
     )
     user_id: str | None = Field(
-        default=None, description="a known user (their persona is used); omit when anonymous"
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="a known user (their persona is used); omit when anonymous",
     )
     k: int = Field(default=10, ge=1, le=100, description="how many items to return")
     explain: bool = Field(default=False, description="add knowledge-graph explanations")
@@ -95,10 +99,28 @@ def create_app(recommender: Recommender) -> FastAPI:
         body = ErrorModel(error=error.code, message=str(error), items=getattr(error, "items", None))
         return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
 
-    @app.exception_handler(neo4j.exceptions.DriverError)
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's default answer repeats each invalid input whole; a 10,000-character id
+        # should not come back, so only where and why are kept.
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": detail})
+
     async def _no_database(_: Request, error: Exception) -> JSONResponse:
         body = ErrorModel(error="database_unavailable", message=f"Neo4j is unavailable: {error}")
         return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
+
+    # The driver's connection errors, and the server's own "not now" answers: each a 503
+    # with a JSON body, never a plain-text 500.
+    for unavailable in (
+        neo4j.exceptions.DriverError,
+        neo4j.exceptions.TransientError,
+        neo4j.exceptions.DatabaseUnavailable,
+    ):
+        app.add_exception_handler(unavailable, _no_database)
 
     @app.get("/health")
     def health() -> JSONResponse:

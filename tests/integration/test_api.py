@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import neo4j
 import numpy as np
 import pandas as pd
 import pytest
@@ -319,4 +320,26 @@ def test_http_service(dataset: Graph, home: Path, recommender: Recommender) -> N
         spec["paths"]
     )
     assert client.get("/docs").status_code == 200
+    long_user = client.post("/recommend", json={"items": ["i1"], "user_id": "u" * 10_000})
+    assert long_user.status_code == 422 and "u" * 300 not in long_user.text  # not echoed whole
     assert snapshot(dataset, home) == before
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        neo4j.exceptions.ServiceUnavailable("connection refused"),
+        neo4j.exceptions.TransientError("the database is busy"),
+        neo4j.exceptions.DatabaseUnavailable("the database is starting"),
+    ],
+)
+def test_an_unavailable_database_is_a_json_503(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def failing(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(recommender, "item", failing)
+    answer = TestClient(create_app(recommender)).get("/items/i1")
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "database_unavailable"

@@ -12,7 +12,7 @@ from kgstore.datasets.split import leave_one_out
 from kgstore.graph import Database
 from kgstore.ingest import Ingestor, fingerprint
 from kgstore.schema import SchemaError, apply_schema
-from kgstore.vocabulary import VocabularyError
+from kgstore.vocabulary import Label, VocabularyError
 
 
 def tiny(entity_label: str = "Genre", relation: str = "HAS_GENRE") -> CanonicalDataset:
@@ -81,3 +81,14 @@ def test_schema_refuses_silly_dimensions() -> None:
     with pytest.raises(SchemaError):
         db = Database(MagicMock(spec=neo4j.Driver), "neo4j")
         apply_schema(db, embedding_dim=0, persona_dim=64)
+
+
+def test_drop_deletes_the_dataset_node_last(tmp_path: Path) -> None:
+    driver = MagicMock(spec=neo4j.Driver)
+    session = driver.session.return_value.__enter__.return_value
+    Ingestor(Database(driver, "neo4j"), tmp_path, 384, 64).drop("toy")
+    statements = [call.args[0] for call in session.run.call_args_list]
+    assert len(statements) == len(Label)
+    assert statements[-1].startswith("MATCH (n:Dataset {dataset: $dataset})")
+    assert all(":Dataset" not in text for text in statements[:-1])
+    assert all(call.kwargs["dataset"] == "toy" for call in session.run.call_args_list)
