@@ -16,6 +16,7 @@ import neo4j
 from tqdm import tqdm
 
 from kgstore import queries
+from kgstore.vocabulary import check_name
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class Graph(Database):
     """
 
     dataset: str
+
+    def __post_init__(self) -> None:
+        check_name(self.dataset)  # it also names files: the split, the export cache
 
     def of(self, dataset: str) -> Graph:
         """The same database, another dataset."""

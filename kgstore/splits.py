@@ -10,10 +10,11 @@ import pandas as pd
 from kgstore.datasets.canonical import CanonicalDataset
 from kgstore.datasets.split import order_keys
 from kgstore.graph import Graph
+from kgstore.vocabulary import check_name
 
 
 def split_path(home: Path, dataset: str) -> Path:
-    return home / "splits" / f"{dataset}.parquet"
+    return home / "splits" / f"{check_name(dataset)}.parquet"
 
 
 def save_split(data: CanonicalDataset, home: Path) -> tuple[Path, str]:

@@ -113,3 +113,18 @@ def check_vector_property(value: str) -> str:
     if value not in VECTOR_PROPERTIES or not _IDENTIFIER.match(value):
         raise VocabularyError(f"vector property {value!r} is not in the allow-list")
     return value
+
+
+# Dataset names and model versions become folder and file names: letters, digits, and
+# ``.``, ``_``, ``-`` inside, never ``..`` (no way out of the folder they name).
+_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_name(value: str, what: str = "dataset name") -> str:
+    """``value`` when it is safe as a file or folder name; else a :class:`VocabularyError`."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise VocabularyError(
+            f"{what} {value!r} must be 1 to 128 letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit, without '..'"
+        )
+    return value

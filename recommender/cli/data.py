@@ -12,10 +12,12 @@ from kgstore import explain, stats
 from kgstore.datasets import load_dataset
 from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor
 from kgstore.settings import data_dir, kgrec_home
+from kgstore.vocabulary import check_name
 from recommender.cli import common
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    check_name(args.name or args.dataset)  # before reading or connecting
     path = Path(args.path) if args.path else data_dir() / args.dataset
     started = time.perf_counter()
     data = load_dataset(path, name=args.name or args.dataset, fmt=args.format)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from kgstore.vocabulary import check_name
 from learners.sasrec.model import SASRec
 from recommender.util.files import write_dir_atomic, write_text_atomic
 from recommender.util.hashing import fingerprint as digest
@@ -142,6 +143,7 @@ def save_bundle(bundle: Bundle, models_dir: Path) -> Path:
 
 def bundle_path(models_dir: Path, dataset: str, version: str | None = None) -> Path:
     """The directory of ``version``, or of the latest bundle of ``dataset``."""
+    check_name(dataset)
     if version is None:
         latest = models_dir / dataset / LATEST
         if not latest.exists():
@@ -150,6 +152,7 @@ def bundle_path(models_dir: Path, dataset: str, version: str | None = None) -> P
                 f"run `kgrec train --dataset {dataset}`"
             )
         version = latest.read_text().strip()
+    check_name(version, "model version")
     path = models_dir / dataset / version
     if not (path / "bundle.json").exists():
         raise BundleError(f"{path} holds no trained recommender (bundle.json is missing)")

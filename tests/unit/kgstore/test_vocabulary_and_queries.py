@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from pathlib import Path
+from unittest.mock import MagicMock
 
+import neo4j
 import pytest
 
 from kgstore import queries
@@ -106,3 +109,26 @@ def test_every_statement_uses_only_known_slots_and_parameters(name: str) -> None
 def test_element_id_writes_carry_no_predicate_that_could_replace_the_id_seek(name: str) -> None:
     code = "\n".join(line.split("//")[0] for line in queries.load(name).splitlines())
     assert ".dataset" not in code and ".id " not in code
+
+
+@pytest.mark.parametrize(
+    "name", ["../x", "..", "a/b", "ml-100k/../../etc", "", " ml", "x" * 129, ".hidden", "a\nb"]
+)
+def test_names_that_could_leave_their_folder_are_refused(name: str) -> None:
+    from kgstore.graph import Graph
+    from kgstore.splits import split_path
+    from kgstore.vocabulary import check_name
+
+    with pytest.raises(VocabularyError):
+        check_name(name)
+    with pytest.raises(VocabularyError):
+        split_path(Path("home"), name)
+    with pytest.raises(VocabularyError):
+        Graph(MagicMock(spec=neo4j.Driver), "neo4j", name)
+
+
+@pytest.mark.parametrize("name", ["ml-100k", "amazon-kg-books", "test-0b5c94528e", "gen-0.5m"])
+def test_ordinary_names_are_accepted(name: str) -> None:
+    from kgstore.vocabulary import check_name
+
+    assert check_name(name) == name

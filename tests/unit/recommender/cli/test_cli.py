@@ -114,3 +114,12 @@ def test_an_invalid_setting_is_one_clear_line(
     monkeypatch.setenv("NEO4J_PASSWORD", "unused")
     assert main(["train", "--dataset", "d", "--epochs", "0"]) == 2
     assert "kgrec: invalid setting" in capsys.readouterr().err
+
+
+def test_an_unsafe_dataset_name_is_refused_before_anything_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:9")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    assert main(["ingest", "toy", "--path", str(tmp_path), "--name", "../escape"]) == 2
+    assert "dataset name '../escape' must be" in capsys.readouterr().err

@@ -99,3 +99,16 @@ def test_evidence_lines_are_readable_and_strongest_first() -> None:
         "FILM_COUNTRY m.1, shared with The Empire Strikes Back",
     ]
     assert evidence_lines([], titles) == []
+
+
+def test_a_version_or_dataset_that_leaves_the_models_folder_is_refused(tmp_path: Path) -> None:
+    from kgstore.vocabulary import VocabularyError
+
+    with pytest.raises(VocabularyError, match="model version"):
+        bundle_path(tmp_path, "toy", "../../elsewhere")
+    with pytest.raises(VocabularyError, match="dataset name"):
+        bundle_path(tmp_path, "../toy")
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "LATEST").write_text("../../elsewhere\n")  # a tampered pointer
+    with pytest.raises(VocabularyError, match="model version"):
+        bundle_path(tmp_path, "toy")
