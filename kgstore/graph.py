@@ -38,7 +38,7 @@ class Database:
 
     def statement(self, name: str, slots: Mapping[str, str] | None = None, /) -> str:
         """The text of statement ``name``, its identifier slots filled from the allow-list."""
-        return queries.render(name, **(slots or {})) if slots else queries.load(name)
+        return queries.render(name, **(slots or {}))
 
     def read(
         self, name: str, slots: Mapping[str, str] | None = None, /, **params: Any
@@ -64,11 +64,8 @@ class Database:
 
     def write(self, name: str, slots: Mapping[str, str] | None = None, /, **params: Any) -> None:
         """Write statement ``name`` with ``params`` (and ``$dataset``) in one transaction."""
-        self.write_text(self.statement(name, slots), **params)
-
-    def write_text(self, statement: str, /, **params: Any) -> None:
         with self.driver.session(database=self.database) as session:
-            session.execute_write(_consume, statement, self._params(params))
+            session.execute_write(_consume, self.statement(name, slots), self._params(params))
 
     def write_rows(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 from kgstore.settings import SettingsError, kgrec_home
 from recommender.cli import common
 from recommender.cli.experiments import prepare
+from recommender.experiments.grids import BUDGET, PEERS
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -29,8 +30,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.util.machine import accelerator, machine
 
     base = common.sasrec_config(args)  # checked before connecting
-    if not 1 <= args.budget <= compare_budget():
-        raise SettingsError(f"--budget must be from 1 to {compare_budget()}, not {args.budget}")
+    if not 1 <= args.budget <= BUDGET:
+        raise SettingsError(f"--budget must be from 1 to {BUDGET}, not {args.budget}")
     seeds, out, home = tuple(range(args.seeds)), Path(args.out), kgrec_home()
     peers = tuple(args.peers)
     plan = out / f"compare-{args.dataset}-plan.md"
@@ -95,16 +96,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def compare_budget() -> int:
-    from recommender.experiments.grids import BUDGET
-
-    return BUDGET
-
-
 def register(experiments: Any) -> None:
     """Adds ``compare`` to the ``kgrec experiment`` sub-parsers."""
-    from recommender.experiments.grids import BUDGET, PEERS
-
     q = experiments.add_parser(
         "compare",
         help="kgrec's rows, controls and tuned RecBole peers, one evaluator for all",

@@ -46,7 +46,7 @@ def target_ranks(scores: Tensor, seen: Tensor, targets: Tensor) -> Tensor:
         raise ValueError("a model gave NaN scores: they cannot be ranked")
     rows = torch.arange(len(targets), device=scores.device)
     target = scores[rows, targets]
-    competing = ~seen.clone()
+    competing = ~seen
     competing[:, 0] = False
     competing[rows, targets] = False
     return ((scores >= target[:, None]) & competing).sum(dim=1)

@@ -12,15 +12,16 @@ from scipy.stats import wilcoxon
 K = TypeVar("K", bound=Hashable)
 
 
+def wilcoxon_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Wilcoxon signed-rank p-value of paired values ``a - b``; ``1.0`` when they are equal."""
+    diff = np.asarray(a) - np.asarray(b)
+    return 1.0 if not np.any(diff) else float(wilcoxon(diff).pvalue)
+
+
 def paired_wilcoxon(per_user: Mapping[K, np.ndarray]) -> dict[tuple[K, K], float]:
-    """Wilcoxon signed-rank p-value for every pair of rows, on per-user values aligned
-    across rows (the same users in the same order, so the test is paired). Identical rows
-    give ``1.0``."""
-    result = {}
-    for a, b in combinations(per_user, 2):
-        diff = per_user[a] - per_user[b]
-        result[(a, b)] = 1.0 if not np.any(diff) else float(wilcoxon(diff).pvalue)
-    return result
+    """:func:`wilcoxon_p` for every pair of rows, on per-user values aligned across rows
+    (the same users in the same order, so the test is paired)."""
+    return {(a, b): wilcoxon_p(per_user[a], per_user[b]) for a, b in combinations(per_user, 2)}
 
 
 def holm(p_values: Mapping[K, float]) -> dict[K, float]:
@@ -67,8 +68,4 @@ def bootstrap_interval(
 
 def per_seed_wilcoxon(a: np.ndarray, b: np.ndarray) -> list[float]:
     """One paired Wilcoxon p-value per seed (rows of ``(seeds, users)`` arrays)."""
-    a, b = np.atleast_2d(a), np.atleast_2d(b)
-    return [
-        1.0 if not np.any(x - y) else float(wilcoxon(x - y).pvalue)
-        for x, y in zip(a, b, strict=True)
-    ]
+    return [wilcoxon_p(x, y) for x, y in zip(np.atleast_2d(a), np.atleast_2d(b), strict=True)]

@@ -31,6 +31,7 @@ from recommender.experiments.comparison import (
     RetrieverComparison,
     Row,
     RunResult,
+    cold_mask,
 )
 from recommender.experiments.fingerprint import experiment_fingerprint
 from recommender.experiments.grids import BUDGET, PEER_GRIDS, grid_lines, kgrec_configs
@@ -108,32 +109,33 @@ def run_peers(
 ) -> dict[str, PeerRuns]:
     """Each peer: every configuration of its grid with seed 0, the best on validation, then
     that configuration with every seed. Each run is kept in ``cache`` and reused."""
+    data = experiment_fingerprint(inputs, SASRecConfig(), device)  # once: it hashes all data
+
+    def run(spec: PeerSpec, seed: int) -> PeerResult:
+        key = {
+            "spec": [spec.model, spec.settings],
+            "seed": seed,
+            "epochs": config.epochs,
+            "patience": config.patience,
+            "max_len": config.max_len,
+            "device": device.split(":")[0],
+            "data": data,
+        }
+        path = cache / f"{fingerprint(key)}.json"
+        if path.exists():
+            return PeerResult.from_json(json.loads(path.read_text()))
+        with tempfile.TemporaryDirectory() as work:
+            result = run_peer(
+                python, split, inputs.data, spec, seed, Path(work), config.epochs,
+                config.patience, config.max_len, device,
+            )  # fmt: skip
+        write_text_atomic(path, json.dumps(result.to_json()))
+        return result
+
     found: dict[str, PeerRuns] = {}
     for model in models:
         if model not in PEER_GRIDS:
             raise ValueError(f"no grid for peer {model!r}; known: {', '.join(PEER_GRIDS)}")
-
-        def run(spec: PeerSpec, seed: int) -> PeerResult:
-            key = {
-                "spec": [spec.model, spec.settings],
-                "seed": seed,
-                "epochs": config.epochs,
-                "patience": config.patience,
-                "max_len": config.max_len,
-                "device": device.split(":")[0],
-                "data": experiment_fingerprint(inputs, SASRecConfig(), device),
-            }
-            path = cache / f"{fingerprint(key)}.json"
-            if path.exists():
-                return PeerResult.from_json(json.loads(path.read_text()))
-            with tempfile.TemporaryDirectory() as work:
-                result = run_peer(
-                    python, split, inputs.data, spec, seed, Path(work), config.epochs,
-                    config.patience, config.max_len, device,
-                )  # fmt: skip
-            write_text_atomic(path, json.dumps(result.to_json()))
-            return result
-
         tried = [run(PeerSpec(model, settings), 0) for settings in PEER_GRIDS[model][:limit]]
         for result in tried:
             log(f"{result.spec.name}: valid NDCG@10 {result.best_valid:.4f}")
@@ -152,7 +154,7 @@ def add_peers(
     the same order); returns the strongest peer's row (best mean validation NDCG@10), or
     None without peers."""
     users = comparison.users
-    cold = np.array([len(data.train[u]) <= COLD_MAX_TRAIN for u in users], dtype=bool)
+    cold = cold_mask(data, users)
     for model, runs in peers.items():
         for result in runs.runs:
             if len(result.test_ranks) != len(users):
@@ -236,9 +238,6 @@ def selection_lines(selections: list[Selection]) -> list[str]:
 
 
 def _changes(config: SASRecConfig, base: SASRecConfig) -> str:
-    changed = {
-        k: v for k, v in config.model_dump().items() if v != base.model_dump()[k]
-    }  # fmt: skip
-    return (
-        "(" + ", ".join(f"{k}={v}" for k, v in changed.items()) + ")" if changed else "(defaults)"
-    )
+    defaults = base.model_dump()
+    changed = [f"{k}={v}" for k, v in config.model_dump().items() if v != defaults[k]]
+    return "(" + ", ".join(changed) + ")" if changed else "(defaults)"

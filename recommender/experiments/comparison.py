@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import EpochLog
 from recommender.config import CANDIDATES, SASRecConfig
@@ -119,16 +120,16 @@ def run_comparison(
     scores with a weight chosen on validation. With ``controls``, two more blends are made the
     same way without the persona: two plain SASRecs of different seeds, and the reranker with
     the random-user-vector retriever (when that variant runs). ``on_seed`` receives the
-    comparison so far
-    after every seed (to save partial results of a long run). With a ``store``, every
-    trained model is kept there and a model already in it is loaded, not trained.
+    comparison so far after every seed (to save partial results of a long run). With a
+    ``store``, every trained model is kept there and a model already in it is loaded, not
+    trained.
     """
     if not seeds:
         raise ValueError("give at least one seed")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data = inputs.data
     users = data.evaluable("test")
-    cold = users[np.array([len(data.train[u]) for u in users]) <= COLD_MAX_TRAIN]
+    cold = users[cold_mask(data, users)]
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
     started = time.perf_counter()
@@ -231,6 +232,11 @@ def _best_fusion(
             best = (result.best_valid, model, run)
     assert best is not None
     return best[1], best[2]
+
+
+def cold_mask(data: SequenceData, users: np.ndarray) -> np.ndarray:
+    """True for each of ``users`` with at most :data:`COLD_MAX_TRAIN` training items."""
+    return np.array([len(data.train[u]) <= COLD_MAX_TRAIN for u in users], dtype=bool)
 
 
 def _blend(

@@ -15,8 +15,8 @@ from recommender.evaluation.metrics import per_user
 from recommender.evaluation.statistics import (
     bootstrap_interval,
     holm,
-    paired_wilcoxon,
     per_seed_wilcoxon,
+    wilcoxon_p,
 )
 from recommender.experiments.comparison import (
     BLENDED,
@@ -74,19 +74,14 @@ def compare_controls(
     for metric, k in MEASURED:
         family: list[tuple[Row, Row, np.ndarray, np.ndarray]] = []
         for row, control in dict.fromkeys([*primary, *CONTROL_PAIRS]):
-            a, b = (
-                per_seed_values(table, row, metric, k),
-                per_seed_values(table, control, metric, k),
-            )
-            seeds = sorted(set(a) & set(b))
+            ours = per_seed_values(table, row, metric, k)
+            theirs = per_seed_values(table, control, metric, k)
+            seeds = sorted(set(ours) & set(theirs))
             if seeds:
-                family.append(
-                    (row, control, np.stack([a[s] for s in seeds]), np.stack([b[s] for s in seeds]))
-                )
+                with_graph = np.stack([ours[s] for s in seeds])
+                family.append((row, control, with_graph, np.stack([theirs[s] for s in seeds])))
         raw = {
-            (row.key, control.key): paired_wilcoxon(
-                {"row": with_graph.mean(axis=0), "control": without.mean(axis=0)}
-            )[("row", "control")]
+            (row.key, control.key): wilcoxon_p(with_graph.mean(axis=0), without.mean(axis=0))
             for row, control, with_graph, without in family
         }
         adjusted = holm(raw)

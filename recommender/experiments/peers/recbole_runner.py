@@ -87,9 +87,12 @@ def main() -> None:
     n_items = len(spec["items"])
     max_len = spec["max_len"]
 
-    def ranks(stage: str) -> list[int]:
-        model.eval()
-        found: list[int] = []
+    def batches(
+        stage: str,
+    ) -> list[tuple[dict[str, torch.Tensor], list[np.ndarray], torch.Tensor]]:
+        """(RecBole input, histories, targets) per batch of ``stage``'s users, built once;
+        the seen-item masks, ``(batch, items)`` each, are made as each batch is scored."""
+        built = []
         users = spec["users"][stage]
         for start in range(0, len(users), 512):
             batch = users[start : start + 512]
@@ -104,12 +107,22 @@ def main() -> None:
                 model.ITEM_SEQ: seq.to(config["device"]),
                 model.ITEM_SEQ_LEN: lengths.to(config["device"]),
             }
+            targets = torch.tensor([u["target"] for u in batch])
+            built.append((interaction, histories, targets))
+        return built
+
+    inputs = {stage: batches(stage) for stage in ("valid", "test")}
+
+    def ranks(stage: str) -> list[int]:
+        model.eval()
+        found: list[int] = []
+        for interaction, histories, targets in inputs[stage]:
             with torch.no_grad():
                 scores = model.full_sort_predict(interaction).float().cpu()
-            ours = torch.full((len(batch), n_items + 1), float("-inf"))
+            ours = torch.full((len(targets), n_items + 1), float("-inf"))
             ours[:, 1:] = torch.where(known, scores[:, column_t], torch.tensor(float("-inf")))
-            targets = torch.tensor([u["target"] for u in batch])
-            found += target_ranks(ours, seen_mask(histories, n_items, "cpu"), targets).tolist()
+            seen = seen_mask(histories, n_items, "cpu")
+            found += target_ranks(ours, seen, targets).tolist()
         return found
 
     def ndcg10(found: list[int]) -> float:
