@@ -9,7 +9,7 @@ be idempotent for their batch. A :class:`Graph` passes its dataset's name as ``$
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import neo4j
@@ -24,14 +24,17 @@ class Database:
     """Args:
     driver: an open driver (see :func:`kgstore.connection.open_driver`).
     database: the Neo4j database name.
+    timeout_s: Neo4j's limit on each read (keyword only; default none, for batch jobs);
+        a read over it fails with a ``ClientError`` instead of holding a caller.
     """
 
     driver: neo4j.Driver
     database: str
+    timeout_s: float | None = field(default=None, kw_only=True)
 
     def graph(self, dataset: str) -> Graph:
         """The namespace of ``dataset`` in this database."""
-        return Graph(self.driver, self.database, dataset)
+        return Graph(self.driver, self.database, dataset, timeout_s=self.timeout_s)
 
     def _params(self, params: dict[str, Any]) -> dict[str, Any]:
         return params
@@ -49,7 +52,7 @@ class Database:
     def read_text(self, statement: str, /, **params: Any) -> list[neo4j.Record]:
         """The records of a read statement already rendered."""
         records, _, _ = self.driver.execute_query(
-            statement,
+            neo4j.Query(statement, timeout=self.timeout_s),
             self._params(params),
             database_=self.database,
             routing_=neo4j.RoutingControl.READ,
@@ -59,7 +62,9 @@ class Database:
     def run(self, name: str, slots: Mapping[str, str] | None = None, /, **params: Any) -> None:
         """Statement ``name`` as one auto-commit query (schema and administration)."""
         self.driver.execute_query(
-            self.statement(name, slots), self._params(params), database_=self.database
+            neo4j.Query(self.statement(name, slots), timeout=self.timeout_s),
+            self._params(params),
+            database_=self.database,
         )
 
     def write(self, name: str, slots: Mapping[str, str] | None = None, /, **params: Any) -> None:
@@ -104,6 +109,7 @@ class Graph(Database):
     driver: an open driver (see :func:`kgstore.connection.open_driver`).
     database: the Neo4j database name.
     dataset: the dataset namespace (``Dataset.name`` and every node's ``dataset``).
+    timeout_s: as for :class:`Database`.
     """
 
     dataset: str

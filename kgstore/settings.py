@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -34,14 +34,17 @@ class Neo4jSettings:
     Args:
         uri: Bolt URI (default ``bolt://127.0.0.1:7687``).
         user: user name (default ``neo4j``).
-        password: password; never has a default in code.
+        password: password; never has a default in code, never in ``repr``.
         database: database name (default ``neo4j``).
+        configured: whether the URI was chosen (``NEO4J_URI`` set) rather than defaulted;
+            only an unconfigured local URI may start the project's own server.
     """
 
     uri: str
     user: str
-    password: str
+    password: str = field(repr=False)  # never in a traceback or a log line
     database: str = "neo4j"
+    configured: bool = True
 
     @property
     def is_local(self) -> bool:
@@ -61,7 +64,8 @@ class Neo4jSettings:
         under ``KGREC_HOME`` when the project first provisioned it; ``create_local_password``
         makes a random one if there is none yet.
         """
-        uri = os.environ.get("NEO4J_URI", DEFAULT_URI)
+        configured = bool(os.environ.get("NEO4J_URI"))
+        uri = os.environ.get("NEO4J_URI") or DEFAULT_URI
         user = os.environ.get("NEO4J_USER", "neo4j")
         database = os.environ.get("NEO4J_DATABASE", "neo4j")
         password = os.environ.get("NEO4J_PASSWORD")
@@ -72,7 +76,7 @@ class Neo4jSettings:
                 f"NEO4J_PASSWORD is not set and no local server has been provisioned for {uri}; "
                 "set NEO4J_PASSWORD, or run `kgrec neo4j start` first."
             )
-        return cls(uri=uri, user=user, password=password, database=database)
+        return cls(uri=uri, user=user, password=password, database=database, configured=configured)
 
 
 class SettingsError(RuntimeError):
@@ -85,7 +89,7 @@ def _local_password(*, create: bool) -> str | None:
         return path.read_text(encoding="utf-8").strip()
     if not create:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     password = secrets.token_urlsafe(18)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -9,8 +9,10 @@ objects, so a default is written only here.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kgstore.connection import DriverLimits
 
 PERSONA_DIM = 64  # the persona's size, and so the User vector index's dimension
 EMBEDDING_DIM = 384  # the packaged all-MiniLM-L6-v2's
@@ -78,6 +80,23 @@ class ServingConfig(BaseModel):
     session_neighbours: int = Field(
         20, gt=0, description="users whose histories share most items with an anonymous session"
     )
+    max_body_bytes: int = Field(
+        256 * 1024, gt=0, description="larger request bodies are refused (413)"
+    )
+    query_timeout_s: float = Field(
+        2.0, gt=0, description="Neo4j's limit on each query the service runs"
+    )
+    connection_timeout_s: float = Field(
+        2.0, gt=0, description="limit on opening (or borrowing) a connection to Neo4j"
+    )
+    retry_budget_s: float = Field(
+        1.0, ge=0, description="time the driver may spend retrying a transient failure"
+    )
+
+    @property
+    def driver_limits(self) -> DriverLimits:
+        """The driver's waits while serving."""
+        return DriverLimits(self.connection_timeout_s, self.retry_budget_s, self.query_timeout_s)
 
 
 class KgrecSettings(BaseSettings):
@@ -95,3 +114,6 @@ class KgrecSettings(BaseSettings):
     generator_model: str | None = Field(None, description="local generator (.gguf or folder)")
     chat_endpoint: str | None = Field(None, description="OpenAI-compatible chat API root")
     chat_model: str | None = Field(None, description="model name at chat_endpoint")
+    api_token: SecretStr | None = Field(
+        None, description="bearer token the HTTP service requires (every route but /health)"
+    )

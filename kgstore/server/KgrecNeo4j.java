@@ -66,5 +66,10 @@ public final class KgrecNeo4j {
                 throw e;
             }
         }
+        // Under another user name the built-in `neo4j` user would keep its well-known
+        // default password; it is removed, so the configured credentials are the only ones.
+        if (!"neo4j".equals(user)) {
+            system.executeTransactionally("DROP USER neo4j IF EXISTS");
+        }
     }
 }

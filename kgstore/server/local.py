@@ -7,6 +7,7 @@ Java's source-file mode, so there is nothing to compile or ship.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -14,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +26,7 @@ import neo4j
 from kgstore.settings import Neo4jSettings
 
 READY_LINE = b"kgrec-neo4j: ready"
+MAVEN_TIMEOUT_S = 900.0
 
 
 class ServerError(RuntimeError):
@@ -45,6 +49,9 @@ class LocalNeo4j:
         settings: where it listens and the credentials it enforces; the URI must be local.
         heap: JVM maximum heap (default ``2g``).
         page_cache_mb: Neo4j page cache in MiB (default ``1024``).
+
+    ``start`` and ``stop`` hold an exclusive lock on ``home/server.lock``, so two of them
+    never race on the pid file; everything under ``home`` is private to its owner.
     """
 
     def __init__(
@@ -80,6 +87,17 @@ class LocalNeo4j:
     def pid_file(self) -> Path:
         return self.home / "server.pid"
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One start or stop at a time, across processes (released if the holder dies)."""
+        _private_dir(self.home)
+        fd = os.open(self.home / "server.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     # -- obtain ---------------------------------------------------------------------------
 
     def ensure_runtime(self) -> None:
@@ -95,31 +113,43 @@ class LocalNeo4j:
                 "(e.g. `apt-get install openjdk-17-jre-headless maven`), "
                 "or point NEO4J_URI at an existing server."
             )
-        self.home.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.home)
         partial = self.home / "lib.partial"
         shutil.rmtree(partial, ignore_errors=True)
         with resources.as_file(resources.files("kgstore.server") / "pom.xml") as pom:
             print("kgrec: fetching Neo4j 5.26 from Maven Central (once)...", file=sys.stderr)
-            result = subprocess.run(
-                [
-                    mvn,
-                    "-q",
-                    "-B",
-                    "-f",
-                    str(pom),
-                    "dependency:copy-dependencies",
-                    f"-DoutputDirectory={partial}",
-                    "-DincludeScope=runtime",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            try:
+                result = self._maven(mvn, pom, partial)
+            except subprocess.TimeoutExpired as error:
+                shutil.rmtree(partial, ignore_errors=True)
+                raise ServerError(
+                    f"Maven did not resolve Neo4j within {MAVEN_TIMEOUT_S:.0f}s; check the "
+                    "network or a proxy (MAVEN_OPTS), then run `kgrec neo4j start` again"
+                ) from error
         if result.returncode != 0:
             raise ServerError(f"Maven could not resolve Neo4j:\n{result.stdout}{result.stderr}")
         shutil.rmtree(self.lib_dir, ignore_errors=True)
         partial.rename(self.lib_dir)
         marker.touch()
+
+    @staticmethod
+    def _maven(mvn: str, pom: Path, partial: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={partial}",
+                "-DincludeScope=runtime",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=MAVEN_TIMEOUT_S,
+        )
 
     # -- run ------------------------------------------------------------------------------
 
@@ -135,6 +165,10 @@ class LocalNeo4j:
 
     def start(self, timeout_s: float = 180.0) -> ServerStatus:
         """Start the server unless it already runs; return once Bolt accepts the credentials."""
+        with self._locked():
+            return self._start(timeout_s)
+
+    def _start(self, timeout_s: float) -> ServerStatus:
         current = self.status()
         if current.running:
             return current
@@ -146,7 +180,7 @@ class LocalNeo4j:
                 "stop it, or set NEO4J_URI (with NEO4J_PASSWORD) to use that server."
             )
         self.ensure_runtime()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.data_dir)
         env = dict(os.environ)
         env.update(
             KGREC_NEO4J_DATA=str(self.data_dir),
@@ -165,7 +199,9 @@ class LocalNeo4j:
             str(launcher),
         ]
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        with open(self.log_file, "ab") as log:
+        log_fd = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.chmod(self.log_file, 0o600)
+        with os.fdopen(log_fd, "ab") as log:
             process = subprocess.Popen(
                 command,
                 stdout=log,
@@ -177,22 +213,30 @@ class LocalNeo4j:
         self.pid_file.write_text(str(process.pid), encoding="utf-8")
         return self._wait_ready(process.pid, timeout_s, log_offset)
 
-    def stop(self, timeout_s: float = 60.0) -> bool:
-        """Stop the server cleanly (SIGTERM runs Neo4j's shutdown); False if none ran."""
-        pid = self._read_pid()
-        if pid is None or not _alive(pid):
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not _alive(pid):
+    def stop(self, timeout_s: float = 60.0, kill_after_s: float = 15.0) -> bool:
+        """Stop the server: SIGTERM runs Neo4j's clean shutdown; a server still up after
+        ``timeout_s`` gets SIGKILL (Neo4j recovers from its transaction log on the next
+        start) and ``kill_after_s`` more to go. False if none ran."""
+        with self._locked():
+            pid = self._read_pid()
+            if pid is None or not _alive(pid):
                 self.pid_file.unlink(missing_ok=True)
-                return True
-            time.sleep(0.2)
-        raise ServerError(
-            f"Neo4j (pid {pid}) did not stop within {timeout_s:.0f}s; see {self.log_file}"
-        )
+                return False
+            os.kill(pid, signal.SIGTERM)
+            if not _gone_within(pid, timeout_s):
+                print(
+                    f"kgrec: Neo4j (pid {pid}) did not stop within {timeout_s:.0f}s; killing it",
+                    file=sys.stderr,
+                )
+                with suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)  # the launcher leads its own session
+                if not _gone_within(pid, kill_after_s):
+                    raise ServerError(
+                        f"Neo4j (pid {pid}) survived SIGKILL for {kill_after_s:.0f}s; "
+                        f"see {self.log_file}"
+                    )
+            self.pid_file.unlink(missing_ok=True)
+            return True
 
     def _wait_ready(
         self, pid: int, timeout_s: float, log_offset: int | None = None
@@ -272,6 +316,21 @@ def _alive(pid: int) -> bool:
     except ChildProcessError:
         return True
     return finished == 0
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.2)
+    return not _alive(pid)
+
+
+def _private_dir(path: Path) -> None:
+    """``path`` and its missing parents, readable by the owner only."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
 
 
 def port_open(port: int) -> bool:

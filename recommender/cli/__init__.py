@@ -5,6 +5,7 @@ on stderr and exit code 2."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "similar" and bool(args.item) == bool(args.text):
         parser.error("similar needs an item id or --text, not both")
     args.run = main  # commands that run other commands (demo, experiment) call this
+    os.umask(0o077)  # what kgrec writes (splits, models, the server's data) is private
     try:
         return int(args.func(args))
     except ERRORS as error:

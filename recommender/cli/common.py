@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from kgstore.connection import open_driver
+from kgstore.connection import DriverLimits, open_driver
 from kgstore.graph import Database, Graph
 from kgstore.server import LocalNeo4j
 from kgstore.server.local import ServerStatus, port_open
@@ -49,28 +49,35 @@ def neo4j_settings() -> Neo4jSettings:
 
 
 def ensure_server(configured: Neo4jSettings) -> ServerStatus | None:
-    """Start the project's local Neo4j when the configured local port is closed; its status
-    when it was started."""
-    if configured.is_local and not port_open(configured.port):
+    """Start the project's local Neo4j when no server is configured (``NEO4J_URI`` unset)
+    and its port is closed; its status when it was started. A configured URI is never
+    replaced by the local server: writes meant for a server that is not up yet must fail,
+    not go elsewhere."""
+    if configured.is_local and not configured.configured and not port_open(configured.port):
         print(f"kgrec: starting the local Neo4j on {configured.uri} ...", file=sys.stderr)
         return local_server(configured).start()
     return None
 
 
 @contextmanager
-def database() -> Iterator[Database]:
+def database(limits: DriverLimits | None = None) -> Iterator[Database]:
     """The configured database, its driver closed on exit; the project's local server is
-    started if needed."""
+    started if needed. With ``limits`` (serving), connections, retries and every read are
+    bounded in time."""
     configured = neo4j_settings()
     ensure_server(configured)
-    with open_driver(configured) as driver:
-        yield Database(driver, configured.database)
+    with open_driver(configured, limits) as driver:
+        yield Database(
+            driver,
+            configured.database,
+            timeout_s=None if limits is None else limits.query_timeout_s,
+        )
 
 
 @contextmanager
-def graph(dataset: str) -> Iterator[Graph]:
+def graph(dataset: str, limits: DriverLimits | None = None) -> Iterator[Graph]:
     """The namespace of ``dataset`` in the configured database (see :func:`database`)."""
-    with database() as db:
+    with database(limits) as db:
         yield db.graph(dataset)
 
 

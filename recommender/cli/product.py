@@ -109,17 +109,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # them from oversubscribing the cores (docs/benchmarks.md, "Serving").
     torch.set_num_threads(args.threads)
 
+    from recommender.serving.guards import check_binding
     from recommender.serving.http import create_app
     from recommender.serving.recommender import Recommender
 
-    with common.graph(args.dataset) as graph:
-        recommender = Recommender.load(graph, common.models_dir(), ServingConfig(), args.version)
+    config = ServingConfig()
+    secret = common.settings().api_token
+    token = None if secret is None else secret.get_secret_value()
+    check_binding(args.host, token)
+    with common.graph(args.dataset, config.driver_limits) as graph:
+        recommender = Recommender.load(graph, common.models_dir(), config, args.version)
         print(
             f"serving {args.dataset}/{recommender.bundle.info.version} on "
-            f"http://{args.host}:{args.port} (API docs at /docs)",
+            f"http://{args.host}:{args.port} (API docs at /docs); "
+            + ("a bearer token is required" if token else "no token: this machine only"),
             file=sys.stderr,
         )
-        uvicorn.run(create_app(recommender), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            create_app(recommender, token), host=args.host, port=args.port, log_level="warning"
+        )
     return 0
 
 

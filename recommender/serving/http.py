@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from kgstore.explain import GraphPath
 from recommender.config import ServingConfig
 from recommender.serving.errors import RecommendError, UnknownItemsError, UnknownUserError
+from recommender.serving.guards import App as ASGIApp
+from recommender.serving.guards import BearerToken, BodyLimit
 from recommender.serving.recommender import Recommender
 
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
@@ -81,8 +83,15 @@ def _paths(paths: list[GraphPath]) -> list[PathModel]:
     return [PathModel(nodes=p.nodes, types=p.types) for p in paths]
 
 
-def create_app(recommender: Recommender) -> FastAPI:
-    """An app serving ``recommender``; its Neo4j driver is closed by the caller."""
+def create_app(recommender: Recommender, token: str | None = None) -> ASGIApp:
+    """An app serving ``recommender``; its Neo4j driver is closed by the caller. Request
+    bodies are bounded by the recommender's ``max_body_bytes``; with ``token`` every route
+    but ``/health`` requires ``Authorization: Bearer <token>``."""
+    app: ASGIApp = BodyLimit(_routes(recommender), recommender.config.max_body_bytes)
+    return app if token is None else BearerToken(app, token)
+
+
+def _routes(recommender: Recommender) -> FastAPI:
     app = FastAPI(
         title="kgrec",
         summary="Knowledge-graph and persona-driven session recommendations",

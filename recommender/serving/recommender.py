@@ -121,7 +121,8 @@ class Recommender:
         """The top ``k`` items to follow ``session_items`` (oldest first).
 
         Repeated items are kept (a re-click is a signal); items in the session are never
-        recommended. Only the last ``max_len`` items are read. Without ``user_id`` the
+        recommended. Only the last ``max_len`` items are read, and explanations look for
+        graph evidence among the last ``max_len`` distinct ones. Without ``user_id`` the
         persona is the mean persona of the users whose training histories share most items
         with the session, or none when no user shares any (see the README).
 
@@ -176,11 +177,14 @@ class Recommender:
                 )
             )
         if explain:
+            # Evidence comes from the items the models read: the last max_len distinct ones,
+            # so a 1,000-item session costs what a 50-item one does.
+            recent = list(dict.fromkeys(reversed(session)))[: self.retriever.max_len]
             results = explanations.explain(
                 self.graph,
                 self.titles,
                 results,
-                session,
+                recent,
                 persona,
                 user_id,
                 source,

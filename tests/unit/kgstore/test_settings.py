@@ -55,3 +55,65 @@ def test_status_without_a_server(tmp_path: Path) -> None:
     status = server.status()
     assert not status.running and status.detail == "not started"
     assert server.stop() is False
+
+
+def test_the_password_never_shows_in_repr(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEO4J_PASSWORD", "hunter2-secret")
+    settings = Neo4jSettings.from_env()
+    assert "hunter2-secret" not in repr(settings) and "hunter2-secret" not in str(settings)
+
+
+def test_only_an_unconfigured_uri_may_start_the_local_server(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender.cli import common
+
+    started: list[str] = []
+    monkeypatch.setattr(common, "port_open", lambda port: False)
+    monkeypatch.setattr(
+        common,
+        "local_server",
+        lambda s: type("S", (), {"start": lambda self: started.append(s.uri)})(),
+    )
+    monkeypatch.setenv("NEO4J_PASSWORD", "pw")
+    default = Neo4jSettings.from_env()
+    assert not default.configured
+    common.ensure_server(default)
+    assert started == ["bolt://127.0.0.1:7687"]
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:7687")  # e.g. a Docker Neo4j not up yet
+    configured = Neo4jSettings.from_env()
+    assert configured.configured
+    assert common.ensure_server(configured) is None and len(started) == 1
+
+
+def test_the_server_folder_and_log_are_private(tmp_path: Path) -> None:
+    from kgstore.server.local import _private_dir
+
+    folder = tmp_path / "a" / "b"
+    folder.parent.mkdir(mode=0o755)
+    _private_dir(folder)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    (tmp_path / "open").mkdir(mode=0o755)
+    _private_dir(tmp_path / "open")  # an existing folder is made private too
+    assert stat.S_IMODE((tmp_path / "open").stat().st_mode) == 0o700
+
+
+def test_stop_escalates_to_sigkill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that ignores SIGTERM is killed after the grace period."""
+    import subprocess
+    import sys
+
+    from kgstore.server import local
+
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+         "signal.SIG_IGN); print('KgrecNeo4j', flush=True); time.sleep(60)"],
+        start_new_session=True, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert stubborn.stdout is not None and stubborn.stdout.readline()
+    monkeypatch.setattr(local, "_alive", lambda pid: stubborn.poll() is None)
+    server = LocalNeo4j(tmp_path, Neo4jSettings("bolt://127.0.0.1:7699", "neo4j", "pw"))
+    server.pid_file.write_text(str(stubborn.pid))
+    assert server.stop(timeout_s=0.5, kill_after_s=5.0) is True
+    assert stubborn.wait(timeout=5) == -9
+    assert not server.pid_file.exists()
