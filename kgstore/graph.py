@@ -67,10 +67,15 @@ class Database:
             database_=self.database,
         )
 
-    def write(self, name: str, slots: Mapping[str, str] | None = None, /, **params: Any) -> None:
-        """Write statement ``name`` with ``params`` (and ``$dataset``) in one transaction."""
+    def write(
+        self, name: str, slots: Mapping[str, str] | None = None, /, **params: Any
+    ) -> list[neo4j.Record]:
+        """Write statement ``name`` with ``params`` (and ``$dataset``) in one transaction;
+        the records it returns."""
         with self.driver.session(database=self.database) as session:
-            session.execute_write(_consume, self.statement(name, slots), self._params(params))
+            return session.execute_write(
+                _records, self.statement(name, slots), self._params(params)
+            )
 
     def write_rows(
         self,
@@ -80,11 +85,21 @@ class Database:
         desc: str,
         progress: bool = True,
         unit: str = "row",
+        key: str | None = None,
         **params: Any,
     ) -> None:
         """Each batch becomes ``$rows`` (with ``params`` and ``$dataset``) of its own write
         transaction. ``batches`` may be a generator, so large rows (vectors) are built one
-        batch at a time."""
+        batch at a time.
+
+        With ``key`` (a :class:`Graph`'s, whose ``Dataset`` node exists), each batch is
+        written at most once however often the driver retries it: the batch claims
+        ``key#first+count`` on the ``Dataset`` node in its own transaction
+        (``load/claim_batch``), and a retry of a batch already committed writes nothing.
+        For statements that are not idempotent by themselves (``CREATE``); the claims are
+        cleared by ``load/mark_phase_done``."""
+        claim = None if key is None else self.statement("load/claim_batch")
+        first = 0
         with (
             tqdm(
                 total=total,
@@ -97,10 +112,15 @@ class Database:
             self.driver.session(database=self.database) as session,
         ):
             for batch in batches:
+                rows = list(batch)
+                claimed = None
+                if claim is not None and key is not None:
+                    claimed = (claim, f"{batch_prefix(key)}{first}+{len(rows)}")
                 session.execute_write(
-                    _consume, statement, self._params({**params, "rows": list(batch)})
+                    _write_batch, statement, self._params({**params, "rows": rows}), claimed
                 )
-                bar.update(len(batch))
+                first += len(rows)
+                bar.update(len(rows))
 
 
 @dataclass(frozen=True)
@@ -125,5 +145,26 @@ class Graph(Database):
         return {"dataset": self.dataset, **params}
 
 
-def _consume(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, Any]) -> None:
+def batch_prefix(key: str) -> str:
+    """What every batch key of ``write_rows(..., key=key)`` starts with."""
+    return f"{key}#"
+
+
+def _records(
+    tx: neo4j.ManagedTransaction, statement: str, params: dict[str, Any]
+) -> list[neo4j.Record]:
+    return list(tx.run(statement, params))
+
+
+def _write_batch(
+    tx: neo4j.ManagedTransaction,
+    statement: str,
+    params: dict[str, Any],
+    claim: tuple[str, str] | None,
+) -> None:
+    """One batch; with ``claim`` (statement, batch key), only if the key is not yet taken."""
+    if claim is not None:
+        record = tx.run(claim[0], {"dataset": params["dataset"], "batch": claim[1]}).single()
+        if record is None or not record["claimed"]:
+            return
     tx.run(statement, params).consume()

@@ -1,8 +1,9 @@
 """Batched, idempotent, resumable ingestion of a canonical dataset into Neo4j.
 
-Every write is ``UNWIND $rows ... MERGE`` in a managed write transaction (retried on transient
-errors), so re-running a batch never duplicates anything. Finished phases are recorded on the
-``Dataset`` node: a re-run skips them, a run killed mid-phase redoes that phase.
+Every write is ``UNWIND $rows`` in a managed write transaction (retried on transient errors)
+that first claims its batch on the ``Dataset`` node, so a retried batch whose commit went
+through writes nothing again. Finished phases are recorded on the ``Dataset`` node: a re-run
+skips them, a run killed mid-phase redoes that phase with ``MERGE``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 from kgstore import queries
 from kgstore.datasets.canonical import CanonicalDataset
 from kgstore.export import bump_version
-from kgstore.graph import Database, Graph
+from kgstore.graph import Database, Graph, batch_prefix
 from kgstore.schema import apply_schema
 from kgstore.splits import save_split
 from kgstore.vocabulary import INTERACTED, Label, check_label, check_relationship_type
@@ -145,8 +146,11 @@ class Ingestor:
                 total=len(rows),
                 desc=phase.name,
                 progress=self.progress,
+                key=phase.name,
             )
-            graph.write("load/mark_phase_done", phase=phase.name)
+            graph.write(
+                "load/mark_phase_done", phase=phase.name, batch_prefix=batch_prefix(phase.name)
+            )
             report.phases.append(PhaseTiming(phase.name, len(rows), time.perf_counter() - began))
         graph.write(
             "load/upsert_dataset",

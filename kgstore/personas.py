@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from collections.abc import Sequence
@@ -27,6 +29,13 @@ class PersonaNeighbour:
     shared_attributes: list[str]
 
 
+LOCK_TTL_S = 3_600.0  # a writer's lease; a dead writer on this machine is noticed at once
+
+
+class PersonaWriteConflict(RuntimeError):
+    """Another writer is writing personas of the same dataset."""
+
+
 def write_personas(
     graph: Graph,
     users: Sequence[str],
@@ -35,14 +44,19 @@ def write_personas(
     batch_size: int = 1_000,
     progress: bool = True,
     graph_version: str | None = None,
+    lock_ttl_s: float = LOCK_TTL_S,
 ) -> str:
     """Write a new persona version for ``users``; returns the version id. ``graph_version``
     records which graph they were learned from (so an up-to-date version can be kept).
 
+    One writer at a time: the writer takes a lock on the ``Dataset`` node (a lease of
+    ``lock_ttl_s``; a holder on this machine whose process is gone is taken over at once)
+    and a second writer gets :class:`PersonaWriteConflict` before it writes anything.
     Vectors are staged batch by batch in a separate property, then one transaction makes the
-    staged version current for every user at once (and clears personas of older versions),
-    inside a seqlock, so ``read_personas`` sees either the old version or the new one, never a
-    mix. A failure before the publish leaves the current personas untouched.
+    staged version current for every user at once (and clears personas of older versions and
+    staging left by a killed writer), inside a seqlock, so ``read_personas`` sees either the
+    old version or the new one, never a mix. A failure before the publish leaves the current
+    personas untouched.
     """
     if len(users) != len(vectors):
         raise ValueError(f"{len(users)} users but {len(vectors)} vectors")
@@ -56,6 +70,65 @@ def write_personas(
             "User_persona, or train with that dimension"
         )
     version = uuid.uuid4().hex[:12]
+    writer = _acquire(graph, version, lock_ttl_s)
+    try:
+        _stage_and_publish(
+            graph, users, vectors, model, batch_size, progress, graph_version, version
+        )
+    finally:
+        graph.write("load/unlock_personas", writer=writer)
+    return version
+
+
+def _acquire(graph: Graph, version: str, ttl_s: float) -> str:
+    """Take the persona writer lock; the writer's id (``host:pid:version``)."""
+    writer = f"{socket.gethostname()}:{os.getpid()}:{version}"
+    current = graph.read("load/read_persona_lock")
+    if not current:
+        raise PersonaWriteConflict(f"dataset {graph.dataset!r} is not in the graph")
+    holder = current[0]["holder"]
+    now = time.time()
+    records = graph.write(
+        "load/lock_personas",
+        writer=writer,
+        now=now,
+        expires=now + ttl_s,
+        stale=holder if holder and _dead_here(holder) else None,
+    )
+    if not records[0]["acquired"]:
+        until = datetime.fromtimestamp(records[0]["expires"], UTC).isoformat(timespec="seconds")
+        raise PersonaWriteConflict(
+            f"another persona writer ({records[0]['holder']}) is writing personas of "
+            f"{graph.dataset!r}; wait for it to finish (its lock lapses at {until} if it died)"
+        )
+    return writer
+
+
+def _dead_here(holder: str) -> bool:
+    """Whether ``holder`` ran on this machine in a process that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _stage_and_publish(
+    graph: Graph,
+    users: Sequence[str],
+    vectors: np.ndarray,
+    model: str,
+    batch_size: int,
+    progress: bool,
+    graph_version: str | None,
+    version: str,
+) -> None:
     batches = (
         [
             {"id": u, "vector": v.tolist()}
@@ -86,7 +159,6 @@ def write_personas(
         )
     finally:
         graph.write("load/end_persona_publish")
-    return version
 
 
 @dataclass(frozen=True)

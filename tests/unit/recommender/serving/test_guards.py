@@ -65,7 +65,7 @@ def test_loopback_needs_no_token(host: str) -> None:
     check_binding(host, None)
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.4", "example.org"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.4", "example.org"])  # noqa: S104
 def test_binding_beyond_loopback_without_a_token_is_refused(host: str) -> None:
     with pytest.raises(AuthSetupError, match="KGREC_API_TOKEN"):
         check_binding(host, None)
