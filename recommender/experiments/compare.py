@@ -202,7 +202,9 @@ def plan_text(dataset: str, seeds: tuple[int, ...], peers: tuple[str, ...], limi
             "the reranking and the blend of the reranker with the KG+LLM retriever (the full "
             "pipeline); controls: the KG+LLM retriever with shuffled personas, the blend of "
             "two plain SASRecs of different seeds, the blend with the random-user-vector "
-            f"retriever; peers through RecBole: {', '.join(peers) or 'none'}.",
+            f"retriever; peers through RecBole: {', '.join(peers) or 'none'}. Where no item "
+            "has text, every Description item representation is replaced by learned item "
+            "embeddings (Random), for kgrec's rows and controls alike.",
             "- **Evaluator**: one for every model: full ranking over the catalogue, the user's "
             "training items (and for test the validation item) excluded, ties counted against "
             "the target (`recommender/evaluation/evaluator.py`).",

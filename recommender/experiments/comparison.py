@@ -30,6 +30,7 @@ from recommender.pipelines.inputs import (
     RetrieverVariant,
     TrainingInputs,
     UserVector,
+    catalogue_variant,
 )
 
 COLD_MAX_TRAIN = 5  # a "cold" user has at most this many training interactions
@@ -145,7 +146,8 @@ def run_comparison(
             _score(run, full_ranks(model, data, "test", users), users, cold)
             runs.append(run)
             models[variant] = model
-        retriever, reranker = models.get(PERSONA_RETRIEVER), models.get(PLAIN)
+        retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
+        reranker = models.get(PLAIN)
         if retriever is not None and reranker is not None:
             ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES)
             run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
@@ -158,7 +160,7 @@ def run_comparison(
                 progress,
             )  # fmt: skip
             runs.append(_blend(PLAIN_BLEND, second, reranker, inputs, seed, users, cold, log))
-            random_retriever = models.get(RANDOM_RETRIEVER)
+            random_retriever = models.get(catalogue_variant(RANDOM_RETRIEVER, inputs))
             if random_retriever is not None:
                 runs.append(
                     _blend(RANDOM_BLEND, random_retriever, reranker, inputs, seed, users, cold, log)

@@ -26,15 +26,25 @@ from recommender.experiments.comparison import (
     Row,
     variant_row,
 )
-from recommender.pipelines.inputs import PERSONA_RETRIEVER, RANDOM_RETRIEVER, SHUFFLED_RETRIEVER
+from recommender.pipelines.inputs import (
+    PERSONA_RETRIEVER,
+    RANDOM_RETRIEVER,
+    SHUFFLED_RETRIEVER,
+    for_catalogue,
+)
 from recommender.util.markdown import table as markdown_table
 
-# (row with the graph, control without it): the first is the primary comparison.
+# (row with the graph, control without it): the first is the primary comparison. The
+# retriever pairs come with text items and, for catalogues without text, with learned ones;
+# pairs whose rows did not run are left out.
 CONTROL_PAIRS = (
     (BLENDED, PLAIN_BLEND),
     (BLENDED, RANDOM_BLEND),
-    (variant_row(PERSONA_RETRIEVER), variant_row(SHUFFLED_RETRIEVER)),
-    (variant_row(PERSONA_RETRIEVER), variant_row(RANDOM_RETRIEVER)),
+    *(
+        (variant_row(for_catalogue((PERSONA_RETRIEVER,), text)[0]), variant_row(control))
+        for text in (True, False)
+        for control in for_catalogue((SHUFFLED_RETRIEVER, RANDOM_RETRIEVER), text)
+    ),
 )
 MEASURED = (("NDCG", 10), ("HR", 100))
 

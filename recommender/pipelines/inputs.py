@@ -106,6 +106,21 @@ VARIANTS = (
 SHUFFLE_SEED = 0  # fixes the derangement of the shuffled control
 
 
+def for_catalogue(
+    variants: tuple[RetrieverVariant, ...], has_text: bool
+) -> tuple[RetrieverVariant, ...]:
+    """``variants`` as a catalogue allows: where no item has text (a dataset with ids and
+    attributes only), text items become learned item embeddings; duplicates are dropped."""
+    if has_text:
+        return variants
+    return tuple(dict.fromkeys(RetrieverVariant(v.user, ItemVector.ID) for v in variants))
+
+
+def catalogue_variant(variant: RetrieverVariant, inputs: TrainingInputs) -> RetrieverVariant:
+    """The one variant as ``inputs``' catalogue allows (see :func:`for_catalogue`)."""
+    return for_catalogue((variant,), inputs.has_text)[0]
+
+
 @dataclass
 class TrainingInputs:
     """Sequences and the fixed vectors the variants read.
@@ -121,6 +136,11 @@ class TrainingInputs:
     item_features: np.ndarray
     user_features: dict[UserVector, np.ndarray]
     persona_version: str | None = None
+
+    @property
+    def has_text(self) -> bool:
+        """Whether any item has a text vector."""
+        return bool(self.item_features[1:].any())
 
 
 def load_inputs(

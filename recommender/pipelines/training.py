@@ -24,6 +24,7 @@ from recommender.pipelines.inputs import (
     PLAIN,
     TrainingInputs,
     fit,
+    for_catalogue,
     load_inputs,
     trained_items,
 )
@@ -58,7 +59,8 @@ def train_recommender(
     """
     dataset = graph.dataset
     export = export_graph(graph, home / "cache" / "export", progress=progress)
-    inputs = load_inputs(graph, home, export, (PLAIN, PERSONA_RETRIEVER))
+    product = for_catalogue((PERSONA_RETRIEVER,), bool(export.has_feature["Item"].any()))[0]
+    inputs = load_inputs(graph, home, export, (PLAIN, product))
     fingerprint = {
         "split": recorded_split_hash(graph),
         "graph": export.version,
@@ -78,7 +80,7 @@ def train_recommender(
     validation: dict[str, float] = {}
     epochs: dict[str, int] = {}
     for choice in FUSIONS if fusion is None else (fusion,):
-        model, result = fit(PERSONA_RETRIEVER, choice, inputs, config, seed, device, progress)
+        model, result = fit(product, choice, inputs, config, seed, device, progress)
         validation[f"retriever ({choice})"] = result.best_valid
         epochs[f"retriever ({choice})"] = result.best_epoch
         log(f"retriever, fusion {choice}: valid NDCG@10 {result.best_valid:.4f}")

@@ -49,3 +49,23 @@ def test_variants_have_stable_keys_apart_from_their_labels() -> None:
     assert PERSONA_RETRIEVER.label == "KG+LLM / Description (LLM)"
     assert PLAIN.label == "None / Random"
     assert UserVector.from_label("KG+LLM") is UserVector.PERSONA
+
+
+def test_a_catalogue_without_text_gets_learned_item_vectors() -> None:
+    from recommender.pipelines.inputs import (
+        PERSONA_RETRIEVER,
+        PLAIN,
+        VARIANTS,
+        ItemVector,
+        RetrieverVariant,
+        UserVector,
+        for_catalogue,
+    )
+
+    assert for_catalogue(VARIANTS, True) == VARIANTS
+    textless = for_catalogue(VARIANTS, False)
+    assert all(v.item is ItemVector.ID for v in textless)
+    assert len(textless) == len(set(textless)) == len(VARIANTS) - 1  # None/text == None/id
+    assert textless[0] == PLAIN
+    assert RetrieverVariant(UserVector.PERSONA, ItemVector.ID) in textless
+    assert for_catalogue((PERSONA_RETRIEVER,), False)[0].label == "KG+LLM / Random"
