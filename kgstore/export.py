@@ -24,6 +24,7 @@ from kgstore.vocabulary import Label, check_label, check_relationship_type, is_r
 EdgeType = tuple[str, str, str]
 EXPORT_LABELS = tuple(label for label in Label if label not in (Label.DATASET, Label.RELATION))
 HEAD_CHUNK = 5_000
+VECTOR_PAGE = 5_000  # nodes per read of their vectors
 
 
 class ExportError(RuntimeError):
@@ -153,9 +154,24 @@ def read_node_vectors(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ids, a float32 matrix (zero rows where a node has no vector) and a presence mask for
     one vector property (``embedding``, ``persona``, ``llm_persona``) of one label."""
-    records = graph.read("export/nodes", {"label": label, "property": prop})
-    matrix, present = _features(records[0]["vectors"])
-    return np.array(records[0]["ids"], dtype=object), matrix, present
+    ids: list[str] = []
+    pages: list[tuple[np.ndarray, np.ndarray]] = []  # each page as arrays at once
+    slots = {"label": label, "property": prop}
+    for page in graph.read_pages("export/nodes", slots, page=VECTOR_PAGE):
+        ids += page["ids"]
+        pages.append(_features(page["vectors"]))
+    dims = {matrix.shape[1] for matrix, present in pages if present.any()}
+    if len(dims) > 1:
+        raise ExportError(f"embeddings of several dimensions {sorted(dims)}; run kgrec embed")
+    matrix = np.zeros((len(ids), dims.pop() if dims else 0), dtype=np.float32)
+    present = np.zeros(len(ids), dtype=bool)
+    start = 0
+    for part, there in pages:
+        if there.any():
+            matrix[start : start + len(there)] = part
+        present[start : start + len(there)] = there
+        start += len(there)
+    return np.array(ids, dtype=object), matrix, present
 
 
 def read_user_properties(graph: Graph) -> pd.DataFrame:

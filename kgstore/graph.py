@@ -8,7 +8,7 @@ be idempotent for their batch. A :class:`Graph` passes its dataset's name as ``$
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -48,6 +48,24 @@ class Database:
     ) -> list[neo4j.Record]:
         """The records of read statement ``name`` with ``params`` (and ``$dataset``)."""
         return self.read_text(self.statement(name, slots), **params)
+
+    def read_pages(
+        self, name: str, slots: Mapping[str, str] | None = None, /, *, page: int, **params: Any
+    ) -> Iterator[neo4j.Record]:
+        """The pages of a paged read statement, in order: one taking ``$after`` (the last id
+        of the page before; ``""`` first) and ``$page``, and returning one record whose
+        ``ids`` are in id order. Memory per read is bounded by ``page``."""
+        if page < 1:
+            raise ValueError(f"page must be positive, got {page}")
+        after = ""
+        while True:
+            records = self.read(name, slots, after=after, page=page, **params)
+            if not records or not records[0]["ids"]:
+                return
+            yield records[0]
+            if len(records[0]["ids"]) < page:
+                return
+            after = records[0]["ids"][-1]
 
     def read_text(self, statement: str, /, **params: Any) -> list[neo4j.Record]:
         """The records of a read statement already rendered."""

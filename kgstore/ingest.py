@@ -28,6 +28,7 @@ from kgstore.splits import save_split
 from kgstore.vocabulary import INTERACTED, Label, check_label, check_relationship_type
 
 DEFAULT_BATCH_SIZE = 10_000
+ID_PAGE = 50_000  # ids (and element ids) per read
 T = TypeVar("T")
 
 
@@ -211,8 +212,10 @@ def _progress(graph: Graph, digest: str) -> tuple[set[str], set[str]]:
 
 def _element_ids(graph: Graph, label: str) -> dict[str, str]:
     """id -> elementId for one label; element ids are stable while the nodes exist."""
-    records = graph.read("load/element_ids", {"label": label})
-    return dict(zip(records[0]["ids"], records[0]["element_ids"], strict=True))
+    found: dict[str, str] = {}
+    for page in graph.read_pages("load/element_ids", {"label": label}, page=ID_PAGE):
+        found.update(zip(page["ids"], page["element_ids"], strict=True))
+    return found
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

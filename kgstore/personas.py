@@ -14,7 +14,6 @@ from typing import Any
 import neo4j
 import numpy as np
 
-from kgstore import queries
 from kgstore.embeddings import index_name, widen
 from kgstore.graph import Graph
 from kgstore.schema import SchemaError, vector_index_dimension
@@ -29,6 +28,7 @@ class PersonaNeighbour:
     shared_attributes: list[str]
 
 
+PERSONA_PAGE = 10_000  # users per read
 LOCK_TTL_S = 3_600.0  # a writer's lease; a dead writer on this machine is noticed at once
 
 
@@ -186,31 +186,27 @@ def read_personas(
     reader takes the seqlock's number before and after reading the users: an odd number or a
     change means a publish overlapped, and the read is retried.
     """
-    seq_query = queries.load("export/persona_seq")
-    users_query = queries.load("export/personas")
     for attempt in range(attempts):
-        with graph.driver.session(
-            database=graph.database, default_access_mode=neo4j.READ_ACCESS
-        ) as session:
-            before = session.execute_read(_single, seq_query, {"dataset": graph.dataset})
-            if before is None:
-                raise PersonaReadError(f"dataset {graph.dataset!r} is not in the graph")
-            if before["version"] is None:
-                return None
-            seq = before["seq"] or 0
-            if seq % 2 == 0:
-                users = session.execute_read(
-                    _single, users_query, {"dataset": graph.dataset, "version": before["version"]}
+        before = _seq(graph)
+        if before is None:
+            raise PersonaReadError(f"dataset {graph.dataset!r} is not in the graph")
+        if before["version"] is None:
+            return None
+        seq = before["seq"] or 0
+        if seq % 2 == 0:
+            ids: list[str] = []
+            pages: list[np.ndarray] = []  # each page an array at once
+            for page in graph.read_pages(
+                "export/personas", page=PERSONA_PAGE, version=before["version"]
+            ):
+                ids += page["ids"]
+                pages.append(np.array(page["vectors"], np.float32).reshape(len(page["ids"]), -1))
+            after = _seq(graph)
+            if after is not None and (after["seq"] or 0) == seq:
+                vectors = np.vstack(pages) if pages else np.zeros((0, 0), np.float32)
+                return Personas(
+                    before["version"], before["model"], np.array(ids, dtype=object), vectors
                 )
-                after = session.execute_read(_single, seq_query, {"dataset": graph.dataset})
-                if users is not None and after is not None and (after["seq"] or 0) == seq:
-                    vectors = np.array(users["vectors"], dtype=np.float32)
-                    return Personas(
-                        before["version"],
-                        before["model"],
-                        np.array(users["ids"], dtype=object),
-                        vectors.reshape(len(users["ids"]), -1),
-                    )
         time.sleep(backoff_s * (attempt + 1))
     raise PersonaReadError(
         f"personas of {graph.dataset!r} kept changing or a publish never finished after {attempts} "
@@ -218,8 +214,9 @@ def read_personas(
     )
 
 
-def _single(tx: neo4j.ManagedTransaction, statement: str, params: dict[str, Any]) -> Any:
-    return tx.run(statement, params).single()
+def _seq(graph: Graph) -> neo4j.Record | None:
+    records = graph.read("export/persona_seq")
+    return records[0] if records else None
 
 
 def nearest_users(

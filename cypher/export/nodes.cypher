@@ -1,4 +1,7 @@
-// Ids and one vector property of one label, as two aligned lists in one record (cheap for
-// the client). collect() skips nulls, so a missing vector becomes [] to keep rows aligned.
+// One page of ids and one vector property of one label, in id order after $after, as two
+// aligned lists, at most $page long. collect() skips nulls, so a missing vector becomes []
+// to keep rows aligned.
 MATCH (n:{{label}} {dataset: $dataset})
+WHERE n.id > $after
+WITH n ORDER BY n.id LIMIT $page
 RETURN collect(n.id) AS ids, collect(coalesce(n.{{property}}, [])) AS vectors

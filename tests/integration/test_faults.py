@@ -231,3 +231,41 @@ def test_two_concurrent_persona_writers_leave_one_whole_version(ingested: Graph)
     read = read_personas(ingested)
     assert read is not None and len(np.unique(read.vectors)) == 1  # not a mix of two writers
     assert not ingested.read("load/read_persona_lock")[0]["holder"]
+
+
+def test_reads_are_paged_and_pages_add_up_to_the_whole(
+    ingested: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids, vectors and personas read a page at a time give what one read gives."""
+    from kgstore import export, ingest, personas
+
+    users = _users(ingested)
+    vectors = np.arange(len(users) * 64, dtype=np.float32).reshape(len(users), 64)
+    write_personas(ingested, users, vectors, "m", progress=False)
+    whole = (
+        ingest._element_ids(ingested, "Item"),
+        export.read_node_vectors(ingested, "User", "persona"),
+        read_personas(ingested),
+    )
+    pages: list[int] = []
+    original = Graph.read_pages
+
+    def counted(self: Graph, *args: Any, **kwargs: Any) -> Any:
+        for page in original(self, *args, **kwargs):
+            pages.append(len(page["ids"]))
+            yield page
+
+    monkeypatch.setattr(Graph, "read_pages", counted)
+    for module, name in ((ingest, "ID_PAGE"), (export, "VECTOR_PAGE"), (personas, "PERSONA_PAGE")):
+        monkeypatch.setattr(module, name, 7)
+    paged = (
+        ingest._element_ids(ingested, "Item"),
+        export.read_node_vectors(ingested, "User", "persona"),
+        read_personas(ingested),
+    )
+    assert paged[0] == whole[0] and len(paged[0]) == 40
+    assert list(paged[1][0]) == list(whole[1][0]) == users
+    assert np.array_equal(paged[1][1], whole[1][1]) and np.array_equal(paged[1][1], vectors)
+    assert paged[2] is not None and whole[2] is not None
+    assert list(paged[2].ids) == users and np.array_equal(paged[2].vectors, vectors)
+    assert max(pages) == 7 and len(pages) >= 3 * (30 // 7)
