@@ -47,11 +47,12 @@ def _find(path: Path, suffix: str) -> Path:
 def _read_titles(path: Path) -> tuple[dict[str, str], int]:
     """item -> readable title (first row wins), and how many rows were extra candidates."""
     rows = read_rows(path, min_fields=3, max_fields=3)
-    if not rows or rows[0][1][:2] != ["iid", "title"]:
+    header = next(rows, None)
+    if header is None or header[1][:2] != ["iid", "title"]:
         raise DatasetError(path, 1, "expected header 'iid<TAB>title<TAB>uri'")
     titles: dict[str, str] = {}
     extra = 0
-    for number, (iid, title, _uri) in rows[1:]:
+    for number, (iid, title, _uri) in rows:
         item = check_id(iid, path, number, "item")
         if item in titles:
             extra += 1
@@ -65,11 +66,12 @@ def _read_titles(path: Path) -> tuple[dict[str, str], int]:
 def _read_neighbours(path: Path) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
     """(item, entity) pairs, and web addresses (homepages), which are not KG entities."""
     rows = read_rows(path, min_fields=1)
-    if not rows or rows[0][1][0] != "iid":
+    header = next(rows, None)
+    if header is None or header[1][0] != "iid":
         raise DatasetError(path, 1, "expected header 'iid<TAB>metadata'")
     pairs: list[tuple[str, str]] = []
     urls: dict[str, list[str]] = {}
-    for number, fields in rows[1:]:
+    for number, fields in rows:
         item = check_id(fields[0], path, number, "item")
         for entity in fields[1:]:
             if not entity:

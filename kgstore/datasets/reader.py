@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from kgstore.datasets.canonical import DatasetError
@@ -20,27 +21,43 @@ def read_text(path: Path) -> str:
         raise DatasetError(path, line, f"not valid UTF-8 ({error.reason})") from error
 
 
+MAX_LINE_BYTES = 8 * 1024 * 1024  # a longer line is refused, not read whole
+
+
 def read_rows(
     path: Path, *, sep: str = "\t", min_fields: int = 1, max_fields: int | None = None
-) -> list[tuple[int, list[str]]]:
-    """Non-empty lines split on ``sep``, each with its 1-based line number. Lines end at
-    ``\n`` only (a ``\r`` before it is dropped): Unicode separators such as U+2028 inside
-    a field are text, not line breaks.
+) -> Iterator[tuple[int, list[str]]]:
+    """Non-empty lines split on ``sep``, each with its 1-based line number, read one line at
+    a time (the file is never held whole). Lines end at ``\n`` only (a ``\r`` before it is
+    dropped): Unicode separators such as U+2028 inside a field are text, not line breaks. A
+    leading UTF-8 byte-order mark is dropped.
 
     Raises:
-        DatasetError: a line with too few or too many fields.
+        DatasetError: no such file, a line that is not UTF-8, longer than
+            :data:`MAX_LINE_BYTES`, or with too few or too many fields.
     """
-    rows: list[tuple[int, list[str]]] = []
-    for number, line in enumerate(read_text(path).split("\n"), start=1):
-        line = line.removesuffix("\r")
-        if not line.strip():
-            continue
-        fields = line.split(sep)
-        if len(fields) < min_fields or (max_fields is not None and len(fields) > max_fields):
-            expected = str(min_fields) if max_fields == min_fields else f">= {min_fields}"
-            raise DatasetError(path, number, f"expected {expected} fields, found {len(fields)}")
-        rows.append((number, fields))
-    return rows
+    if not path.is_file():
+        raise DatasetError(path, None, "file not found")
+    with path.open("rb") as handle:
+        number = 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise DatasetError(
+                    path, number, f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
+                )
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                raise DatasetError(path, number, f"not valid UTF-8 ({error.reason})") from error
+            line = line.removesuffix("\n").removesuffix("\r")
+            if not line.strip():
+                continue
+            fields = line.split(sep)
+            if len(fields) < min_fields or (max_fields is not None and len(fields) > max_fields):
+                expected = str(min_fields) if max_fields == min_fields else f">= {min_fields}"
+                raise DatasetError(path, number, f"expected {expected} fields, found {len(fields)}")
+            yield number, fields
 
 
 def check_id(value: str, path: Path, line: int, what: str) -> str:

@@ -19,10 +19,11 @@ def read_atomic(
     path: Path, required: tuple[str, ...]
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header names (types stripped) and data rows; checks required columns and row width."""
-    rows = read_rows(path)
-    if not rows:
+    lines = read_rows(path)
+    first = next(lines, None)
+    if first is None:
         raise DatasetError(path, 1, "empty file (a header line is required)")
-    header_line, header = rows[0]
+    header_line, header = first
     names: list[str] = []
     for field in header:
         name, _, kind = field.partition(":")
@@ -32,10 +33,12 @@ def read_atomic(
     missing = [name for name in required if name not in names]
     if missing:
         raise DatasetError(path, header_line, f"missing column(s) {', '.join(missing)}")
-    for number, fields in rows[1:]:
+    rows = []
+    for number, fields in lines:
         if len(fields) != len(names):
             raise DatasetError(path, number, f"expected {len(names)} fields, found {len(fields)}")
-    return names, rows[1:]
+        rows.append((number, fields))
+    return names, rows
 
 
 def read_interactions(path: Path) -> pd.DataFrame:

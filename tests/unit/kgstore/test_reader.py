@@ -255,3 +255,20 @@ def test_a_column_named_like_kgrecs_own_properties_is_refused(
 def test_a_user_listed_twice_is_refused(tmp_path: Path) -> None:
     users = "user_id:token\tage:token\nu0\t20\nu1\t30\nu0\t40\n"
     expect_error(recbole(tmp_path, good_inter(), user=users), 4, "user 'u0' appears twice")
+
+
+def test_a_50_mb_title_is_refused_with_its_line_without_reading_it_whole(tmp_path: Path) -> None:
+    huge = "i1\t" + "x" * (50 * 1024 * 1024) + "\n"
+    item = "item_id:token\tmovie_title:token_seq\ni0\tFine\n" + huge + "i2\tFine too\n"
+    expect_error(recbole(tmp_path, good_inter(), item=item), 3, "longer than 8 MiB")
+
+
+def test_rows_are_read_one_line_at_a_time(tmp_path: Path) -> None:
+    """The reader is a generator: the first rows come before a bad line far below is read."""
+    from kgstore.datasets.reader import read_rows
+
+    path = write(tmp_path, "rows.tsv", "a\tb\n" * 1000 + b"\xff\n".decode("latin-1"))
+    rows = read_rows(path, min_fields=2)
+    assert next(rows) == (1, ["a", "b"])
+    with pytest.raises(DatasetError, match="rows.tsv:1001"):
+        list(rows)
