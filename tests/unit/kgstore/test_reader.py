@@ -270,5 +270,5 @@ def test_rows_are_read_one_line_at_a_time(tmp_path: Path) -> None:
     path = write(tmp_path, "rows.tsv", "a\tb\n" * 1000 + b"\xff\n".decode("latin-1"))
     rows = read_rows(path, min_fields=2)
     assert next(rows) == (1, ["a", "b"])
-    with pytest.raises(DatasetError, match="rows.tsv:1001"):
+    with pytest.raises(DatasetError, match=r"rows\.tsv:1001"):
         list(rows)
