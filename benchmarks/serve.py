@@ -4,11 +4,18 @@ steady server memory.
 
 Usage:
     python -m benchmarks.serve [--datasets ml-100k amazon-kg-books] [--requests 2000]
+    python -m benchmarks.serve --datasets ml-100k --fault [--seconds 60] [--clients 8]
 
 Each dataset needs a trained recommender (``kgrec train --dataset NAME``). Sessions are the
 most recent training items (1 to 20) of users drawn with a fixed seed. The load test sends a
 fixed number of requests from a few client threads, then stops; it only ever talks to
 127.0.0.1.
+
+``--fault`` runs the fault scenario instead: clients send requests (half of them explained,
+so they need the graph) back to back for ``--seconds`` while the project's local Neo4j is
+stopped a quarter of the way in and started again; errors, 503s and p99 are reported before,
+during and after the outage. It restarts the project's own server, so it refuses a
+configured ``NEO4J_URI``.
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -29,7 +39,7 @@ import torch
 from kgstore.connection import open_driver
 from kgstore.graph import Database
 from kgstore.settings import Neo4jSettings
-from recommender.cli.common import models_dir
+from recommender.cli.common import local_server, models_dir, neo4j_settings
 from recommender.config import ServingConfig
 from recommender.serving.recommender import Recommender
 from recommender.util.machine import machine
@@ -72,28 +82,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def over_http(
-    recommender: Recommender, dataset: str, requests: int, clients: int
-) -> dict[str, object]:
+def start_service(dataset: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``kgrec serve`` in its own process on a free port, once /health answers 200. Its
+    messages go to a file (a pipe nobody reads would fill and block the server); the path
+    is printed."""
     port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="kgrec-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    print(f"  service log: {log.name}")
     server = subprocess.Popen(
         [sys.executable, "-m", "recommender.cli", "serve", "--dataset", dataset,
          "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.time() > deadline:
+            server.terminate()
+            raise RuntimeError(f"the server did not start; see {log.name}")
+        time.sleep(0.5)
+
+
+def over_http(
+    recommender: Recommender, dataset: str, requests: int, clients: int
+) -> dict[str, object]:
+    server, base = start_service(dataset)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the server did not start: {server.stderr.read().decode()}")  # type: ignore[union-attr]
-            time.sleep(0.5)
         process = psutil.Process(server.pid)
         work = sessions(recommender, requests, seed=2)
         chunk = max(requests // 8, 1)  # memory is sampled after each chunk
@@ -121,13 +141,87 @@ def over_http(
         server.wait(timeout=30)
 
 
+def fault(recommender: Recommender, dataset: str, clients: int, seconds: float) -> None:
+    """Requests back to back while the local Neo4j is restarted; figures per phase."""
+    server, base = start_service(dataset)
+    local = local_server(neo4j_settings())
+    work = sessions(recommender, 5000, seed=3)
+    phase = ["before"]
+    results: dict[str, list[tuple[float, int]]] = {"before": [], "during": [], "after": []}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    examples: list[str] = []
+
+    def client_loop(index: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            n = index
+            while time.monotonic() < stop_at:
+                body = {"items": work[n % len(work)], "k": 10, "explain": n % 2 == 0}
+                n += clients
+                began = time.perf_counter()
+                try:
+                    response = client.post("/recommend", json=body)
+                    status = response.status_code
+                    if status not in (200, 503) and len(examples) < 3:
+                        examples.append(f"{status}: {response.text[:300]}")
+                except httpx.HTTPError as error:
+                    status = 0  # no answer at all
+                    if len(examples) < 3:
+                        examples.append(f"no answer: {error!r}")
+                with lock:
+                    results[phase[0]].append((time.perf_counter() - began, status))
+
+    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds / 4)
+        phase[0] = "during"
+        began = time.perf_counter()
+        local.stop()
+        stopped = time.perf_counter()
+        time.sleep(2)
+        local.start()
+        timings = (stopped - began, time.perf_counter() - stopped)
+        phase[0] = "after"
+        for thread in threads:
+            thread.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(
+        f"  {clients} clients; the database took {timings[0]:.1f} s to stop, then was down "
+        f"and starting for {timings[1]:.1f} s"
+    )
+    for example in examples:
+        print(f"  e.g. {example}")
+    for name, found in results.items():
+        if not found:
+            continue
+        times = [t for t, _ in found]
+        statuses = [code for _, code in found]
+        errors = sum(code not in (200, 503) for code in statuses)
+        other = sorted(Counter(code for code in statuses if code not in (200, 503)).items())
+        print(
+            f"  {name:7s} {len(found):6,} requests, {statuses.count(503):5,} answered 503, "
+            f"{errors} errors {dict(other) or ''} (other codes; 0: no answer); "
+            f"{percentiles(times)}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["ml-100k", "amazon-kg-books"])
     parser.add_argument("--requests", type=int, default=2000, help="per measurement")
     parser.add_argument("--explained", type=int, default=200, help="explained requests")
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
+    parser.add_argument(
+        "--fault", action="store_true", help="the database restarted under load, instead"
+    )
+    parser.add_argument("--seconds", type=float, default=60, help="length of the fault run")
     args = parser.parse_args()
+    if args.fault and os.environ.get("NEO4J_URI"):
+        parser.error("--fault restarts the project's own Neo4j; unset NEO4J_URI")
     print(f"machine: {machine()}; torch threads {torch.get_num_threads()}")
     settings = Neo4jSettings.from_env(create_local_password="NEO4J_PASSWORD" not in os.environ)
     with open_driver(settings) as driver:
@@ -139,6 +233,9 @@ def main() -> int:
                 f"\n{dataset}: {len(recommender.bundle.items):,} items, model {info.version}, "
                 f"hidden {info.retriever['hidden']}, max_len {info.retriever['max_len']}"
             )
+            if args.fault:
+                fault(recommender, dataset, args.clients, args.seconds)
+                continue
             times = in_process(recommender, args.requests, explain=False)
             print(
                 f"  recommend(k=10), in-process:     {percentiles(times)}  "

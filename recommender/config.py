@@ -84,7 +84,7 @@ class ServingConfig(BaseModel):
         256 * 1024, gt=0, description="larger request bodies are refused (413)"
     )
     query_timeout_s: float = Field(
-        2.0, gt=0, description="Neo4j's limit on each query the service runs"
+        5.0, gt=0, description="Neo4j's limit on each query the service runs"
     )
     connection_timeout_s: float = Field(
         2.0, gt=0, description="limit on opening (or borrowing) a connection to Neo4j"

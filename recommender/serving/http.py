@@ -131,6 +131,22 @@ def _routes(recommender: Recommender) -> FastAPI:
     ):
         app.add_exception_handler(unavailable, _no_database)
 
+    @app.exception_handler(neo4j.exceptions.ClientError)
+    async def _refused(request: Request, error: neo4j.exceptions.ClientError) -> JSONResponse:
+        if "TransactionTimedOut" in (error.code or ""):  # over ServingConfig.query_timeout_s
+            body = ErrorModel(
+                error="database_timeout",
+                message=f"Neo4j did not answer within {recommender.config.query_timeout_s:g} s",
+            )
+            return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
+        return await _internal(request, error)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, error: Exception) -> JSONResponse:
+        # A defect, not the client's fault: JSON like every other answer, no internals.
+        body = ErrorModel(error="internal_error", message="the service failed; see its log")
+        return JSONResponse(status_code=500, content=body.model_dump(exclude_none=True))
+
     @app.get("/health")
     def health() -> JSONResponse:
         """Up when Neo4j answers; says which model is served."""

@@ -343,3 +343,25 @@ def test_an_unavailable_database_is_a_json_503(
     answer = TestClient(create_app(recommender)).get("/items/i1")
     assert answer.status_code == 503
     assert answer.json()["error"] == "database_unavailable"
+
+
+def test_a_query_over_its_timeout_is_a_json_503_and_a_defect_a_json_500(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timed_out = neo4j.exceptions.Neo4jError._hydrate_neo4j(
+        code="Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+        message="terminated",
+    )
+    for error, status, code in (
+        (timed_out, 503, "database_timeout"),
+        (RuntimeError("a bug"), 500, "internal_error"),
+    ):
+
+        def failing(*args: object, error: Exception = error, **kwargs: object) -> None:
+            raise error
+
+        monkeypatch.setattr(recommender, "item", failing)
+        client = TestClient(create_app(recommender), raise_server_exceptions=False)
+        answer = client.get("/items/i1")
+        assert answer.status_code == status
+        assert answer.json()["error"] == code and "a bug" not in answer.text
