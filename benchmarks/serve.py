@@ -147,7 +147,10 @@ def fault(recommender: Recommender, dataset: str, clients: int, seconds: float) 
     local = local_server(neo4j_settings())
     work = sessions(recommender, 5000, seed=3)
     phase = ["before"]
-    results: dict[str, list[tuple[float, int]]] = {"before": [], "during": [], "after": []}
+    phases = ("before", "during", "after")
+    results: dict[tuple[str, bool], list[tuple[float, int]]] = {
+        (name, explained): [] for name in phases for explained in (False, True)
+    }
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
     examples: list[str] = []
@@ -156,7 +159,8 @@ def fault(recommender: Recommender, dataset: str, clients: int, seconds: float) 
         with httpx.Client(base_url=base, timeout=30) as client:
             n = index
             while time.monotonic() < stop_at:
-                body = {"items": work[n % len(work)], "k": 10, "explain": n % 2 == 0}
+                explain = (n // clients) % 2 == 0  # every client alternates
+                body = {"items": work[n % len(work)], "k": 10, "explain": explain}
                 n += clients
                 began = time.perf_counter()
                 try:
@@ -169,7 +173,7 @@ def fault(recommender: Recommender, dataset: str, clients: int, seconds: float) 
                     if len(examples) < 3:
                         examples.append(f"no answer: {error!r}")
                 with lock:
-                    results[phase[0]].append((time.perf_counter() - began, status))
+                    results[(phase[0], explain)].append((time.perf_counter() - began, status))
 
     threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
     try:
@@ -195,15 +199,16 @@ def fault(recommender: Recommender, dataset: str, clients: int, seconds: float) 
     )
     for example in examples:
         print(f"  e.g. {example}")
-    for name, found in results.items():
+    for (name, explained), found in results.items():
         if not found:
             continue
+        name = f"{name}, {'explained' if explained else 'plain'}"
         times = [t for t, _ in found]
         statuses = [code for _, code in found]
         errors = sum(code not in (200, 503) for code in statuses)
         other = sorted(Counter(code for code in statuses if code not in (200, 503)).items())
         print(
-            f"  {name:7s} {len(found):6,} requests, {statuses.count(503):5,} answered 503, "
+            f"  {name:17s} {len(found):6,} requests, {statuses.count(503):5,} answered 503, "
             f"{errors} errors {dict(other) or ''} (other codes; 0: no answer); "
             f"{percentiles(times)}"
         )

@@ -117,3 +117,27 @@ def test_stop_escalates_to_sigkill(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert server.stop(timeout_s=0.5, kill_after_s=5.0) is True
     assert stubborn.wait(timeout=5) == -9
     assert not server.pid_file.exists()
+
+
+def test_start_and_stop_are_serialised_by_a_lock(tmp_path: Path) -> None:
+    """A second holder of the server lock (another process's start or stop) waits."""
+    import threading
+    import time
+
+    server = LocalNeo4j(tmp_path, Neo4jSettings("bolt://127.0.0.1:7699", "neo4j", "pw"))
+    events: list[str] = []
+
+    def hold() -> None:
+        with server._locked():
+            events.append("first in")
+            time.sleep(0.5)
+            events.append("first out")
+
+    first = threading.Thread(target=hold)
+    first.start()
+    time.sleep(0.1)
+    with server._locked():  # flock locks are per open file: this blocks like a process
+        events.append("second in")
+    first.join()
+    assert events == ["first in", "first out", "second in"]
+    assert stat.S_IMODE((tmp_path / "server.lock").stat().st_mode) == 0o600
