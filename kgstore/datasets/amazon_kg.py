@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from kgstore.datasets.canonical import CanonicalDataset, DatasetError
-from kgstore.datasets.reader import check_id, read_rows
+from kgstore.datasets.reader import check_id, find_one, read_rows
 from kgstore.datasets.recbole import read_interactions, read_link
 from kgstore.datasets.split import leave_one_out
 from kgstore.vocabulary import Label
@@ -37,11 +37,17 @@ def readable_entity(entity: str) -> str:
     return entity.split(":", 1)[-1].replace("_", " ").strip()
 
 
-def _find(path: Path, suffix: str) -> Path:
-    matches = sorted(path.glob(f"*{suffix}"))
-    if len(matches) != 1:
-        raise DatasetError(path, None, f"expected one *{suffix} file, found {len(matches)}")
-    return matches[0]
+# Amazon-KG's files, by pattern so that every domain (Books, Movies_and_TV, ...) is read:
+# v2 interactions and links, v1 titles and one-hop neighbours. Only the interactions are
+# required.
+INTERACTIONS, LINKS, TITLES, NEIGHBOURS = "*.inter", "*.link", "items_*.csv", "item_metadata_*.csv"
+
+
+def looks_like(folder: Path) -> bool:
+    """Whether ``folder`` has Amazon-KG's interactions and one of its v1 item files."""
+    return any(folder.glob(INTERACTIONS)) and (
+        any(folder.glob(TITLES)) or any(folder.glob(NEIGHBOURS))
+    )
 
 
 def _read_titles(path: Path) -> tuple[dict[str, str], int]:
@@ -89,16 +95,18 @@ def load_amazon_kg(path: Path, name: str | None = None) -> CanonicalDataset:
     path = Path(path)
     name = name or path.name
     notes: list[str] = []
-    interactions = read_interactions(_find(path, ".inter"))
-    link = read_link(_find(path, ".link"))
-    titles, extra_candidates = (
-        _read_titles(path / "items_Books.csv") if (path / "items_Books.csv").exists() else ({}, 0)
-    )
-    neighbours, urls = (
-        _read_neighbours(path / "item_metadata_Books.csv")
-        if (path / "item_metadata_Books.csv").exists()
-        else ([], {})
-    )
+    inter = find_one(path, INTERACTIONS, required=True)
+    assert inter is not None
+    interactions = read_interactions(inter)
+    link_file = find_one(path, LINKS, required=False)
+    link = read_link(link_file) if link_file else {}
+    title_file = find_one(path, TITLES, required=False)
+    titles, extra_candidates = _read_titles(title_file) if title_file else ({}, 0)
+    neighbour_file = find_one(path, NEIGHBOURS, required=False)
+    neighbours, urls = _read_neighbours(neighbour_file) if neighbour_file else ([], {})
+    for pattern, found in ((TITLES, title_file), (NEIGHBOURS, neighbour_file)):
+        if found is None:
+            notes.append(f"no {pattern} file: read without it")
     if extra_candidates:
         notes.append(
             f"{extra_candidates} extra v1 DBpedia candidate rows ignored "
@@ -107,7 +115,7 @@ def load_amazon_kg(path: Path, name: str | None = None) -> CanonicalDataset:
 
     ids = sorted(set(interactions["item"]) | set(link) | set(titles) | {i for i, _ in neighbours})
     items = pd.DataFrame({"id": ids})
-    items["title"] = items["id"].map(titles)
+    items["title"] = items["id"].map(titles).astype(object)  # strings, even when none
     items["entity"] = items["id"].map(link)
     # No v1 title: the linked DBpedia resource names the book (res:The_Prophet_(book)).
     untitled = items["title"].isna() & items["entity"].notna()

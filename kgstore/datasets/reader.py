@@ -21,6 +21,22 @@ def read_text(path: Path) -> str:
         raise DatasetError(path, line, f"not valid UTF-8 ({error.reason})") from error
 
 
+def find_one(folder: Path, pattern: str, *, required: bool) -> Path | None:
+    """The one file of ``folder`` matching ``pattern`` (a glob), None when there is none
+    and it is optional.
+
+    Raises:
+        DatasetError: a required file is missing, or two files match (both named).
+    """
+    matches = sorted(p for p in folder.glob(pattern) if p.is_file())
+    if len(matches) > 1:
+        shown = ", ".join(p.name for p in matches[:5])
+        raise DatasetError(folder, None, f"two or more files match {pattern}: {shown}; keep one")
+    if not matches and required:
+        raise DatasetError(folder, None, f"no file matches {pattern}")
+    return matches[0] if matches else None
+
+
 MAX_LINE_BYTES = 8 * 1024 * 1024  # a longer line is refused, not read whole
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from kgstore.datasets.canonical import CanonicalDataset, DatasetError
-from kgstore.datasets.reader import check_id, parse_float, read_rows
+from kgstore.datasets.reader import check_id, find_one, parse_float, read_rows
 from kgstore.datasets.split import leave_one_out
 from kgstore.vocabulary import FREEBASE_RELATIONS, Label, is_reserved_property
 
@@ -163,12 +163,24 @@ def _read_kg(path: Path, entity_to_item: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["head", "head_label", "type", "tail", "tail_label"])
 
 
+def interactions_file(path: Path) -> Path:
+    """``<folder>/<folder>.inter`` when it exists, else the folder's one ``*.inter``."""
+    named = path / f"{path.name}.inter"
+    if named.is_file():
+        return named
+    found = find_one(path, "*.inter", required=True)
+    assert found is not None
+    return found
+
+
 def load_recbole(path: Path, name: str | None = None) -> CanonicalDataset:
-    """Load ``<path>/<name>.inter`` and whichever of ``.item .user .kg .link`` exist."""
+    """Load the folder's ``<stem>.inter`` (required) and whichever of ``<stem>.item .user
+    .kg .link`` exist, ``<stem>`` being the folder's name or the one ``.inter`` file's."""
     path = Path(path)
     name = name or path.name
+    stem = interactions_file(path).stem
     files = {
-        suffix: path / f"{path.name}.{suffix}" for suffix in ("inter", "item", "user", "kg", "link")
+        suffix: path / f"{stem}.{suffix}" for suffix in ("inter", "item", "user", "kg", "link")
     }
     notes: list[str] = []
     interactions = read_interactions(files["inter"])

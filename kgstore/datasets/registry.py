@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kgstore.datasets.amazon_kg import load_amazon_kg
+from kgstore.datasets.amazon_kg import load_amazon_kg, looks_like
 from kgstore.datasets.canonical import CanonicalDataset, DatasetError
 from kgstore.datasets.recbole import load_recbole
 from kgstore.datasets.sequences import load_sequences
@@ -18,20 +18,23 @@ ADAPTERS: dict[str, Loader] = {
     "sequences": load_sequences,
 }
 
-# The public datasets this project is developed on, by folder name.
-KNOWN_FORMATS = {"ml-100k": "recbole", "amazon-kg-books": "amazon-kg", "beauty": "sequences"}
-
 
 def detect_format(path: Path) -> str:
-    if path.name in KNOWN_FORMATS:
-        return KNOWN_FORMATS[path.name]
-    if (path / f"{path.name}.inter").exists():
-        return "recbole"
-    if any(path.glob("*.inter")) and any(path.glob("item_metadata_*.csv")):
+    """The format a folder (or file) is in, from the files it holds: Amazon-KG (interactions
+    and a v1 ``items_*.csv`` or ``item_metadata_*.csv``), RecBole atomic files (an
+    ``.inter``), or user-item sequences (``.txt``)."""
+    if path.is_dir() and looks_like(path):
         return "amazon-kg"
+    if path.is_dir() and any(path.glob("*.inter")):
+        return "recbole"
     if path.suffix == ".txt" or any(path.glob("*.txt")):
         return "sequences"
-    raise DatasetError(path, None, f"cannot tell the format; pass one of {sorted(ADAPTERS)}")
+    raise DatasetError(
+        path,
+        None,
+        "cannot tell the format (no .inter, items_*.csv, item_metadata_*.csv or .txt file); "
+        f"pass --format, one of {sorted(ADAPTERS)}",
+    )
 
 
 def load_dataset(path: Path, name: str | None = None, fmt: str | None = None) -> CanonicalDataset:

@@ -365,3 +365,21 @@ def test_a_query_over_its_timeout_is_a_json_503_and_a_defect_a_json_500(
         answer = client.get("/items/i1")
         assert answer.status_code == status
         assert answer.json()["error"] == code and "a bug" not in answer.text
+
+
+def test_the_service_bounds_bodies_and_checks_the_token(recommender: Recommender) -> None:
+    open_client = TestClient(create_app(recommender))
+    huge = open_client.post(
+        "/recommend",
+        content=b'{"items": ["' + b"x" * 300_000 + b'"]}',
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413 and huge.json()["error"] == "body_too_large"
+    guarded = TestClient(create_app(recommender, token="s3cret"))
+    assert guarded.get("/health").status_code == 200
+    assert guarded.post("/recommend", json={"items": ["i1"]}).status_code == 401
+    assert guarded.get("/docs").status_code == 401
+    ok = guarded.post(
+        "/recommend", json={"items": ["i1"]}, headers={"Authorization": "Bearer s3cret"}
+    )
+    assert ok.status_code == 200

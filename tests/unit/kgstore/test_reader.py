@@ -272,3 +272,53 @@ def test_rows_are_read_one_line_at_a_time(tmp_path: Path) -> None:
     assert next(rows) == (1, ["a", "b"])
     with pytest.raises(DatasetError, match=r"rows\.tsv:1001"):
         list(rows)
+
+
+def _rename_domain(folder: Path, domain: str) -> Path:
+    """The same Amazon-KG folder as another domain would ship it (no Books in any name)."""
+    for old in list(folder.iterdir()):
+        old.rename(folder / old.name.replace("Books", domain))
+    return folder
+
+
+def test_amazon_kg_any_domain_is_detected_and_read(tmp_path: Path) -> None:
+    folder = _rename_domain(amazon(tmp_path, "iid\tmetadata\nB0\tcat:Films\n"), "Movies_and_TV")
+    data = load_dataset(folder)  # detected, no --format
+    items = data.items.set_index("id")
+    assert items.loc["B0", "title"] == "The Prophet: A Tale"
+    assert list(data.triples["type"]) == ["IN_CATEGORY"]
+
+
+def test_amazon_kg_without_metadata_reads_titles_and_link_names(tmp_path: Path) -> None:
+    folder = _rename_domain(amazon(tmp_path, "unused"), "Beauty")
+    (folder / "item_metadata_Beauty.csv").unlink()
+    data = load_dataset(folder)
+    items = data.items.set_index("id")
+    assert items.loc["B0", "title"] == "The Prophet: A Tale"
+    assert items.loc["B2", "title"] == "The Prophet (book)"  # a string column, not all-NaN
+    assert data.triples.empty
+    assert any("item_metadata_*.csv" in note for note in data.notes)
+
+
+def test_amazon_kg_without_any_title_file_names_items_by_their_link(tmp_path: Path) -> None:
+    folder = _rename_domain(amazon(tmp_path, "iid\tmetadata\nB0\tcat:Films\n"), "Toys")
+    (folder / "items_Toys.csv").unlink()
+    data = load_dataset(folder)
+    items = data.items.set_index("id")
+    assert items.loc["B2", "title"] == "The Prophet (book)"
+
+
+def test_two_candidate_title_files_are_refused_by_name(tmp_path: Path) -> None:
+    folder = amazon(tmp_path, "iid\tmetadata\nB0\tcat:Films\n")
+    write(folder, "items_Books_old.csv", "iid\ttitle\turi\n")
+    with pytest.raises(DatasetError, match=r"items_Books\.csv, items_Books_old\.csv"):
+        load_dataset(folder)
+
+
+def test_recbole_files_named_unlike_their_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "my-shop"
+    write(folder, "export.inter", good_inter())
+    write(folder, "export.item", "item_id:token\ttitle:token_seq\ni0\tZero\ni1\tOne\n")
+    data = load_dataset(folder)
+    titles = dict(zip(data.items["id"], data.items["title"], strict=True))
+    assert titles["i1"] == "One" and data.name == "my-shop"
