@@ -8,6 +8,7 @@ from typing import Any
 
 from kgstore.embeddings import widen
 from kgstore.graph import Graph
+from kgstore.node_text import relation_words
 from kgstore.vocabulary import RELATIONSHIP_TYPES
 
 
@@ -36,27 +37,28 @@ def user_neighbourhood(
 
 
 def describe(attribute: dict[str, Any]) -> str:
-    """``Genre: Comedy``; an entity without a name shows how it relates, e.g.
-    ``FILM_DIRECTED_BY m.0jtz1_``."""
+    """``Genre: Comedy``; an entity without a name says how it relates, never its id:
+    ``unnamed entity (film directed by)``."""
     if attribute.get("name"):
         return f"{attribute['label']}: {attribute['name']}"
-    relations = attribute.get("relations") or [attribute["label"]]
-    return f"{'/'.join(relations)} {attribute['id']}"
+    relations = attribute.get("relations") or []
+    how = "/".join(relation_words(r) for r in relations)
+    return f"unnamed {attribute['label'].lower()}" + (f" ({how})" if how else "")
 
 
 def format_neighbourhood(user: str, items: list[NeighbourhoodItem], top: int = 8) -> str:
     """Readable text: the attributes the user's items share most, then the items."""
     if not items:
         return f"user {user}: no training interactions in the graph"
-    shared: Counter[str] = Counter()
+    shared: Counter[tuple[str, str]] = Counter()  # (text, entity id): unnamed ones differ
     for entry in items:
-        shared.update({describe(a) for a in entry.attributes})
+        shared.update({(describe(a), str(a["id"])) for a in entry.attributes})
     lines = [f"user {user}: {len(items)} recent training items"]
     if shared:
         lines.append("  most shared attributes:")
         # Most shared first; ties by name, so the text is the same on every run.
         ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-        lines += [f"    {name}  (x{count})" for name, count in ranked]
+        lines += [f"    {name}  (x{count})" for (name, _), count in ranked]
     lines.append("  items:")
     for entry in items:
         title = entry.title or "(no title)"
@@ -89,7 +91,7 @@ def _node_text(node: dict[str, Any]) -> str:
     if node["label"] == "User":
         return f"user {node['id']}"
     name = node.get("name")
-    return f"{node['label']}: {name}" if name else f"{node['label']} {node['id']}"
+    return f"{node['label']}: {name}" if name else f"{node['label']} (unnamed)"
 
 
 def session_evidence(

@@ -10,6 +10,7 @@ from typing import Any
 
 from kgstore import explain, stats
 from kgstore.datasets import load_dataset
+from kgstore.datasets.names import read_names, with_names
 from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor
 from kgstore.settings import data_dir, kgrec_home
 from kgstore.vocabulary import check_name
@@ -21,6 +22,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     path = Path(args.path) if args.path else data_dir() / args.dataset
     started = time.perf_counter()
     data = load_dataset(path, name=args.name or args.dataset, fmt=args.format)
+    if args.names:
+        data = with_names(data, read_names(Path(args.names)))
     print(data.summary())
     print(f"  read and split in {time.perf_counter() - started:.1f}s")
     settings = common.settings()
@@ -103,6 +106,11 @@ def register(sub: Any) -> Any:
         help="input format (default: detected)",
     )
     p.add_argument("--name", help="namespace in the graph (default: the dataset name)")
+    p.add_argument(
+        "--names",
+        help="names for KG entities that have none: a file with the header 'id<TAB>name' "
+        "or 'id,name' (explanations then use them)",
+    )
     p.add_argument(
         "--batch-size",
         type=int,

@@ -4,14 +4,13 @@ the persona's nearest users who chose it."""
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 
 import numpy as np
 
 from kgstore.embeddings import index_name
 from kgstore.explain import GraphPath, persona_support, session_evidence
 from kgstore.graph import Graph
-from kgstore.node_text import readable_title
+from kgstore.node_text import readable_title, relation_words
 from kgstore.vocabulary import Label
 from recommender.serving.types import Explanation, PersonaSource, Recommendation
 
@@ -64,9 +63,11 @@ def explain(
 def evidence_lines(paths: list[GraphPath], titles: dict[str, str | None]) -> list[str]:
     """Readable evidence, strongest first: direct relations (``FILM_SEQUEL The Godfather``),
     then named attributes shared with the most session items (``Genre: Sci-Fi, shared with
-    Star Wars and Alien``), then unnamed entities, which only say how they relate."""
+    Star Wars and Alien``), then entities without a name, phrased by their relation and never
+    by their id (``same film country as Star Wars and Alien``)."""
     direct: list[str] = []
-    shared: dict[tuple[bool, str], list[str]] = defaultdict(list)
+    # (named, the entity's identity) -> (how the line begins, the session items it links)
+    shared: dict[tuple[bool, str], tuple[str, list[str]]] = {}
     for path in paths:
         end = path.nodes[-1]
         name = readable_title(titles.get(end["id"]) or end["id"])
@@ -77,13 +78,17 @@ def evidence_lines(paths: list[GraphPath], titles: dict[str, str | None]) -> lis
             continue
         middle = path.nodes[1]
         named = bool(middle.get("name"))
-        key = f"{middle['label']}: {middle['name']}" if named else f"{path.types[0]} {middle['id']}"
-        if name not in shared[(named, key)]:
-            shared[(named, key)].append(name)
-    ordered = sorted(shared.items(), key=lambda kv: (not kv[0][0], -len(kv[1])))
+        identity = f"{middle['label']}#{middle['id']}#{path.types[0]}"
+        begins = f"{middle['label']}: {middle['name']}, shared with" if named else (
+            f"same {relation_words(path.types[0])} as"
+        )  # fmt: skip
+        _, names = shared.setdefault((named, identity), (begins, []))
+        if name not in names:
+            names.append(name)
+    ordered = sorted(shared.items(), key=lambda kv: (not kv[0][0], -len(kv[1][1])))
     lines = list(direct)
-    for (_, key), names in ordered:
+    for _, (begins, names) in ordered:
         listed = " and ".join([", ".join(names[:2]), names[2]] if len(names) > 2 else names)
         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-        lines.append(f"{key}, shared with {listed}{more}")
+        lines.append(f"{begins} {listed}{more}")
     return lines

@@ -322,3 +322,22 @@ def test_recbole_files_named_unlike_their_folder(tmp_path: Path) -> None:
     data = load_dataset(folder)
     titles = dict(zip(data.items["id"], data.items["title"], strict=True))
     assert titles["i1"] == "One" and data.name == "my-shop"
+
+
+def test_a_names_file_names_unnamed_entities(tmp_path: Path) -> None:
+    from kgstore.datasets.names import read_names, with_names
+
+    kg = "head_id:token\trelation_id:token\ttail_id:token\nm.1\tfilm.film.country\tm.9\n"
+    link = "item_id:token\tentity_id:token\ni0\tm.1\n"
+    data = load_dataset(recbole(tmp_path, good_inter(), kg=kg, link=link), fmt="recbole")
+    assert data.entities.set_index("id")["name"].isna()["m.9"]
+    for text in ("id\tname\nm.9\tUnited States\nm.404\tNowhere\n",
+                 'id,name\nm.9,"United States"\nm.404,Nowhere\n'):  # fmt: skip
+        names = read_names(write(tmp_path, "names.txt", text))
+        named = with_names(data, names)
+        assert named.entities.set_index("id").loc["m.9", "name"] == "United States"
+        assert "1 entities named" in named.notes[-1] and "1 of its ids" in named.notes[-1]
+    with pytest.raises(DatasetError, match=r"names.txt:3: id 'm.9' is named twice"):
+        read_names(write(tmp_path, "names.txt", "id\tname\nm.9\tA\nm.9\tB\n"))
+    with pytest.raises(DatasetError, match="header"):
+        read_names(write(tmp_path, "names.txt", "entity\tlabel\nm.9\tA\n"))

@@ -96,9 +96,19 @@ def test_evidence_lines_are_readable_and_strongest_first() -> None:
         "FILM_SEQUEL Alien",
         "Genre: Sci-Fi, shared with The Empire Strikes Back and Alien",
         "Genre: Drama, shared with Alien",
-        "FILM_COUNTRY m.1, shared with The Empire Strikes Back",
+        "same film country as The Empire Strikes Back",
     ]
     assert evidence_lines([], titles) == []
+    # Two unnamed entities of one relation stay two lines; no id is ever shown.
+    other = GraphPath(
+        [rec, node("Entity", "m.2"), node("Item", "b")], ["FILM_COUNTRY", "FILM_COUNTRY"]
+    )
+    lines = evidence_lines([*paths, other], titles)
+    assert lines[-2:] == [
+        "same film country as The Empire Strikes Back",
+        "same film country as Alien",
+    ]
+    assert not any("m.1" in line or "m.2" in line for line in lines)
 
 
 def test_a_version_or_dataset_that_leaves_the_models_folder_is_refused(tmp_path: Path) -> None:
