@@ -3,18 +3,63 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from kgstore import explain, stats
-from kgstore.datasets import load_dataset
+from kgstore.datasets import ADAPTERS, load_dataset
 from kgstore.datasets.names import read_names, with_names
+from kgstore.datasets.registry import detect_format
 from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor
 from kgstore.settings import data_dir, kgrec_home
 from kgstore.vocabulary import check_name
 from recommender.cli import common
+from recommender.util.markdown import table as markdown_table
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """What ``kgrec ingest`` would write, without a database; exit 2 on the first problem."""
+    from kgstore.datasets import DatasetError
+
+    started = time.perf_counter()
+    path = Path(args.path)
+    try:
+        fmt = args.format or detect_format(path)
+        data = load_dataset(path, name=args.name or path.stem, fmt=fmt)
+        if args.names:
+            data = with_names(data, read_names(Path(args.names)))
+    except DatasetError as error:
+        print(f"kgrec inspect: {error}", file=sys.stderr)
+        return 2
+    nodes, relationships = data.expected_counts()
+    untitled = int(data.items["title"].isna().sum()) if "title" in data.items else len(data.items)
+    splits = data.interactions["split"].value_counts()
+    if args.json:
+        report = {
+            "format": fmt,
+            "dataset": data.name,
+            "nodes": nodes,
+            "relationships": relationships,
+            "splits": {name: int(splits.get(name, 0)) for name in ("train", "valid", "test")},
+            "items_without_title": untitled,
+            "notes": data.notes,
+        }
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"format {fmt}")
+    print(data.summary())
+    print("\nnodes ingest would write:")
+    rows = [[k, f"{v:,}"] for k, v in sorted(nodes.items())]
+    print("\n".join(markdown_table(["label", "count"], rows)))
+    print("\nrelationships ingest would write:")
+    rows = [[k, f"{v:,}"] for k, v in sorted(relationships.items())]
+    print("\n".join(markdown_table(["type", "count"], rows)))
+    print(f"\nitems without a title: {untitled:,} of {len(data.items):,}")
+    print(f"read in {time.perf_counter() - started:.1f}s")
+    return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -121,6 +166,16 @@ def register(sub: Any) -> Any:
     p.add_argument("--replace", action="store_true", help="drop the dataset first")
     common.add_quiet(p)
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "inspect", help="check a dataset folder and show what ingest would write (no database)"
+    )
+    p.add_argument("path", help="dataset folder or file")
+    p.add_argument("--format", choices=sorted(ADAPTERS), help="input format (default: detected)")
+    p.add_argument("--name", help="namespace it would get (default: the folder's name)")
+    p.add_argument("--names", help="names for unnamed KG entities, as for ingest")
+    p.add_argument("--json", action="store_true", help="the counts as JSON")
+    p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("stats", help="node and relationship counts per dataset")
     p.add_argument("--dataset", help="one dataset (default: all)")

@@ -176,3 +176,72 @@ def test_schema_constraints_and_vector_indexes_exist(
         driver.execute_query(
             "CREATE (:Item {dataset: $d, id: 'i1'})", d=namespace, database_=database
         )
+
+
+def _folders(root: Path) -> dict[str, Path]:
+    """Small datasets in each format, written as a user's export would be."""
+    inter = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + "".join(
+        f"u{u}\ti{(u * 3 + k) % 12}\t{k % 5 + 1}\t{k}\n" for u in range(8) for k in range(5)
+    )
+    shop = root / "shop"
+    shop.mkdir()
+    (shop / "export.inter").write_text(inter)
+    (shop / "export.item").write_text(
+        "item_id:token\ttitle:token_seq\tgenre:token_seq\n"
+        + "".join(f"i{i}\tThing {i}\t{'Red' if i % 2 else 'Blue'}\n" for i in range(12))
+    )
+    toys = root / "toys"
+    toys.mkdir()
+    (toys / "Amazon-KG-5core-Toys.inter").write_text(inter)
+    (toys / "Amazon-KG-5core-Toys.link").write_text(
+        "item_id:token\tentity_id:token\ni1\tres:Lego\ni2\tres:Teddy_bear\n"
+    )
+    (toys / "items_Toys.csv").write_text("iid\ttitle\turi\ni1\tLego.*Set\tx\ni3\tKite\ty\n")
+    seqs = root / "seqs"
+    seqs.mkdir()
+    (seqs / "Seqs.txt").write_text(
+        "".join(f"{u} " + " ".join(str((u + k) % 9 + 1) for k in range(4)) + "\n" for u in range(6))
+    )
+    return {"recbole": shop, "amazon-kg": toys, "sequences": seqs}
+
+
+def test_inspect_counts_what_ingest_writes_in_every_format(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import uuid
+
+    from kgstore.datasets import load_dataset
+    from recommender.cli import main
+
+    ingestor = new_ingestor(db, tmp_path)
+    for fmt, folder in _folders(tmp_path).items():
+        assert main(["inspect", str(folder), "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["format"] == fmt
+        name = f"test-{fmt}-{uuid.uuid4().hex[:6]}"
+        try:
+            ingestor.ingest(load_dataset(folder, name=name))
+            nodes, relationships = counts(db.graph(name))
+            assert (nodes, relationships) == (report["nodes"], report["relationships"]), fmt
+            titled = db.graph(name).read_text(
+                "MATCH (i:Item {dataset: $dataset}) WHERE i.title IS NOT NULL RETURN i.id AS id"
+            )
+            expected = {"recbole": 12, "amazon-kg": 3, "sequences": 0}[fmt]
+            assert (
+                len(titled) == expected == report["nodes"]["Item"] - report["items_without_title"]
+            )
+        finally:
+            ingestor.drop(name)
+
+
+def test_inspect_exits_2_with_the_file_and_line_of_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recommender.cli import main
+
+    folder = _folders(tmp_path)["recbole"]
+    with (folder / "export.inter").open("a") as handle:
+        handle.write("u1\ti1\tfive\t9\n")
+    assert main(["inspect", str(folder)]) == 2
+    assert "export.inter:42: rating 'five' is not a number" in capsys.readouterr().err
