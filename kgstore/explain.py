@@ -9,7 +9,7 @@ from typing import Any
 from kgstore.embeddings import widen
 from kgstore.graph import Graph
 from kgstore.node_text import relation_words
-from kgstore.vocabulary import RELATIONSHIP_TYPES
+from kgstore.vocabulary import GENERATED_PREFIX, RELATIONSHIP_TYPES
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,11 @@ def session_evidence(
 ) -> dict[str, list[GraphPath]]:
     """Per item, KG paths to the session's items: direct relations first, then shared
     named attributes, then shared unnamed entities."""
+    own = graph.read("explain/relation_types")
+    generated = [t for t in (own[0]["types"] if own else []) if t.startswith(GENERATED_PREFIX)]
     records = graph.read(
         "explain/session_evidence",
-        {"types": ITEM_LINKS},
+        {"types": "|".join([ITEM_LINKS, *sorted(generated)])},
         items=items,
         session=session,
         max_paths=max_paths,
@@ -116,7 +118,8 @@ def session_evidence(
     return {item: found.get(item, []) for item in items}
 
 
-# Every relationship type that can link an item to another item or an attribute.
+# Every relationship type of kgrec's own that can link an item to another item or an
+# attribute; a dataset's generated types (REL_*) are added per dataset.
 ITEM_LINKS = "|".join(sorted(RELATIONSHIP_TYPES - {"INTERACTED"}))
 
 

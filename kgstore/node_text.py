@@ -14,7 +14,12 @@ import re
 from collections.abc import Iterable
 
 MAX_PER_KIND = 12
-ATTRIBUTE_KINDS = {"Genre": "Genres", "Category": "Categories", "Resource": "Related"}
+ATTRIBUTE_KINDS = {
+    "Genre": "Genres",
+    "Category": "Categories",
+    "Resource": "Related",
+    "Attribute": "Attributes",
+}
 _ARTICLE = re.compile(r"^(?P<rest>.+), (?P<article>The|A|An|Les|La|Le|Il|Das|Der|Die|El)$")
 
 

@@ -103,8 +103,36 @@ def check_label(value: str) -> str:
     return value
 
 
+# Relationship types made from a dataset's own relation or column names: a reserved prefix,
+# then uppercase letters, digits and single underscores, at most 48 characters in all. They
+# never collide with kgrec's own types, and nothing but this shape is accepted.
+GENERATED_PREFIX = "REL_"
+_GENERATED = re.compile(r"REL_[A-Z0-9]+(_[A-Z0-9]+)*")
+_GENERATED_MAX = 48
+
+
+def generated_relationship_type(name: str) -> str:
+    """The relationship type for a dataset's relation or column ``name``:
+    ``directed by`` -> ``REL_DIRECTED_BY``, ``film.film.country`` -> ``REL_FILM_FILM_COUNTRY``.
+
+    Raises:
+        VocabularyError: nothing usable is left, or the result would be too long.
+    """
+    words = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+    value = GENERATED_PREFIX + words
+    if not words or len(value) > _GENERATED_MAX:
+        raise VocabularyError(
+            f"relation name {name[:80]!r} cannot become a relationship type (it needs 1 to "
+            f"{_GENERATED_MAX - len(GENERATED_PREFIX)} letters or digits)"
+        )
+    return check_relationship_type(value)
+
+
 def check_relationship_type(value: str) -> str:
-    if value not in RELATIONSHIP_TYPES or not _IDENTIFIER.match(value):
+    """``value`` when it is one of kgrec's own types or a generated one (see
+    :func:`generated_relationship_type`); else a :class:`VocabularyError`."""
+    generated = len(value) <= _GENERATED_MAX and _GENERATED.fullmatch(value) is not None
+    if not (value in RELATIONSHIP_TYPES or generated) or not _IDENTIFIER.match(value):
         raise VocabularyError(f"relationship type {value!r} is not in the allow-list")
     return value
 

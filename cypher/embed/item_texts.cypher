@@ -1,7 +1,7 @@
 // Each item's title, description and named attributes, with what its vector was made from.
 MATCH (i:Item {dataset: $dataset})
 OPTIONAL MATCH (i)--(a)
-WHERE (a:Genre OR a:Category OR a:Resource) AND a.name IS NOT NULL
+WHERE (a:Genre OR a:Category OR a:Resource OR a:Attribute) AND a.name IS NOT NULL
 WITH i, a
 ORDER BY a.name
 WITH i, collect(CASE WHEN a IS NULL THEN NULL ELSE [labels(a)[0], a.name] END) AS attributes

@@ -13,11 +13,49 @@ from kgstore import explain, stats
 from kgstore.datasets import ADAPTERS, load_dataset
 from kgstore.datasets.names import read_names, with_names
 from kgstore.datasets.registry import detect_format
+from kgstore.datasets.tables import TableColumns
 from kgstore.ingest import DEFAULT_BATCH_SIZE, Ingestor
-from kgstore.settings import data_dir, kgrec_home
+from kgstore.settings import SettingsError, data_dir, kgrec_home
 from kgstore.vocabulary import check_name
 from recommender.cli import common
 from recommender.util.markdown import table as markdown_table
+
+
+def add_table_options(p: argparse.ArgumentParser) -> None:
+    """The table format's column names (see ``kgstore/datasets/tables.py``)."""
+    p.add_argument(
+        "--columns",
+        help="table format: which column holds what, e.g. user=customer_id,item=sku,"
+        "timestamp=ts (names: user item timestamp rating title head relation tail "
+        "head_name tail_name)",
+    )
+    p.add_argument(
+        "--text-columns",
+        help="table format: the items' free-text columns, comma-separated (default: "
+        "guessed from their length)",
+    )
+    p.add_argument(
+        "--category-columns",
+        help="table format: the items' categorical columns, comma-separated (default: the "
+        "other text columns)",
+    )
+
+
+def table_columns(args: argparse.Namespace) -> TableColumns:
+    """The :class:`TableColumns` the options give; an unknown name is an error."""
+    given: dict[str, Any] = {}
+    names = set(TableColumns.__dataclass_fields__) - {"text", "categories"}
+    for pair in filter(None, (args.columns or "").split(",")):
+        key, _, value = pair.partition("=")
+        if key.strip() not in names or not value.strip():
+            raise SettingsError(f"--columns: {pair!r} is not NAME=COLUMN with NAME one of "
+                                f"{', '.join(sorted(names))}")  # fmt: skip
+        given[key.strip()] = value.strip()
+    for option, field_name in (("text_columns", "text"), ("category_columns", "categories")):
+        value = getattr(args, option)
+        if value is not None:
+            given[field_name] = tuple(c.strip() for c in value.split(",") if c.strip())
+    return TableColumns(**given)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -28,7 +66,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     path = Path(args.path)
     try:
         fmt = args.format or detect_format(path)
-        data = load_dataset(path, name=args.name or path.stem, fmt=fmt)
+        data = load_dataset(path, name=args.name or path.stem, fmt=fmt, columns=table_columns(args))
         if args.names:
             data = with_names(data, read_names(Path(args.names)))
     except DatasetError as error:
@@ -66,7 +104,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     check_name(args.name or args.dataset)  # before reading or connecting
     path = Path(args.path) if args.path else data_dir() / args.dataset
     started = time.perf_counter()
-    data = load_dataset(path, name=args.name or args.dataset, fmt=args.format)
+    data = load_dataset(
+        path, name=args.name or args.dataset, fmt=args.format, columns=table_columns(args)
+    )
     if args.names:
         data = with_names(data, read_names(Path(args.names)))
     print(data.summary())
@@ -145,11 +185,8 @@ def register(sub: Any) -> Any:
     p = sub.add_parser("ingest", help="load a dataset into the knowledge graph")
     p.add_argument("dataset", help="dataset name (ml-100k, amazon-kg-books, beauty, or your own)")
     p.add_argument("--path", help="dataset folder (default: KGREC_DATA_DIR/<dataset>)")
-    p.add_argument(
-        "--format",
-        choices=["recbole", "amazon-kg", "sequences"],
-        help="input format (default: detected)",
-    )
+    p.add_argument("--format", choices=sorted(ADAPTERS), help="input format (default: detected)")
+    add_table_options(p)
     p.add_argument("--name", help="namespace in the graph (default: the dataset name)")
     p.add_argument(
         "--names",
@@ -175,6 +212,7 @@ def register(sub: Any) -> Any:
     p.add_argument("--name", help="namespace it would get (default: the folder's name)")
     p.add_argument("--names", help="names for unnamed KG entities, as for ingest")
     p.add_argument("--json", action="store_true", help="the counts as JSON")
+    add_table_options(p)
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("stats", help="node and relationship counts per dataset")

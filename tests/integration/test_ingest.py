@@ -202,7 +202,21 @@ def _folders(root: Path) -> dict[str, Path]:
     (seqs / "Seqs.txt").write_text(
         "".join(f"{u} " + " ".join(str((u + k) % 9 + 1) for k in range(4)) + "\n" for u in range(6))
     )
-    return {"recbole": shop, "amazon-kg": toys, "sequences": seqs}
+    from tests.unit.kgstore.test_tables import shop as table_export
+
+    plain = root / "plain"
+    plain.mkdir()
+    (plain / "interactions.csv").write_text(
+        "user,item\n" + "".join(f"u{u},i{(u + k) % 7}\n" for u in range(6) for k in range(4))
+    )
+    return {
+        "recbole": shop,
+        "amazon-kg": toys,
+        "sequences": seqs,
+        "table": table_export(root, ".csv"),
+        "table-parquet": table_export(root, ".parquet"),
+        "table-plain": plain,
+    }
 
 
 def test_inspect_counts_what_ingest_writes_in_every_format(
@@ -218,7 +232,7 @@ def test_inspect_counts_what_ingest_writes_in_every_format(
     for fmt, folder in _folders(tmp_path).items():
         assert main(["inspect", str(folder), "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
-        assert report["format"] == fmt
+        assert report["format"] == fmt.removesuffix("-parquet").removesuffix("-plain")
         name = f"test-{fmt}-{uuid.uuid4().hex[:6]}"
         try:
             ingestor.ingest(load_dataset(folder, name=name))
@@ -227,7 +241,8 @@ def test_inspect_counts_what_ingest_writes_in_every_format(
             titled = db.graph(name).read_text(
                 "MATCH (i:Item {dataset: $dataset}) WHERE i.title IS NOT NULL RETURN i.id AS id"
             )
-            expected = {"recbole": 12, "amazon-kg": 3, "sequences": 0}[fmt]
+            expected = {"recbole": 12, "amazon-kg": 3, "sequences": 0, "table": 6,
+                        "table-parquet": 6, "table-plain": 0}[fmt]  # fmt: skip
             assert (
                 len(titled) == expected == report["nodes"]["Item"] - report["items_without_title"]
             )

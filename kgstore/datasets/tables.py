@@ -1,0 +1,317 @@
+"""The generic format: tables a user exports from their own system, as CSV or Parquet.
+
+A folder holds ``interactions.csv`` (or ``.parquet``), and optionally ``items.*`` and
+``triples.*``:
+
+- interactions: a user and an item column, optionally a timestamp and a rating;
+- items: an item column, optionally a title, free-text columns (joined into the item's
+  description, which its text vector is made from) and categorical columns (each value an
+  ``Attribute`` node named by it, linked by a relationship type named after the column);
+- triples: ``head, relation, tail``, optionally ``head_name`` and ``tail_name``; a head or
+  tail that is an item id is that item, anything else an ``Entity``.
+
+Column names are configurable (:class:`TableColumns`). Relation and column names become
+relationship types only through :func:`~kgstore.vocabulary.generated_relationship_type`,
+never as raw text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kgstore.datasets.canonical import CanonicalDataset, DatasetError
+from kgstore.datasets.split import leave_one_out
+from kgstore.vocabulary import (
+    Label,
+    VocabularyError,
+    generated_relationship_type,
+    is_reserved_property,
+)
+
+SUFFIXES = (".csv", ".parquet")
+LONG_TEXT = 40  # mean characters above which an unlisted item column counts as free text
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    """Which column holds what (defaults: the names below).
+
+    Args:
+        user, item, timestamp, rating: interactions' columns (timestamp and rating optional).
+        title: the items' title column (optional).
+        text: items' free-text columns; ``None`` guesses (string columns with a mean length
+            over 40 characters).
+        categories: items' categorical columns; ``None`` takes every other column whose
+            values are not all numbers (numeric columns stay item properties).
+        head, relation, tail, head_name, tail_name: the triples' columns.
+    """
+
+    user: str = "user"
+    item: str = "item"
+    timestamp: str = "timestamp"
+    rating: str = "rating"
+    title: str = "title"
+    text: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    head: str = "head"
+    relation: str = "relation"
+    tail: str = "tail"
+    head_name: str = "head_name"
+    tail_name: str = "tail_name"
+
+
+def table_file(folder: Path, stem: str, *, required: bool) -> Path | None:
+    """``folder/stem.csv`` or ``folder/stem.parquet``; both at once is an error."""
+    found = [
+        folder / f"{stem}{suffix}" for suffix in SUFFIXES if (folder / f"{stem}{suffix}").is_file()
+    ]
+    if len(found) > 1:
+        raise DatasetError(folder, None, f"both {found[0].name} and {found[1].name}; keep one")
+    if not found and required:
+        raise DatasetError(folder, None, f"no {stem}.csv or {stem}.parquet")
+    return found[0] if found else None
+
+
+def looks_like(folder: Path) -> bool:
+    return folder.is_dir() and any((folder / f"interactions{s}").is_file() for s in SUFFIXES)
+
+
+def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Every column as text (missing as ``None``); ``required`` columns must exist and have
+    no empty cell. Errors name the file and the line (CSV) or row (Parquet)."""
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            frame = frame.astype(object).where(frame.notna(), None)
+            frame = frame.map(lambda v: None if v is None else str(v))
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame = frame.where(frame != "", None)
+    except (ValueError, OSError, UnicodeDecodeError) as error:  # pandas' parser errors too
+        raise DatasetError(path, None, f"cannot read: {error}") from error
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise DatasetError(path, 1, f"missing column(s) {', '.join(missing)}")
+    for column in required:
+        empty = frame[column].isna() | (frame[column].str.strip() == "")
+        if empty.any():
+            raise DatasetError(path, _line(path, int(empty.argmax())), f"empty {column}")
+    return frame
+
+
+def _numeric(column: pd.Series) -> bool:
+    """Whether every value present reads as a number (kept as a property, not a category)."""
+    present = column.dropna()
+    return bool(len(present)) and bool(pd.to_numeric(present, errors="coerce").notna().all())
+
+
+def _line(path: Path, row: int) -> int:
+    """The line of a data row (CSV: after the header) or its 1-based row number."""
+    return row + 2 if path.suffix == ".csv" else row + 1
+
+
+def _numbers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() & frame[column].notna()
+    if bad.any():
+        row = int(bad.argmax())
+        raise DatasetError(
+            path, _line(path, row), f"{column} {frame[column].iloc[row]!r} is not a number"
+        )
+    return values.astype(float)
+
+
+def _interactions(path: Path, columns: TableColumns) -> pd.DataFrame:
+    frame = read_table(path, (columns.user, columns.item))
+    for column in (columns.user, columns.item):
+        spaced = frame[column].str.contains(r"\s", regex=True)
+        if spaced.any():
+            row = int(spaced.argmax())
+            raise DatasetError(
+                path, _line(path, row), f"bad {column} id {frame[column].iloc[row]!r}"
+            )
+    out = pd.DataFrame({"user": frame[columns.user], "item": frame[columns.item]})
+    out["rating"] = (
+        _numbers(frame, columns.rating, path) if columns.rating in frame else float("nan")
+    )
+    out["timestamp"] = (
+        _numbers(frame, columns.timestamp, path) if columns.timestamp in frame else float("nan")
+    )
+    out["position"] = range(len(out))
+    return out
+
+
+def _items(path: Path, columns: TableColumns) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Item rows (id, title, description, other properties) and (item, column, value) pairs
+    of the categorical columns."""
+    frame = read_table(path, (columns.item,))
+    duplicated = frame[columns.item].duplicated()
+    if duplicated.any():
+        row = int(duplicated.argmax())
+        raise DatasetError(
+            path, _line(path, row), f"item {frame[columns.item].iloc[row]!r} appears twice"
+        )
+    others = [c for c in frame.columns if c not in (columns.item, columns.title)]
+    text = (
+        list(columns.text)
+        if columns.text is not None
+        else [c for c in others if frame[c].dropna().str.len().mean() > LONG_TEXT]
+    )
+    categories = (
+        list(columns.categories)
+        if columns.categories is not None
+        else [c for c in others if c not in text and not _numeric(frame[c])]
+    )
+    for column in [*text, *categories]:
+        if column not in frame.columns:
+            raise DatasetError(path, 1, f"no column {column!r}")
+    items = pd.DataFrame({"id": frame[columns.item]})
+    items["title"] = frame.get(columns.title)
+    if text:
+        joined = frame[text].apply(lambda row: " ".join(v for v in row if v), axis=1)
+        items["description"] = joined.where(joined != "", None)
+    for column in others:
+        if column in text or column in categories:
+            continue
+        if is_reserved_property(column):
+            raise DatasetError(path, 1, f"column {column!r} is reserved; rename it")
+        items[column] = frame[column]
+    pairs = [
+        frame[[columns.item, column]]
+        .dropna()
+        .rename(columns={columns.item: "item", column: "value"})
+        .assign(column=column)
+        for column in categories
+    ]
+    found = (
+        pd.concat(pairs, ignore_index=True)
+        if pairs
+        else pd.DataFrame(columns=["item", "value", "column"])
+    )
+    return items, found
+
+
+def _label(node: str, items: set[str]) -> str:
+    return Label.ITEM.value if node in items else Label.ENTITY.value
+
+
+def _relationship_type(name: str, path: Path) -> str:
+    try:
+        return generated_relationship_type(name)
+    except VocabularyError as error:
+        raise DatasetError(path, None, str(error)) from error
+
+
+def load_tables(
+    path: Path, name: str | None = None, columns: TableColumns | None = None
+) -> CanonicalDataset:
+    """A canonical dataset from a folder of tables (see the module's docstring)."""
+    path = Path(path)
+    columns = columns or TableColumns()
+    name = name or path.name
+    notes: list[str] = []
+    inter_file = table_file(path, "interactions", required=True)
+    assert inter_file is not None
+    interactions = _interactions(inter_file, columns)
+    item_file = table_file(path, "items", required=False)
+    triple_file = table_file(path, "triples", required=False)
+
+    if item_file is not None:
+        items, categorical = _items(item_file, columns)
+    else:
+        items, categorical = (
+            pd.DataFrame({"id": [], "title": []}),
+            pd.DataFrame(columns=["item", "value", "column"]),
+        )
+        notes.append("no items file: items have no text (learned item vectors only)")
+    extra = sorted(set(interactions["item"]) - set(items["id"]))
+    if extra and item_file is not None:
+        notes.append(f"{len(extra)} items have interactions but no row in {item_file.name}")
+    items = pd.concat([items, pd.DataFrame({"id": extra})], ignore_index=True)
+    items["title"] = items["title"].astype(object)
+
+    triple_parts: list[pd.DataFrame] = []
+    entity_parts: list[pd.DataFrame] = []
+    if len(categorical):
+        types = {
+            c: _relationship_type(c, item_file or path) for c in categorical["column"].unique()
+        }
+        values = categorical.assign(
+            tail=categorical["column"] + ":" + categorical["value"],
+            type=categorical["column"].map(types),
+        ).drop_duplicates(["item", "tail"])
+        triple_parts.append(
+            pd.DataFrame(
+                {
+                    "head": values["item"],
+                    "head_label": Label.ITEM.value,
+                    "type": values["type"],
+                    "tail": values["tail"],
+                    "tail_label": Label.ATTRIBUTE.value,
+                }
+            )
+        )
+        entity_parts.append(
+            values[["tail", "value"]]
+            .drop_duplicates("tail")
+            .rename(columns={"tail": "id", "value": "name"})
+            .assign(label=Label.ATTRIBUTE.value)
+        )
+    if triple_file is not None:
+        frame = read_table(triple_file, (columns.head, columns.relation, columns.tail))
+        known = set(items["id"])
+        types = {r: _relationship_type(r, triple_file) for r in frame[columns.relation].unique()}
+        heads, tails = frame[columns.head], frame[columns.tail]
+        triples = pd.DataFrame(
+            {
+                "head": heads,
+                "head_label": heads.map(lambda v: _label(v, known)),
+                "type": frame[columns.relation].map(types),
+                "tail": tails,
+                "tail_label": tails.map(lambda v: _label(v, known)),
+            }
+        )
+        before = len(triples)
+        triples = triples.drop_duplicates()
+        if before != len(triples):
+            notes.append(f"{before - len(triples)} duplicate triples collapsed")
+        triple_parts.append(triples)
+        named = []
+        for id_column, name_column in (
+            (columns.head, columns.head_name),
+            (columns.tail, columns.tail_name),
+        ):
+            part = pd.DataFrame(
+                {
+                    "id": frame[id_column],
+                    "name": frame.get(name_column),
+                }
+            )
+            named.append(part)
+        entities = pd.concat(named, ignore_index=True)
+        entities = entities[~entities["id"].isin(known)]
+        entities = entities.sort_values("name", na_position="last").drop_duplicates("id")
+        entity_parts.append(entities.assign(label=Label.ENTITY.value))
+        notes.append(
+            f"{len(types)} relation(s) as types: "
+            + ", ".join(f"{k} -> {v}" for k, v in sorted(types.items())[:5])
+        )
+
+    users = pd.DataFrame({"id": sorted(set(interactions["user"]))})
+    triple_columns = ["head", "head_label", "type", "tail", "tail_label"]
+    return CanonicalDataset(
+        name=name,
+        interactions=leave_one_out(interactions),
+        users=users,
+        items=items,
+        entities=pd.concat(entity_parts, ignore_index=True)[["id", "label", "name"]]
+        if entity_parts
+        else pd.DataFrame(columns=["id", "label", "name"]),
+        triples=pd.concat(triple_parts, ignore_index=True)[triple_columns]
+        if triple_parts
+        else pd.DataFrame(columns=triple_columns),
+        notes=notes,
+    )
