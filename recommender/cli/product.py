@@ -12,7 +12,7 @@ from typing import Any
 from kgstore.node_text import readable_title
 from kgstore.settings import kgrec_home
 from recommender.cli import common
-from recommender.config import ServingConfig
+from recommender.config import TRAIN_GRID, TUNED_SETTINGS, ServingConfig
 from recommender.util.markdown import table as markdown_table
 
 
@@ -43,6 +43,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from recommender.util.plots import evaluation_chart
 
     config = common.sasrec_config(args)  # checked before connecting
+    given = [name for name in TUNED_SETTINGS if getattr(args, name) is not None]
+    grid = () if given or not args.tune else TRAIN_GRID
     with common.graph(args.dataset) as graph:
         path, bundle, trained = train_recommender(
             graph,
@@ -54,8 +56,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device,
             force=args.force,
             progress=not args.quiet,
+            grid=grid,
         )
     info = bundle.info
+    for tried in info.training.get("tuning") or []:
+        print(
+            f"  tried {tried['changes'] or 'the defaults'}: valid NDCG@10 {tried['valid_ndcg10']}"
+        )
+    chosen = {k: info.settings[k] for k in TUNED_SETTINGS}
+    how = "chosen on validation" if info.training.get("tuning") else "as given"
+    print("settings: " + ", ".join(f"{k} {v}" for k, v in chosen.items()) + f" ({how})")
     print(
         f"\nrecommender {info.dataset}/{info.version} "
         + ("trained" if trained else "up to date")
@@ -166,6 +176,16 @@ def register(sub: Any) -> None:
         help="where the persona enters the retriever (default: the better on validation)",
     )
     common.add_sasrec_options(p, full=False)
+    p.add_argument("--batch-size", type=int, help="training batch (default: chosen on validation)")
+    p.add_argument("--dropout", type=float, help="SASRec dropout (default: chosen on validation)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: chosen on validation)")
+    p.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="choose batch size, dropout and learning rate on the dataset's validation split "
+        f"from {len(TRAIN_GRID)} settings (default); off when any of them is given",
+    )
     p.add_argument("--seed", type=int, default=0)
     common.add_device(p)
     p.add_argument("--force", action="store_true", help="retrain even when up to date")

@@ -15,6 +15,7 @@ from kgstore.export import export_graph
 from kgstore.graph import Graph
 from kgstore.splits import recorded_split_hash
 from learners.sasrec.model import Fusion, SASRec
+from learners.sasrec.train import SASRecTrainResult
 from recommender.config import CANDIDATES, SASRecConfig
 from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
@@ -49,13 +50,17 @@ def train_recommender(
     force: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    grid: tuple[dict[str, float | int], ...] = (),
 ) -> tuple[Path, Bundle, bool]:
     """The bundle for the graph as it is now: loaded when one with the same inputs exists
     (unless ``force``), else trained, evaluated on the test targets and saved. Returns its
     path, the bundle and whether it was trained.
 
     ``fusion=None`` trains the retriever with both fusions and keeps the better on
-    validation NDCG@10.
+    validation NDCG@10. With a ``grid`` (changes to ``config``, such as
+    :data:`~recommender.config.TRAIN_GRID`), the reranker is trained with each and the
+    settings with the best validation NDCG@10 are used for both models; what was tried is
+    recorded in the bundle.
     """
     dataset = graph.dataset
     export = export_graph(graph, home / "cache" / "export", progress=progress)
@@ -66,6 +71,7 @@ def train_recommender(
         "graph": export.version,
         "personas": inputs.persona_version,
         "settings": config.model_dump(),
+        "grid": [dict(sorted(change.items())) for change in grid],
         "fusion": fusion,
         "seed": seed,
     }
@@ -79,6 +85,13 @@ def train_recommender(
     best: tuple[float, SASRec, Fusion] | None = None
     validation: dict[str, float] = {}
     epochs: dict[str, int] = {}
+    tuned: list[dict[str, object]] = []
+    reranker: SASRec | None = None
+    reranker_result: SASRecTrainResult | None = None
+    if grid:
+        config, reranker, reranker_result, tuned = choose_settings(
+            inputs, config, grid, seed, device, progress, log
+        )
     for choice in FUSIONS if fusion is None else (fusion,):
         model, result = fit(product, choice, inputs, config, seed, device, progress)
         validation[f"retriever ({choice})"] = result.best_valid
@@ -88,9 +101,10 @@ def train_recommender(
             best = (result.best_valid, model, choice)
     assert best is not None
     _, retriever, chosen = best
-    reranker, result = fit(PLAIN, None, inputs, config, seed, device, progress)
-    validation["reranker"] = result.best_valid
-    epochs["reranker"] = result.best_epoch
+    if reranker is None or reranker_result is None:
+        reranker, reranker_result = fit(PLAIN, None, inputs, config, seed, device, progress)
+    validation["reranker"] = reranker_result.best_valid
+    epochs["reranker"] = reranker_result.best_epoch
     log(f"reranker: valid NDCG@10 {result.best_valid:.4f}")
     warm = warm_items(inputs)
     weight, blended = choose_weight(
@@ -117,6 +131,7 @@ def train_recommender(
                 "best_epochs": epochs,
                 "device": device,
                 "seconds": round(time.perf_counter() - started, 1),
+                "tuning": tuned,
             },
             retriever_weight=weight,
         ),
@@ -128,6 +143,34 @@ def train_recommender(
         reranker.cpu().eval(),
     )
     return save_bundle(bundle, models_dir), bundle, True
+
+
+def choose_settings(
+    inputs: TrainingInputs,
+    base: SASRecConfig,
+    grid: tuple[dict[str, float | int], ...],
+    seed: int,
+    device: str,
+    progress: bool,
+    log: Callable[[str], None],
+) -> tuple[SASRecConfig, SASRec, SASRecTrainResult, list[dict[str, object]]]:
+    """The settings of ``grid`` whose plain SASRec has the best validation NDCG@10 (a tie
+    keeps the earlier, nearer the defaults), that model and its result, and every setting
+    tried with its validation NDCG@10."""
+    best: tuple[float, SASRecConfig, SASRec, SASRecTrainResult] | None = None
+    tried: list[dict[str, object]] = []
+    for change in grid:
+        config = base.model_copy(update=change)
+        model, result = fit(PLAIN, None, inputs, config, seed, device, progress)
+        tried.append({"changes": dict(change), "valid_ndcg10": round(result.best_valid, 5)})
+        log(f"settings {dict(change) or 'defaults'}: valid NDCG@10 {result.best_valid:.4f}")
+        if best is None or result.best_valid > best[0]:
+            best = (result.best_valid, config, model, result)
+    assert best is not None
+    _, config, model, result = best
+    chosen = {k: v for k, v in config.model_dump().items() if v != base.model_dump()[k]}
+    log(f"chosen on validation: {chosen or 'the defaults'}")
+    return config, model, result, tried
 
 
 def warm_items(inputs: TrainingInputs) -> np.ndarray:

@@ -1,0 +1,63 @@
+"""`kgrec train` on a dataset a user brings in the table format: the settings it uses are
+chosen on that dataset's validation split and recorded in the bundle."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kgstore.settings import Neo4jSettings
+from recommender.cli import main
+from recommender.config import TRAIN_GRID, SASRecConfig
+
+
+def _table(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "interactions.csv").write_text(
+        "user,item,timestamp\n"
+        + "".join(f"u{u},p{(u * 5 + k * 3) % 25},{k}\n" for u in range(30) for k in range(8))
+    )
+    (folder / "items.csv").write_text(
+        "item,title,kind\n" + "".join(f"p{i},Product {i},kind {i % 4}\n" for i in range(25))
+    )
+    return folder
+
+
+def test_train_chooses_and_records_settings_on_validation(
+    neo4j_settings: Neo4jSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_URI", neo4j_settings.uri)
+    monkeypatch.setenv("NEO4J_USER", neo4j_settings.user)
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_settings.password)
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path / "home"))
+    name = f"test-shop-{uuid.uuid4().hex[:8]}"
+    folder = _table(tmp_path / "shop")
+    try:
+        assert main(["ingest", name, "--path", str(folder), "--quiet"]) == 0
+        assert main(["embed", "--dataset", name, "--quiet", "--threads", "1"]) == 0
+        assert main(["personas", "--dataset", name, "--epochs", "5", "--quiet"]) == 0
+        assert main(["train", "--dataset", name, "--epochs", "2", "--quiet"]) == 0
+        bundles = list((tmp_path / "home" / "models" / "recommender" / name).glob("*/bundle.json"))
+        info = json.loads(bundles[0].read_text())
+        tried = info["training"]["tuning"]
+        assert [t["changes"] for t in tried] == [dict(c) for c in TRAIN_GRID]
+        best = max(tried, key=lambda t: t["valid_ndcg10"])  # the first of equals
+        expected = SASRecConfig(epochs=2).model_copy(update=best["changes"]).model_dump()
+        assert {k: info["settings"][k] for k in ("batch_size", "dropout", "lr")} == {
+            k: expected[k] for k in ("batch_size", "dropout", "lr")
+        }
+        # Given settings turn the grid off, and are recorded as given.
+        assert main(["train", "--dataset", name, "--epochs", "2", "--batch-size", "8",
+                     "--quiet"]) == 0  # fmt: skip
+        given = [
+            json.loads(p.read_text())
+            for p in (tmp_path / "home" / "models" / "recommender" / name).glob("*/bundle.json")
+        ]
+        assert any(
+            g["training"]["tuning"] == [] and g["settings"]["batch_size"] == 8 for g in given
+        )
+    finally:
+        main(["drop", name])
