@@ -130,6 +130,7 @@ class Ingestor:
             merge = force or phase.name in started
             began = time.perf_counter()
             graph.write("load/mark_phase_started", phase=phase.name)
+            rows: Sequence[dict[str, Any]]
             if phase.head is None:
                 rows = _node_rows(phase.frame)
                 statement = queries.render(
@@ -139,7 +140,9 @@ class Ingestor:
                 for label in (phase.head, phase.label):
                     if label not in element_ids:
                         element_ids[label] = _element_ids(graph, label)
-                rows = _relationship_rows(phase, element_ids[phase.head], element_ids[phase.label])
+                rows = _RelationshipRows(
+                    _relationship_frame(phase, element_ids[phase.head], element_ids[phase.label])
+                )
                 statement = _relationship_statement(phase, merge)
             graph.write_rows(
                 statement,
@@ -269,10 +272,11 @@ def _node_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _relationship_rows(
+def _relationship_frame(
     phase: Phase, head_ids: dict[str, str], tail_ids: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Rows keyed by element id; an endpoint missing from the graph is an error, not a skip."""
+) -> pd.DataFrame:
+    """The phase's rows keyed by element id (``h``, ``t`` and the properties); an endpoint
+    missing from the graph is an error, not a skip."""
     # Sorted by endpoints: consecutive writes touch the same nodes (locks, page cache).
     frame = phase.frame.sort_values(["head", "tail"], kind="stable")
     frame["h"] = frame["head"].map(head_ids)
@@ -284,9 +288,25 @@ def _relationship_rows(
             f"{phase.name}: {len(missing)} relationships point at nodes missing from the graph "
             f"(first: {first['head']!r} -> {first['tail']!r})"
         )
-    columns = [c for c in frame.columns if c not in ("head", "tail")]
-    values = [_native_list(frame[column]) for column in columns]
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+    return frame.drop(columns=["head", "tail"]).reset_index(drop=True)
+
+
+class _RelationshipRows(Sequence[dict[str, Any]]):
+    """The rows of a relationship frame as dicts, made a slice at a time: a batch exists as
+    Python objects only while it is written, not the whole phase at once."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        part = self.frame.iloc[index]
+        values = [_native_list(part[column]) for column in part.columns]
+        return [dict(zip(part.columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _native_list(column: pd.Series) -> list[Any]:
