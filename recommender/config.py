@@ -79,6 +79,11 @@ class HDGIConfig(BaseModel):
         1.0, ge=0, description="weight of the attribute-profile reconstruction; 0 leaves it out"
     )
     max_grad_norm: float | None = Field(1.0, gt=0, description="gradient clipping; None: off")
+    path_norm: bool = Field(
+        False,
+        description="layer-normalise each metapath's output before the semantic attention "
+        "(off until validation says otherwise; docs/results/personas.md)",
+    )
 
 
 class ServingConfig(BaseModel):

@@ -62,6 +62,9 @@ class MetapathEncoder(nn.Module):
         hidden_channels: size of the persona (default :obj:`64`).
         metapaths: node-type sequences starting and ending at ``target``.
         target: the node type encoded (default :obj:`"User"`).
+        path_norm: normalise each metapath's output (layer norm without affine terms)
+            before the semantic attention, so that no path wins the attention by the scale
+            of its output alone (default :obj:`False`).
     """
 
     def __init__(
@@ -70,8 +73,10 @@ class MetapathEncoder(nn.Module):
         hidden_channels: int,
         metapaths: list[Metapath],
         target: str = "User",
+        path_norm: bool = False,
     ) -> None:
         super().__init__()
+        self.path_norm = path_norm
         self.hidden_channels = hidden_channels
         self.metapaths = metapaths
         self.target = target
@@ -103,7 +108,10 @@ class MetapathEncoder(nn.Module):
                 # noise alone, leaving the persona close to its random input.
                 if step < len(path) - 1:
                     h = h + projected[current]
-            per_path.append(self.activation(out(h)))
+            h = self.activation(out(h))
+            if self.path_norm:
+                h = nn.functional.layer_norm(h, h.shape[-1:])
+            per_path.append(h)
         fused, weights = self.semantic(torch.stack(per_path))
         self.last_attention = weights.detach()
         result: Tensor = fused

@@ -44,6 +44,7 @@ def train_hdgi(
     taste_weight: float,
     profile_weight: float,
     max_grad_norm: float | None,
+    path_norm: bool = False,
     seed: int = 0,
     device: str | None = None,
     checkpoint: Path | None = None,
@@ -65,6 +66,8 @@ def train_hdgi(
             user's attribute shares on their first ``hidden_channels`` principal
             components); ``0`` leaves it out, both at ``0`` train plain HDGI.
         max_grad_norm: gradient norm clipping; ``None`` switches it off.
+        path_norm: normalise each metapath's output before the semantic attention (see
+            :class:`~learners.hdgi.encoder.MetapathEncoder`).
         seed: seeds torch, the corruption and the initialisation (default ``0``).
         device: ``cuda``/``cpu`` (default: CUDA when available).
         checkpoint: where the best state is saved (default: not saved).
@@ -73,7 +76,10 @@ def train_hdgi(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     metapaths = user_metapaths(inputs.type_pairs)
     encoder = MetapathEncoder(
-        {t: f.shape[1] for t, f in inputs.x.items()}, hidden_channels, metapaths
+        {t: f.shape[1] for t, f in inputs.x.items()},
+        hidden_channels,
+        metapaths,
+        path_norm=path_norm,
     )
     generator = torch.Generator().manual_seed(seed)
     # The auxiliary targets' sparse hops and PCA run on the training device.
