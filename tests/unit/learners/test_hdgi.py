@@ -258,3 +258,20 @@ def test_training_without_the_taste_term_is_plain_hdgi() -> None:
     del graph["edges"][("Item", "HAS_GENRE", "Genre")]  # type: ignore[attr-defined]
     bare = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
     assert len(train_hdgi(bare, **hyper(epochs=2), progress=False).losses) == 2
+
+
+def test_path_norm_gives_every_metapath_the_same_scale() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    paths = user_metapaths(inputs.type_pairs)
+    seen: list[torch.Tensor] = []
+    for path_norm in (False, True):
+        torch.manual_seed(0)
+        encoder = MetapathEncoder(
+            {t: f.shape[1] for t, f in inputs.x.items()}, 8, paths, path_norm=path_norm
+        )
+        encoder.semantic.register_forward_hook(lambda _m, args, _o: seen.append(args[0]))
+        encoder(inputs.x, inputs.adjacency)
+    plain, normed = seen
+    per_row = normed.pow(2).mean(dim=-1)  # layer norm: unit mean square per user and path
+    assert torch.allclose(per_row[per_row > 0], torch.ones_like(per_row[per_row > 0]), atol=1e-3)
+    assert not torch.allclose(plain.norm(dim=-1), normed.norm(dim=-1))
