@@ -110,6 +110,12 @@ class ServingConfig(BaseModel):
     retry_budget_s: float = Field(
         1.0, ge=0, description="time the driver may spend retrying a transient failure"
     )
+    request_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="the most a request waits for the recommender (and so for Neo4j) before "
+        "it is answered 503",
+    )
 
     @property
     def driver_limits(self) -> DriverLimits:

@@ -3,8 +3,11 @@ say what to fix, and OpenAPI docs at ``/docs``. ``kgrec serve`` runs it with uvi
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any, TypeVar
 
+import anyio
 import neo4j
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +22,7 @@ from recommender.serving.guards import BearerToken, BodyLimit
 from recommender.serving.recommender import Recommender
 
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
+T = TypeVar("T")
 
 
 class RecommendRequest(BaseModel):
@@ -141,6 +145,20 @@ def _routes(recommender: Recommender) -> FastAPI:
             return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
         return await _internal(request, error)
 
+    async def _bounded(function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in a worker thread, abandoned after ``request_timeout_s``
+        (a driver call stuck on a server that stopped answering then ends on its own)."""
+        with anyio.fail_after(recommender.config.request_timeout_s):
+            return await anyio.to_thread.run_sync(partial(function, *args), abandon_on_cancel=True)
+
+    @app.exception_handler(TimeoutError)
+    async def _too_slow(_: Request, error: TimeoutError) -> JSONResponse:
+        body = ErrorModel(
+            error="database_timeout",
+            message=f"no answer within {recommender.config.request_timeout_s:g} s",
+        )
+        return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
+
     @app.exception_handler(Exception)
     async def _internal(_: Request, error: Exception) -> JSONResponse:
         # A defect, not the client's fault: JSON like every other answer, no internals.
@@ -148,7 +166,7 @@ def _routes(recommender: Recommender) -> FastAPI:
         return JSONResponse(status_code=500, content=body.model_dump(exclude_none=True))
 
     @app.get("/health")
-    def health() -> JSONResponse:
+    async def health() -> JSONResponse:
         """Up when Neo4j answers; says which model is served."""
         info = recommender.bundle.info
         body: dict[str, Any] = {
@@ -158,17 +176,19 @@ def _routes(recommender: Recommender) -> FastAPI:
             "items": len(recommender.bundle.items),
         }
         try:
-            recommender.graph.driver.verify_connectivity()
-        except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError) as error:
+            await _bounded(recommender.graph.driver.verify_connectivity)
+        except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, TimeoutError) as error:
             return JSONResponse(
                 status_code=503, content={**body, "status": "degraded", "neo4j": str(error)}
             )
         return JSONResponse(content={**body, "status": "ok", "neo4j": "up"})
 
     @app.post("/recommend", response_model=RecommendResponse, responses=errors)
-    def recommend(request: RecommendRequest) -> RecommendResponse:
+    async def recommend(request: RecommendRequest) -> RecommendResponse:
         """The top ``k`` items to follow a session, optionally explained."""
-        result = recommender.recommend(request.items, request.user_id, request.k, request.explain)
+        result = await _bounded(
+            recommender.recommend, request.items, request.user_id, request.k, request.explain
+        )
         return RecommendResponse(
             dataset=recommender.dataset,
             model_version=result.model_version,
@@ -199,9 +219,9 @@ def _routes(recommender: Recommender) -> FastAPI:
         )
 
     @app.get("/items/{item_id}", responses=errors)
-    def item(item_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
+    async def item(item_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
         """An item's title, description, training interactions and graph neighbours."""
-        details = recommender.item(item_id)
+        details = await _bounded(recommender.item, item_id)
         return {
             "item": details.item,
             "title": details.title,
@@ -212,12 +232,12 @@ def _routes(recommender: Recommender) -> FastAPI:
         }
 
     @app.get("/users/{user_id}/persona", responses=errors)
-    def persona(
+    async def persona(
         user_id: Annotated[str, Path(min_length=1, max_length=200)],
         k: Annotated[int, Query(ge=1, le=50, description="nearest users to list")] = 5,
     ) -> dict[str, Any]:
         """A user's persona vector, its provenance, and the users nearest to it."""
-        view = recommender.persona(user_id, k)
+        view = await _bounded(recommender.persona, user_id, k)
         found = view.persona
         return {
             "user": found.user,
