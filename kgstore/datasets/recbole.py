@@ -9,7 +9,13 @@ import pandas as pd
 from kgstore.datasets.canonical import CanonicalDataset, DatasetError
 from kgstore.datasets.reader import check_id, find_one, parse_float, read_rows
 from kgstore.datasets.split import leave_one_out
-from kgstore.vocabulary import FREEBASE_RELATIONS, Label, is_reserved_property
+from kgstore.vocabulary import (
+    FREEBASE_RELATIONS,
+    Label,
+    VocabularyError,
+    generated_relationship_type,
+    is_reserved_property,
+)
 
 _TYPES = {"token", "token_seq", "float", "float_seq"}
 GENRE_COLUMNS = ("class", "genre", "genres")
@@ -135,27 +141,30 @@ def _refuse_reserved(path: Path, columns: list[str]) -> None:
 
 
 def _read_kg(path: Path, entity_to_item: dict[str, str]) -> pd.DataFrame:
-    """Typed triples; an endpoint linked to an item becomes that item."""
+    """Typed triples; an endpoint linked to an item becomes that item. Freebase relations
+    get their own types (``film.film.genre`` -> ``FILM_GENRE``), any other relation the
+    generated ``REL_*`` type of its name."""
     names, rows = read_atomic(path, ("head_id", "relation_id", "tail_id"))
+    types: dict[str, str] = {}
     head_at, rel_at, tail_at = (names.index(n) for n in ("head_id", "relation_id", "tail_id"))
     records = []
     for number, fields in rows:
         head = check_id(fields[head_at], path, number, "head entity")
         tail = check_id(fields[tail_at], path, number, "tail entity")
         relation = fields[rel_at]
-        if relation not in FREEBASE_RELATIONS:
-            raise DatasetError(
-                path,
-                number,
-                f"relation {relation!r} has no relationship type; add it to "
-                "kgstore.vocabulary.FREEBASE_RELATIONS",
-            )
+        if relation not in types:
+            try:  # Freebase's known relations by name, any other in the generated shape
+                types[relation] = FREEBASE_RELATIONS.get(relation) or (
+                    generated_relationship_type(relation)
+                )
+            except VocabularyError as error:
+                raise DatasetError(path, number, str(error)) from error
         head_item, tail_item = entity_to_item.get(head), entity_to_item.get(tail)
         records.append(
             (
                 head_item or head,
                 Label.ITEM.value if head_item else Label.ENTITY.value,
-                FREEBASE_RELATIONS[relation],
+                types[relation],
                 tail_item or tail,
                 Label.ITEM.value if tail_item else Label.ENTITY.value,
             )

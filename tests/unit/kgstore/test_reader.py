@@ -84,13 +84,15 @@ def test_header_without_types_is_refused(tmp_path: Path) -> None:
     expect_error(folder, 1, "is not name:type")
 
 
-def test_unknown_kg_relation_is_refused_with_its_line(tmp_path: Path) -> None:
+def test_kg_relations_outside_freebase_get_generated_types(tmp_path: Path) -> None:
     kg = (
         "head_id:token\trelation_id:token\ttail_id:token\nm.1\tfilm.film.actor\tm.2\n"
-        "m.1\tfilm.film.rm_rf\tm.3\n"
+        "m.1\tbook.author.works_written\tm.3\n"
     )
-    folder = recbole(tmp_path, good_inter(), kg=kg)
-    expect_error(folder, 3, "relation 'film.film.rm_rf' has no relationship type")
+    data = load_dataset(recbole(tmp_path, good_inter(), kg=kg), fmt="recbole")
+    assert sorted(data.triples["type"]) == ["FILM_ACTOR", "REL_BOOK_AUTHOR_WORKS_WRITTEN"]
+    bad = kg + "m.1\t!!!\tm.4\n"
+    expect_error(recbole(tmp_path / "bad", good_inter(), kg=bad), 4, "cannot become")
 
 
 def test_duplicate_link_is_refused(tmp_path: Path) -> None:
