@@ -216,7 +216,14 @@ def _folders(root: Path) -> dict[str, Path]:
         "table": table_export(root, ".csv"),
         "table-parquet": table_export(root, ".parquet"),
         "table-plain": plain,
+        "table-items": table_export(_subfolder(root, "items-only"), ".csv", triples=False),
+        "table-triples": table_export(_subfolder(root, "triples-only"), ".parquet", items=False),
     }
+
+
+def _subfolder(root: Path, name: str) -> Path:
+    (root / name).mkdir()
+    return root / name
 
 
 def test_inspect_counts_what_ingest_writes_in_every_format(
@@ -232,7 +239,7 @@ def test_inspect_counts_what_ingest_writes_in_every_format(
     for fmt, folder in _folders(tmp_path).items():
         assert main(["inspect", str(folder), "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
-        assert report["format"] == fmt.removesuffix("-parquet").removesuffix("-plain")
+        assert report["format"] == fmt.partition("-")[0].replace("amazon", "amazon-kg")
         name = f"test-{fmt}-{uuid.uuid4().hex[:6]}"
         try:
             ingestor.ingest(load_dataset(folder, name=name))
@@ -242,7 +249,8 @@ def test_inspect_counts_what_ingest_writes_in_every_format(
                 "MATCH (i:Item {dataset: $dataset}) WHERE i.title IS NOT NULL RETURN i.id AS id"
             )
             expected = {"recbole": 12, "amazon-kg": 3, "sequences": 0, "table": 6,
-                        "table-parquet": 6, "table-plain": 0}[fmt]  # fmt: skip
+                        "table-parquet": 6, "table-plain": 0, "table-items": 6,
+                        "table-triples": 0}[fmt]  # fmt: skip
             assert (
                 len(titled) == expected == report["nodes"]["Item"] - report["items_without_title"]
             )
