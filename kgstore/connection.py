@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import neo4j
 
@@ -29,20 +30,19 @@ class DriverLimits:
 
 def open_driver(settings: Neo4jSettings, limits: DriverLimits | None = None) -> neo4j.Driver:
     """A verified driver; server notifications (e.g. "property does not exist yet") are off."""
-    auth = (settings.user, settings.password)
-    if limits is None:
-        driver = neo4j.GraphDatabase.driver(
-            settings.uri, auth=auth, notifications_min_severity="OFF"
-        )
-    else:
-        driver = neo4j.GraphDatabase.driver(
-            settings.uri,
-            auth=auth,
-            notifications_min_severity="OFF",
-            connection_timeout=limits.connection_timeout_s,
-            connection_acquisition_timeout=limits.connection_timeout_s,
-            max_transaction_retry_time=limits.retry_budget_s,
-        )
+    bounded: dict[str, Any] = {}
+    if limits is not None:
+        bounded = {
+            "connection_timeout": limits.connection_timeout_s,
+            "connection_acquisition_timeout": limits.connection_timeout_s,
+            "max_transaction_retry_time": limits.retry_budget_s,
+        }
+    driver = neo4j.GraphDatabase.driver(
+        settings.uri,
+        auth=(settings.user, settings.password),
+        notifications_min_severity="OFF",
+        **bounded,
+    )
     try:
         driver.verify_connectivity()
     except Exception:

@@ -8,8 +8,7 @@ from typing import Any
 
 from kgstore.embeddings import widen
 from kgstore.graph import Graph
-from kgstore.node_text import relation_words
-from kgstore.vocabulary import GENERATED_PREFIX, RELATIONSHIP_TYPES
+from kgstore.vocabulary import GENERATED_PREFIX, RELATIONSHIP_TYPES, readable_relation
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def describe(attribute: dict[str, Any]) -> str:
     if attribute.get("name"):
         return f"{attribute['label']}: {attribute['name']}"
     relations = attribute.get("relations") or []
-    how = "/".join(relation_words(r) for r in relations)
+    how = "/".join(readable_relation(r) for r in relations)
     return f"unnamed {attribute['label'].lower()}" + (f" ({how})" if how else "")
 
 
@@ -94,19 +93,28 @@ def _node_text(node: dict[str, Any]) -> str:
     return f"{node['label']}: {name}" if name else f"{node['label']} (unnamed)"
 
 
+def item_link_types(graph: Graph) -> str:
+    """The relationship types that can link the dataset's items to items or attributes, as
+    a type list: kgrec's own (:data:`ITEM_LINKS`) and the dataset's generated ones. They
+    change only with the graph, so a caller reads them once."""
+    own = graph.read("explain/relation_types")
+    generated = [t for t in (own[0]["types"] if own else []) if t.startswith(GENERATED_PREFIX)]
+    return "|".join([ITEM_LINKS, *sorted(generated)])
+
+
 def session_evidence(
     graph: Graph,
     items: list[str],
     session: list[str],
+    link_types: str,
     max_paths: int = 40,
 ) -> dict[str, list[GraphPath]]:
-    """Per item, KG paths to the session's items: direct relations first, then shared
-    named attributes, then shared unnamed entities."""
-    own = graph.read("explain/relation_types")
-    generated = [t for t in (own[0]["types"] if own else []) if t.startswith(GENERATED_PREFIX)]
+    """Per item, KG paths to the session's items along ``link_types`` (see
+    :func:`item_link_types`): direct relations first, then shared named attributes, then
+    shared unnamed entities."""
     records = graph.read(
         "explain/session_evidence",
-        {"types": "|".join([ITEM_LINKS, *sorted(generated)])},
+        {"types": link_types},
         items=items,
         session=session,
         max_paths=max_paths,

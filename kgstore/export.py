@@ -50,6 +50,12 @@ class GraphExport:
     has_feature: dict[str, np.ndarray] = field(default_factory=dict)
     edges: dict[EdgeType, np.ndarray] = field(default_factory=dict)
 
+    @property
+    def has_item_text(self) -> bool:
+        """Whether any item has a text vector (a catalogue of bare ids has none)."""
+        found = self.has_feature.get(Label.ITEM.value)
+        return found is not None and bool(found.any())
+
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:
         nodes = {label: len(ids) for label, ids in self.ids.items() if len(ids)}
         rels: dict[str, int] = {}

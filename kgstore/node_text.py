@@ -59,8 +59,3 @@ def name_text(name: str | None) -> str | None:
 def text_hash(model: str, text: str) -> str:
     """What a stored vector was computed from; a new model or text means a new hash."""
     return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()[:32]
-
-
-def relation_words(relationship_type: str) -> str:
-    """A relationship type as words: ``FILM_DIRECTED_BY`` -> ``film directed by``."""
-    return relationship_type.replace("_", " ").lower()

@@ -74,10 +74,11 @@ VECTOR_PROPERTIES: frozenset[str] = frozenset(
 
 
 def readable_relation(relationship_type: str) -> str:
-    """``FILM_DIRECTED_BY`` -> ``film directed by``; ``INTERACTED`` -> ``interacted with``."""
+    """``FILM_DIRECTED_BY`` -> ``film directed by``; ``INTERACTED`` -> ``interacted with``;
+    a generated ``REL_MADE_BY`` -> ``made by``."""
     if relationship_type == INTERACTED:
         return "interacted with"
-    return relationship_type.lower().replace("_", " ")
+    return relationship_type.removeprefix(GENERATED_PREFIX).lower().replace("_", " ")
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

@@ -10,6 +10,16 @@ import pandas as pd
 from kgstore.vocabulary import INTERACTED, Label, readable_relation
 
 SPLITS = ("train", "valid", "test")
+TRIPLE_COLUMNS = ["head", "head_label", "type", "tail", "tail_label"]
+ENTITY_COLUMNS = ["id", "label", "name"]
+
+
+def concat_frames(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """``parts`` one under the other with ``columns`` only; an empty frame of those (text)
+    columns when there are none."""
+    if not parts:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 class DatasetError(ValueError):

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from kgstore.datasets.canonical import CanonicalDataset, DatasetError
+from kgstore.datasets.canonical import (
+    ENTITY_COLUMNS,
+    TRIPLE_COLUMNS,
+    CanonicalDataset,
+    DatasetError,
+    concat_frames,
+)
 from kgstore.datasets.reader import check_id, find_one, parse_float, read_rows
 from kgstore.datasets.split import leave_one_out
 from kgstore.vocabulary import (
@@ -238,20 +244,14 @@ def load_recbole(path: Path, name: str | None = None) -> CanonicalDataset:
         )
         entity_parts.append(pd.DataFrame({"id": ids, "label": Label.ENTITY.value, "name": None}))
         notes.append(f"{len(link)} items merged with their linked KG entity")
-    triples = _concat(triple_parts, ["head", "head_label", "type", "tail", "tail_label"])
-    entities = _concat(entity_parts, ["id", "label", "name"])
+    triples = concat_frames(triple_parts, TRIPLE_COLUMNS)
+    entities = concat_frames(entity_parts, ENTITY_COLUMNS)
     return CanonicalDataset(
         name=name,
         interactions=leave_one_out(interactions),
         users=users,
         items=items,
         entities=entities,
-        triples=triples[["head", "head_label", "type", "tail", "tail_label"]],
+        triples=triples,
         notes=notes,
     )
-
-
-def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
-    return pd.concat(parts, ignore_index=True)[columns]

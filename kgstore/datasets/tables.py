@@ -22,7 +22,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from kgstore.datasets.canonical import CanonicalDataset, DatasetError
+from kgstore.datasets.canonical import (
+    ENTITY_COLUMNS,
+    TRIPLE_COLUMNS,
+    CanonicalDataset,
+    DatasetError,
+    concat_frames,
+)
 from kgstore.datasets.split import leave_one_out
 from kgstore.vocabulary import (
     Label,
@@ -32,6 +38,7 @@ from kgstore.vocabulary import (
 )
 
 SUFFIXES = (".csv", ".parquet")
+CATEGORY_COLUMNS = ["item", "value", "column"]  # an item's value in a categorical column
 LONG_TEXT = 40  # mean characters above which an unlisted item column counts as free text
 
 
@@ -186,12 +193,7 @@ def _items(path: Path, columns: TableColumns) -> tuple[pd.DataFrame, pd.DataFram
         .assign(column=column)
         for column in categories
     ]
-    found = (
-        pd.concat(pairs, ignore_index=True)
-        if pairs
-        else pd.DataFrame(columns=["item", "value", "column"])
-    )
-    return items, found
+    return items, concat_frames(pairs, CATEGORY_COLUMNS)
 
 
 def _label(node: str, items: set[str]) -> str:
@@ -211,21 +213,17 @@ def load_tables(
     """A canonical dataset from a folder of tables (see the module's docstring)."""
     path = Path(path)
     columns = columns or TableColumns()
-    name = name or path.name
     notes: list[str] = []
     inter_file = table_file(path, "interactions", required=True)
     assert inter_file is not None
     interactions = _interactions(inter_file, columns)
     item_file = table_file(path, "items", required=False)
     triple_file = table_file(path, "triples", required=False)
-
     if item_file is not None:
         items, categorical = _items(item_file, columns)
     else:
-        items, categorical = (
-            pd.DataFrame({"id": [], "title": []}),
-            pd.DataFrame(columns=["item", "value", "column"]),
-        )
+        items = pd.DataFrame({"id": [], "title": []})
+        categorical = concat_frames([], CATEGORY_COLUMNS)
         notes.append("no items file: items have no text (learned item vectors only)")
     extra = sorted(set(interactions["item"]) - set(items["id"]))
     if extra and item_file is not None:
@@ -236,82 +234,77 @@ def load_tables(
     triple_parts: list[pd.DataFrame] = []
     entity_parts: list[pd.DataFrame] = []
     if len(categorical):
-        types = {
-            c: _relationship_type(c, item_file or path) for c in categorical["column"].unique()
-        }
-        values = categorical.assign(
-            tail=categorical["column"] + ":" + categorical["value"],
-            type=categorical["column"].map(types),
-        ).drop_duplicates(["item", "tail"])
-        triple_parts.append(
-            pd.DataFrame(
-                {
-                    "head": values["item"],
-                    "head_label": Label.ITEM.value,
-                    "type": values["type"],
-                    "tail": values["tail"],
-                    "tail_label": Label.ATTRIBUTE.value,
-                }
-            )
-        )
-        entity_parts.append(
-            values[["tail", "value"]]
-            .drop_duplicates("tail")
-            .rename(columns={"tail": "id", "value": "name"})
-            .assign(label=Label.ATTRIBUTE.value)
-        )
-    if triple_file is not None:
-        frame = read_table(triple_file, (columns.head, columns.relation, columns.tail))
-        known = set(items["id"])
-        types = {r: _relationship_type(r, triple_file) for r in frame[columns.relation].unique()}
-        heads, tails = frame[columns.head], frame[columns.tail]
-        triples = pd.DataFrame(
-            {
-                "head": heads,
-                "head_label": heads.map(lambda v: _label(v, known)),
-                "type": frame[columns.relation].map(types),
-                "tail": tails,
-                "tail_label": tails.map(lambda v: _label(v, known)),
-            }
-        )
-        before = len(triples)
-        triples = triples.drop_duplicates()
-        if before != len(triples):
-            notes.append(f"{before - len(triples)} duplicate triples collapsed")
+        assert item_file is not None
+        triples, attributes = _attribute_triples(categorical, item_file)
         triple_parts.append(triples)
-        named = []
-        for id_column, name_column in (
-            (columns.head, columns.head_name),
-            (columns.tail, columns.tail_name),
-        ):
-            part = pd.DataFrame(
-                {
-                    "id": frame[id_column],
-                    "name": frame.get(name_column),
-                }
-            )
-            named.append(part)
-        entities = pd.concat(named, ignore_index=True)
-        entities = entities[~entities["id"].isin(known)]
-        entities = entities.sort_values("name", na_position="last").drop_duplicates("id")
-        entity_parts.append(entities.assign(label=Label.ENTITY.value))
-        notes.append(
-            f"{len(types)} relation(s) as types: "
-            + ", ".join(f"{k} -> {v}" for k, v in sorted(types.items())[:5])
-        )
-
-    users = pd.DataFrame({"id": sorted(set(interactions["user"]))})
-    triple_columns = ["head", "head_label", "type", "tail", "tail_label"]
+        entity_parts.append(attributes)
+    if triple_file is not None:
+        triples, entities = _kg_triples(triple_file, columns, set(items["id"]), notes)
+        triple_parts.append(triples)
+        entity_parts.append(entities)
     return CanonicalDataset(
-        name=name,
+        name=name or path.name,
         interactions=leave_one_out(interactions),
-        users=users,
+        users=pd.DataFrame({"id": sorted(set(interactions["user"]))}),
         items=items,
-        entities=pd.concat(entity_parts, ignore_index=True)[["id", "label", "name"]]
-        if entity_parts
-        else pd.DataFrame(columns=["id", "label", "name"]),
-        triples=pd.concat(triple_parts, ignore_index=True)[triple_columns]
-        if triple_parts
-        else pd.DataFrame(columns=triple_columns),
+        entities=concat_frames(entity_parts, ENTITY_COLUMNS),
+        triples=concat_frames(triple_parts, TRIPLE_COLUMNS),
         notes=notes,
     )
+
+
+def _attribute_triples(categorical: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Item -> ``Attribute`` triples from (item, value, column) rows, typed by the column,
+    and the attribute nodes (id ``column:value``, named by the value)."""
+    types = {c: _relationship_type(c, path) for c in categorical["column"].unique()}
+    values = categorical.assign(
+        tail=categorical["column"] + ":" + categorical["value"],
+        type=categorical["column"].map(types),
+        head=categorical["item"],
+        head_label=Label.ITEM.value,
+        tail_label=Label.ATTRIBUTE.value,
+    ).drop_duplicates(["head", "tail"])
+    attributes = (
+        values[["tail", "value"]]
+        .drop_duplicates("tail")
+        .rename(columns={"tail": "id", "value": "name"})
+        .assign(label=Label.ATTRIBUTE.value)
+    )
+    return values[TRIPLE_COLUMNS], attributes[ENTITY_COLUMNS]
+
+
+def _kg_triples(
+    path: Path, columns: TableColumns, items: set[str], notes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The triples file's triples (an endpoint that is an item id is that item) and its
+    entities, named where the file names them."""
+    frame = read_table(path, (columns.head, columns.relation, columns.tail))
+    types = {r: _relationship_type(r, path) for r in frame[columns.relation].unique()}
+    heads, tails = frame[columns.head], frame[columns.tail]
+    triples = pd.DataFrame(
+        {
+            "head": heads,
+            "head_label": heads.map(lambda v: _label(v, items)),
+            "type": frame[columns.relation].map(types),
+            "tail": tails,
+            "tail_label": tails.map(lambda v: _label(v, items)),
+        }
+    )
+    before = len(triples)
+    triples = triples.drop_duplicates()
+    if before != len(triples):
+        notes.append(f"{before - len(triples)} duplicate triples collapsed")
+    notes.append(
+        f"{len(types)} relation(s) as types: "
+        + ", ".join(f"{k} -> {v}" for k, v in sorted(types.items())[:5])
+    )
+    named = pd.concat(
+        [
+            pd.DataFrame({"id": frame[columns.head], "name": frame.get(columns.head_name)}),
+            pd.DataFrame({"id": frame[columns.tail], "name": frame.get(columns.tail_name)}),
+        ],
+        ignore_index=True,
+    )
+    entities = named[~named["id"].isin(items)]
+    entities = entities.sort_values("name", na_position="last").drop_duplicates("id")
+    return triples, entities.assign(label=Label.ENTITY.value)[ENTITY_COLUMNS]

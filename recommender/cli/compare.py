@@ -25,7 +25,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments.peers.driver import recbole_python
     from recommender.experiments.report import write_all
     from recommender.experiments.runstore import RunStore
-    from recommender.pipelines.inputs import VARIANTS, UserVector, for_catalogue, load_inputs
+    from recommender.pipelines.inputs import (
+        VARIANTS,
+        UserVector,
+        for_catalogue,
+        load_inputs,
+    )
     from recommender.util.files import write_text_atomic
     from recommender.util.machine import accelerator, machine
 
@@ -47,8 +52,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         export = prepare(graph, wanted, args.run)
         if export is None:
             return 2
-        has_text = bool(export.has_feature["Item"].any())
-        variants = for_catalogue(tuple(v for v in VARIANTS if v.user in wanted), has_text)
+        variants = for_catalogue(
+            tuple(v for v in VARIANTS if v.user in wanted), export.has_item_text
+        )
         inputs = load_inputs(graph, home, export, variants)
         split = load_split(home, args.dataset, recorded_split_hash(graph))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kgstore import explain, stats
-from kgstore.datasets import ADAPTERS, load_dataset
+from kgstore.datasets import ADAPTERS, CanonicalDataset, DatasetError, load_dataset
 from kgstore.datasets.names import read_names, with_names
 from kgstore.datasets.registry import detect_format
 from kgstore.datasets.tables import TableColumns
@@ -58,17 +58,22 @@ def table_columns(args: argparse.Namespace) -> TableColumns:
     return TableColumns(**given)
 
 
+def read_dataset(
+    args: argparse.Namespace, path: Path, name: str, fmt: str | None
+) -> CanonicalDataset:
+    """The dataset as ``ingest`` and ``inspect`` read it: its format, the table options
+    and the ``--names`` file."""
+    data = load_dataset(path, name=name, fmt=fmt, columns=table_columns(args))
+    return with_names(data, read_names(Path(args.names))) if args.names else data
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     """What ``kgrec ingest`` would write, without a database; exit 2 on the first problem."""
-    from kgstore.datasets import DatasetError
-
     started = time.perf_counter()
     path = Path(args.path)
     try:
         fmt = args.format or detect_format(path)
-        data = load_dataset(path, name=args.name or path.stem, fmt=fmt, columns=table_columns(args))
-        if args.names:
-            data = with_names(data, read_names(Path(args.names)))
+        data = read_dataset(args, path, args.name or path.stem, fmt)
     except DatasetError as error:
         print(f"kgrec inspect: {error}", file=sys.stderr)
         return 2
@@ -104,11 +109,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     check_name(args.name or args.dataset)  # before reading or connecting
     path = Path(args.path) if args.path else data_dir() / args.dataset
     started = time.perf_counter()
-    data = load_dataset(
-        path, name=args.name or args.dataset, fmt=args.format, columns=table_columns(args)
-    )
-    if args.names:
-        data = with_names(data, read_names(Path(args.names)))
+    data = read_dataset(args, path, args.name or args.dataset, args.format)
     print(data.summary())
     print(f"  read and split in {time.perf_counter() - started:.1f}s")
     settings = common.settings()

@@ -65,7 +65,12 @@ def cmd_comparison(args: argparse.Namespace) -> int:
     from recommender.experiments.fingerprint import experiment_fingerprint
     from recommender.experiments.report import markdown, write_all
     from recommender.experiments.runstore import RunStore
-    from recommender.pipelines.inputs import VARIANTS, UserVector, for_catalogue, load_inputs
+    from recommender.pipelines.inputs import (
+        VARIANTS,
+        UserVector,
+        for_catalogue,
+        load_inputs,
+    )
     from recommender.util.machine import accelerator, machine
 
     config = common.sasrec_config(args)  # checked before connecting
@@ -77,7 +82,7 @@ def cmd_comparison(args: argparse.Namespace) -> int:
         export = prepare(graph, wanted, args.run)
         if export is None:
             return 2
-        variants = for_catalogue(variants, bool(export.has_feature["Item"].any()))
+        variants = for_catalogue(variants, export.has_item_text)
         inputs = load_inputs(graph, kgrec_home(), export, variants)
     seeds = tuple(range(args.seeds))
     print(

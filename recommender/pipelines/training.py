@@ -64,7 +64,7 @@ def train_recommender(
     """
     dataset = graph.dataset
     export = export_graph(graph, home / "cache" / "export", progress=progress)
-    product = for_catalogue((PERSONA_RETRIEVER,), bool(export.has_feature["Item"].any()))[0]
+    product = for_catalogue((PERSONA_RETRIEVER,), export.has_item_text)[0]
     inputs = load_inputs(graph, home, export, (PLAIN, product))
     fingerprint = {
         "split": recorded_split_hash(graph),
@@ -105,7 +105,7 @@ def train_recommender(
         reranker, reranker_result = fit(PLAIN, None, inputs, config, seed, device, progress)
     validation["reranker"] = reranker_result.best_valid
     epochs["reranker"] = reranker_result.best_epoch
-    log(f"reranker: valid NDCG@10 {result.best_valid:.4f}")
+    log(f"reranker: valid NDCG@10 {reranker_result.best_valid:.4f}")
     warm = warm_items(inputs)
     weight, blended = choose_weight(
         retriever, reranker, inputs.data, candidates=CANDIDATES, fixed_items=~warm

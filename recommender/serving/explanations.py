@@ -10,8 +10,8 @@ import numpy as np
 from kgstore.embeddings import index_name
 from kgstore.explain import GraphPath, persona_support, session_evidence
 from kgstore.graph import Graph
-from kgstore.node_text import readable_title, relation_words
-from kgstore.vocabulary import Label
+from kgstore.node_text import readable_title
+from kgstore.vocabulary import Label, readable_relation
 from recommender.serving.types import Explanation, PersonaSource, Recommendation
 
 
@@ -24,11 +24,13 @@ def explain(
     user_id: str | None,
     source: PersonaSource,
     neighbours: int,
+    link_types: str,
 ) -> list[Recommendation]:
-    """``results`` with their explanations: the graph paths to the session's items, and how
-    many of the ``neighbours`` users nearest to the persona chose each item."""
+    """``results`` with their explanations: the graph paths to the session's items along
+    ``link_types`` (:func:`~kgstore.explain.item_link_types`), and how many of the
+    ``neighbours`` users nearest to the persona chose each item."""
     items = [r.item for r in results]
-    evidence = session_evidence(graph, items, list(dict.fromkeys(session)))
+    evidence = session_evidence(graph, items, list(dict.fromkeys(session)), link_types)
     support = {}
     if source != "none" and np.linalg.norm(persona) > 0:
         support = persona_support(
@@ -80,7 +82,7 @@ def evidence_lines(paths: list[GraphPath], titles: dict[str, str | None]) -> lis
         named = bool(middle.get("name"))
         identity = f"{middle['label']}#{middle['id']}#{path.types[0]}"
         begins = f"{middle['label']}: {middle['name']}, shared with" if named else (
-            f"same {relation_words(path.types[0])} as"
+            f"same {readable_relation(path.types[0])} as"
         )  # fmt: skip
         _, names = shared.setdefault((named, identity), (begins, []))
         if name not in names:

@@ -83,6 +83,12 @@ class ErrorModel(BaseModel):
     items: list[str] | None = None
 
 
+def _error(status: int, code: str, message: str, items: list[str] | None = None) -> JSONResponse:
+    """The JSON body every error answer has."""
+    body = ErrorModel(error=code, message=message, items=items)
+    return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
+
+
 def _paths(paths: list[GraphPath]) -> list[PathModel]:
     return [PathModel(nodes=p.nodes, types=p.types) for p in paths]
 
@@ -109,8 +115,7 @@ def _routes(recommender: Recommender) -> FastAPI:
     @app.exception_handler(RecommendError)
     async def _bad_request(_: Request, error: RecommendError) -> JSONResponse:
         status = 404 if isinstance(error, UnknownItemsError | UnknownUserError) else 400
-        body = ErrorModel(error=error.code, message=str(error), items=getattr(error, "items", None))
-        return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
+        return _error(status, error.code, str(error), getattr(error, "items", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -123,8 +128,7 @@ def _routes(recommender: Recommender) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": detail})
 
     async def _no_database(_: Request, error: Exception) -> JSONResponse:
-        body = ErrorModel(error="database_unavailable", message=f"Neo4j is unavailable: {error}")
-        return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
+        return _error(503, "database_unavailable", f"Neo4j is unavailable: {error}")
 
     # The driver's connection errors, and the server's own "not now" answers: each a 503
     # with a JSON body, never a plain-text 500.
@@ -138,11 +142,11 @@ def _routes(recommender: Recommender) -> FastAPI:
     @app.exception_handler(neo4j.exceptions.ClientError)
     async def _refused(request: Request, error: neo4j.exceptions.ClientError) -> JSONResponse:
         if "TransactionTimedOut" in (error.code or ""):  # over ServingConfig.query_timeout_s
-            body = ErrorModel(
-                error="database_timeout",
-                message=f"Neo4j did not answer within {recommender.config.query_timeout_s:g} s",
+            return _error(
+                503,
+                "database_timeout",
+                f"Neo4j did not answer within {recommender.config.query_timeout_s:g} s",
             )
-            return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
         return await _internal(request, error)
 
     async def _bounded(function: Callable[..., T], *args: Any) -> T:
@@ -153,17 +157,14 @@ def _routes(recommender: Recommender) -> FastAPI:
 
     @app.exception_handler(TimeoutError)
     async def _too_slow(_: Request, error: TimeoutError) -> JSONResponse:
-        body = ErrorModel(
-            error="database_timeout",
-            message=f"no answer within {recommender.config.request_timeout_s:g} s",
+        return _error(
+            503, "database_timeout", f"no answer within {recommender.config.request_timeout_s:g} s"
         )
-        return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, error: Exception) -> JSONResponse:
         # A defect, not the client's fault: JSON like every other answer, no internals.
-        body = ErrorModel(error="internal_error", message="the service failed; see its log")
-        return JSONResponse(status_code=500, content=body.model_dump(exclude_none=True))
+        return _error(500, "internal_error", "the service failed; see its log")
 
     @app.get("/health")
     async def health() -> JSONResponse:

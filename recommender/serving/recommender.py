@@ -8,13 +8,20 @@ itself runs on the bundle's models and arrays in memory, so it stays fast.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy import sparse
 
-from kgstore.explain import ItemDetails, item_details, item_titles, user_persona
+from kgstore.explain import (
+    ItemDetails,
+    item_details,
+    item_link_types,
+    item_titles,
+    user_persona,
+)
 from kgstore.graph import Graph
 from kgstore.personas import nearest_users
 from kgstore.splits import recorded_split_hash
@@ -107,6 +114,11 @@ class Recommender:
             )
         return cls(graph, bundle, titles, config)
 
+    @cached_property
+    def link_types(self) -> str:
+        """The graph's item link types, read on the first explanation (kept once read)."""
+        return item_link_types(self.graph)
+
     @property
     def max_k(self) -> int:
         return min(self.candidates, len(self.bundle.items))
@@ -189,6 +201,7 @@ class Recommender:
                 user_id,
                 source,
                 self.config.session_neighbours,
+                self.link_types,
             )
         return Recommendations(
             results, source, len(session), len(read), self.bundle.info.version, neighbours

@@ -175,9 +175,9 @@ def test_a_1000_item_session_is_explained_from_its_last_items_only(
     asked: list[int] = []
     original = session_evidence
 
-    def spied(graph: Graph, items: list[str], session: list[str]) -> Any:
+    def spied(graph: Graph, items: list[str], session: list[str], *rest: Any) -> Any:
         asked.append(len(session))
-        return original(graph, items, session)
+        return original(graph, items, session, *rest)
 
     monkeypatch.setattr(explanations, "session_evidence", spied)
     session = [f"i{(i * 7) % 20}" for i in range(1000)]  # 20 distinct, max_len is 5

@@ -130,3 +130,10 @@ def test_generated_relationship_types_have_one_safe_shape() -> None:
             check_relationship_type(bad)
     with pytest.raises(VocabularyError):
         generated_relationship_type("x" * 100)
+
+
+def test_generated_types_read_as_their_words() -> None:
+    from kgstore.vocabulary import readable_relation
+
+    assert readable_relation(generated_relationship_type("made by")) == "made by"
+    assert readable_relation("FILM_COUNTRY") == "film country"
