@@ -256,12 +256,19 @@ def nearest_users(
     ]
 
 
+def persona_model(graph: Graph) -> str | None:
+    """The model name of the dataset's current personas (None when it has none)."""
+    records = graph.read("export/persona_seq")
+    return records[0]["model"] if records and records[0]["version"] is not None else None
+
+
 def personas_current(graph: Graph, graph_version: str, model: str) -> bool:
-    """Whether ``dataset`` has personas of ``model`` learned from ``graph_version``."""
+    """Whether ``dataset`` has personas of ``model`` learned from ``graph_version``; a model
+    published as ``model:choice`` (a setting chosen when it was trained) counts as ``model``."""
     records = graph.read("export/persona_seq")
     return bool(
         records
         and records[0]["version"] is not None
-        and records[0]["model"] == model
+        and str(records[0]["model"]).split(":")[0] == model
         and records[0]["graph_version"] == graph_version
     )

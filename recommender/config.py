@@ -60,7 +60,10 @@ TRAIN_GRID: tuple[dict[str, float | int], ...] = (
     {"dropout": 0.3},
     {"batch_size": 64, "lr": 3e-3},
 )
-TUNED_SETTINGS = ("batch_size", "dropout", "lr")  # giving any of these turns the grid off
+TUNED_SETTINGS = ("batch_size", "dropout", "lr", "user_dropout")  # any given: no tuning
+# The retriever's user dropout tried with the chosen settings and fusion (the first is the
+# default, ADR 0007): less when the user vector carries signal, more when it is noise.
+USER_DROPOUT_GRID: tuple[float, ...] = (0.5, 0.2, 0.8)
 
 
 class HDGIConfig(BaseModel):
@@ -84,6 +87,19 @@ class HDGIConfig(BaseModel):
         description="layer-normalise each metapath's output before the semantic attention "
         "(off until validation says otherwise; docs/results/personas.md)",
     )
+
+
+# The training lengths `kgrec personas` chooses between per dataset, unless --epochs or
+# --patience is given: changes to HDGIConfig's defaults, none longer. One run with the
+# longest gives every one of them (learners.hdgi.train's ``stops``); the personas whose
+# neighbours best find each user's validation item win (recommender.evaluation.neighbours).
+HDGI_GRID: tuple[dict[str, int], ...] = (
+    {},
+    {"patience": 25},
+    {"epochs": 200},
+    {"epochs": 200, "patience": 25},
+)
+HDGI_TUNED = ("epochs", "patience")
 
 
 class ServingConfig(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -32,6 +33,18 @@ class TrainResult:
     seconds_per_epoch: float = 0.0
     attention: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    # Per (epochs, patience) of ``stops``: what training with those limits would have given.
+    stopped: dict[tuple[int, int], StopPoint] = field(default_factory=dict)
+
+
+@dataclass
+class StopPoint:
+    """Where a shorter run (fewer epochs or less patience) would have stopped, and its
+    personas (from its best epoch, as :class:`TrainResult`'s)."""
+
+    epochs_run: int
+    best_epoch: int
+    personas: np.ndarray
 
 
 def train_hdgi(
@@ -45,6 +58,7 @@ def train_hdgi(
     profile_weight: float,
     max_grad_norm: float | None,
     path_norm: bool = False,
+    stops: Sequence[tuple[int, int]] = (),
     seed: int = 0,
     device: str | None = None,
     checkpoint: Path | None = None,
@@ -68,10 +82,20 @@ def train_hdgi(
         max_grad_norm: gradient norm clipping; ``None`` switches it off.
         path_norm: normalise each metapath's output before the semantic attention (see
             :class:`~learners.hdgi.encoder.MetapathEncoder`).
+        stops: ``(epochs, patience)`` limits, none above ``epochs`` and ``patience``, whose
+            personas are also returned (``TrainResult.stopped``): one run gives what a run
+            with each of those limits would have given, since every limit sees the same
+            losses and the same best state until it stops.
         seed: seeds torch, the corruption and the initialisation (default ``0``).
         device: ``cuda``/``cpu`` (default: CUDA when available).
         checkpoint: where the best state is saved (default: not saved).
     """
+    for limit_epochs, limit_patience in stops:
+        if not (0 < limit_epochs <= epochs and 0 < limit_patience <= patience):
+            raise ValueError(
+                f"stop ({limit_epochs}, {limit_patience}) is outside the run's limits "
+                f"({epochs} epochs, patience {patience})"
+            )
     torch.manual_seed(seed)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     metapaths = user_metapaths(inputs.type_pairs)
@@ -122,7 +146,14 @@ def train_hdgi(
         value = float(loss.detach())
         result.losses.append(value)
         bar.set_postfix(loss=f"{value:.4f}")
-        if best.update(model, value, epoch):
+        stop = best.update(model, value, epoch)
+        for limits in stops:
+            ended = best.waited >= limits[1] or epoch + 1 >= limits[0]
+            if limits not in result.stopped and (ended or stop):
+                result.stopped[limits] = StopPoint(
+                    epoch + 1, best.epoch, _best_personas(model, best, data)
+                )
+        if stop:
             break
     result.seconds_per_epoch = (time.perf_counter() - started) / len(result.losses)
     result.best_epoch = best.epoch
@@ -130,9 +161,25 @@ def train_hdgi(
     with torch.no_grad():
         personas = model.encoder(data.x, data.adjacency)
     result.personas = personas.cpu().numpy().astype(np.float32)
+    for limits in stops:  # limits that would not have stopped before this run did
+        if limits not in result.stopped:
+            result.stopped[limits] = StopPoint(
+                len(result.losses), result.best_epoch, result.personas.copy()
+            )
     if encoder.last_attention is not None:
         result.attention = {
             "-".join(p): float(w)
             for p, w in zip(metapaths, encoder.last_attention.cpu(), strict=True)
         }
     return result
+
+
+def _best_personas(model: HDGI, best: BestState, data: HDGIInputs) -> np.ndarray:
+    """The personas of ``best``'s state, leaving ``model`` as it was (training mode)."""
+    current = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    best.restore(model)
+    with torch.no_grad():
+        personas: np.ndarray = model.encoder(data.x, data.adjacency).cpu().numpy()
+    model.load_state_dict(current)
+    model.train()
+    return personas.astype(np.float32)

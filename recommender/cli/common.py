@@ -93,18 +93,26 @@ def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
 
 
-def add_hdgi_options(p: argparse.ArgumentParser, hidden_default: int) -> None:
-    """HDGI's options, with :class:`HDGIConfig`'s defaults."""
+def add_hdgi_options(p: argparse.ArgumentParser, hidden_default: int, tuned: bool = False) -> None:
+    """HDGI's options, with :class:`HDGIConfig`'s defaults; with ``tuned``, the training
+    length is chosen on validation unless ``--epochs`` or ``--patience`` is given."""
     d = HDGIConfig()
     p.add_argument(
         "--hidden", type=int, default=hidden_default, help=f"persona size ({hidden_default})"
     )
-    p.add_argument("--epochs", type=int, default=d.epochs, help=f"at most ({d.epochs})")
+    chosen = "chosen on validation, at most"
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None if tuned else d.epochs,
+        help=f"at most ({chosen} {d.epochs})" if tuned else f"at most ({d.epochs})",
+    )
     p.add_argument(
         "--patience",
         type=int,
-        default=d.patience,
-        help=f"stop after this many epochs without a lower loss ({d.patience})",
+        default=None if tuned else d.patience,
+        help="stop after this many epochs without a lower loss "
+        + (f"({chosen} {d.patience})" if tuned else f"({d.patience})"),
     )
     p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate ({d.lr:g})")
     p.add_argument(
@@ -124,13 +132,15 @@ def add_hdgi_options(p: argparse.ArgumentParser, hidden_default: int) -> None:
 
 
 def hdgi_config(args: argparse.Namespace) -> HDGIConfig:
+    """The HDGI settings of :func:`add_hdgi_options`' options (a length not given keeps the
+    default)."""
+    given = {"epochs": args.epochs, "patience": args.patience}
     return HDGIConfig(
         hidden_channels=args.hidden,
-        epochs=args.epochs,
-        patience=args.patience,
         lr=args.lr,
         taste_weight=args.taste_weight,
         profile_weight=args.profile_weight,
+        **{k: v for k, v in given.items() if v is not None},
     )
 
 

@@ -18,6 +18,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     import torch
 
     from kgstore.export import count_vectors
+    from kgstore.personas import persona_model
     from kgstore.splits import load_split, recorded_split_hash
     from recommender.experiments import compare
     from recommender.experiments.comparison import run_comparison
@@ -57,6 +58,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         inputs = load_inputs(graph, home, export, variants)
         split = load_split(home, args.dataset, recorded_split_hash(graph))
+        personas = persona_model(graph)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     progress = not args.quiet
     store_root = home / "experiments" / "table3" / args.dataset
@@ -81,7 +83,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         *["##" + line if line.startswith("#") else line
           for line in plan.read_text(encoding="utf-8").splitlines()[1:]],
         "",
-        *compare.selection_lines([selection, *(p.selection for p in found.values())]),
+        *compare.selection_lines(
+            [selection, *(p.selection for p in found.values())], personas, chosen.user_dropout
+        ),
     ]  # fmt: skip
     command = (
         f"kgrec experiment compare --dataset {args.dataset} --seeds {args.seeds} "

@@ -8,13 +8,15 @@ from typing import Any
 
 from kgstore.settings import kgrec_home
 from recommender.cli import common
-from recommender.config import HDGIConfig
+from recommender.config import HDGI_GRID, HDGI_TUNED, HDGIConfig
 
 
 def cmd_personas(args: argparse.Namespace) -> int:
     from recommender.pipelines.persona_learning import learn_personas
 
     config = common.hdgi_config(args)  # checked before connecting
+    given = [name for name in HDGI_TUNED if getattr(args, name) is not None]
+    grid = HDGI_GRID if args.tune and not given else ()
     with common.graph(args.dataset) as graph:
         report = learn_personas(
             graph,
@@ -24,6 +26,7 @@ def cmd_personas(args: argparse.Namespace) -> int:
             device=args.device,
             progress=not args.quiet,
             if_stale=args.if_stale,
+            grid=grid,
         )
     if report is None:
         print(f"personas of {args.dataset} are up to date with the graph (left as they are)")
@@ -33,6 +36,16 @@ def cmd_personas(args: argparse.Namespace) -> int:
         f"HDGI on {result.device}: {len(result.losses)} epochs, "
         f"{result.seconds_per_epoch:.3f}s/epoch, loss {result.losses[0]:.4f} -> "
         f"{min(result.losses):.4f} (best epoch {result.best_epoch})"
+    )
+    for tried in report.tuning:
+        print(
+            f"  limits {tried['changes']}: stopped after {tried['epochs_run']} epochs, "
+            f"neighbours' valid NDCG@10 {tried['valid_ndcg10']}"
+        )
+    how = "chosen on validation" if report.tuning else "as given"
+    print(
+        f"training length: {report.config.epochs} epochs at most, patience "
+        f"{report.config.patience} ({how}); model {report.model}"
     )
     for path, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
         print(f"  metapath {path:<32} attention {weight:.3f}")
@@ -81,7 +94,14 @@ def register(sub: Any, explain: Any) -> None:
     """Adds personas and probe to ``sub``, and ``persona`` to the explain sub-parsers."""
     p = sub.add_parser("personas", help="learn user personas with HDGI and write them back")
     common.add_dataset(p)
-    common.add_hdgi_options(p, hidden_default=common.settings().persona_dim)
+    common.add_hdgi_options(p, hidden_default=common.settings().persona_dim, tuned=True)
+    p.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"choose the training length from {len(HDGI_GRID)} settings on the dataset's "
+        "validation split (default); off when --epochs or --patience is given",
+    )
     p.add_argument("--seed", type=int, default=0)
     common.add_device(p)
     common.add_quiet(p)

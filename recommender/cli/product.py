@@ -12,7 +12,7 @@ from typing import Any
 from kgstore.node_text import readable_title
 from kgstore.settings import kgrec_home
 from recommender.cli import common
-from recommender.config import TRAIN_GRID, TUNED_SETTINGS, ServingConfig
+from recommender.config import TRAIN_GRID, TUNED_SETTINGS, USER_DROPOUT_GRID, ServingConfig
 from recommender.util.markdown import table as markdown_table
 
 
@@ -44,7 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = common.sasrec_config(args)  # checked before connecting
     given = [name for name in TUNED_SETTINGS if getattr(args, name) is not None]
-    grid = () if given or not args.tune else TRAIN_GRID
+    tune = args.tune and not given
     with common.graph(args.dataset) as graph:
         path, bundle, trained = train_recommender(
             graph,
@@ -56,12 +56,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device,
             force=args.force,
             progress=not args.quiet,
-            grid=grid,
+            grid=TRAIN_GRID if tune else (),
+            user_dropouts=USER_DROPOUT_GRID if tune else (),
         )
     info = bundle.info
     for tried in info.training.get("tuning") or []:
         print(
-            f"  tried {tried['changes'] or 'the defaults'}: valid NDCG@10 {tried['valid_ndcg10']}"
+            f"  {tried.get('model', 'reranker')}, tried {tried['changes'] or 'the defaults'}: "
+            f"valid NDCG@10 {tried['valid_ndcg10']}"
         )
     chosen = {k: info.settings[k] for k in TUNED_SETTINGS}
     how = "chosen on validation" if info.training.get("tuning") else "as given"
@@ -180,11 +182,18 @@ def register(sub: Any) -> None:
     p.add_argument("--dropout", type=float, help="SASRec dropout (default: chosen on validation)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: chosen on validation)")
     p.add_argument(
+        "--user-dropout",
+        type=float,
+        help="chance of dropping a training sequence's user vector in the retriever "
+        "(default: chosen on validation)",
+    )
+    p.add_argument(
         "--tune",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="choose batch size, dropout and learning rate on the dataset's validation split "
-        f"from {len(TRAIN_GRID)} settings (default); off when any of them is given",
+        f"from {len(TRAIN_GRID)} settings, then the retriever's user dropout from "
+        f"{len(USER_DROPOUT_GRID)} (default); off when any of them is given",
     )
     p.add_argument("--seed", type=int, default=0)
     common.add_device(p)

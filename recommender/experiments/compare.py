@@ -230,12 +230,26 @@ def plan_text(dataset: str, seeds: tuple[int, ...], peers: tuple[str, ...], limi
     )
 
 
-def selection_lines(selections: list[Selection]) -> list[str]:
+def selection_lines(
+    selections: list[Selection], personas: str | None = None, user_dropout: float | None = None
+) -> list[str]:
+    """The report's tuning section: what each model tried and chose on validation, and the
+    settings chosen elsewhere (the personas' model, the user dropout kept fixed)."""
     lines = ["## Tuning on validation", ""]
     for selection in selections:
         lines.append(f"- **{selection.model}**: chosen {selection.chosen}; tried " + "; ".join(
             f"{name} {valid:.4f}" for name, valid in selection.tried
         ))  # fmt: skip
+    if personas is not None:
+        lines.append(
+            f"- **Personas**: model `{personas}`, as `kgrec personas` published them (a name "
+            "ending in `:epochs…-patience…` is the training length it chose on validation)."
+        )
+    if user_dropout is not None:
+        lines.append(
+            f"- **User dropout** of the rows with a user vector: {user_dropout:g}, not tuned "
+            "here: every model's budget goes to the settings all its rows share."
+        )
     return [*lines, ""]
 
 

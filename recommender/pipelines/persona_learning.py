@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 import learners.hdgi
 from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.graph import Graph
 from kgstore.personas import personas_current, write_personas
+from kgstore.splits import in_time_order, load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.train import TrainResult, train_hdgi
-from recommender.config import HDGIConfig
-from recommender.util.hashing import code_digest
+from learners.sasrec.data import SequenceData
+from recommender.config import HDGI_TUNED, HDGIConfig
+from recommender.evaluation.metrics import ndcg
+from recommender.evaluation.neighbours import neighbour_ranks
+from recommender.util.hashing import code_digest, fingerprint
 
 
 @dataclass
@@ -22,6 +28,10 @@ class PersonaReport:
     version: str
     users: int
     result: TrainResult
+    config: HDGIConfig  # the settings the published personas were trained with
+    model: str
+    # With a grid: each setting tried, its validation score and where it stopped.
+    tuning: list[dict[str, object]] = field(default_factory=list)
 
 
 def learn_personas(
@@ -32,43 +42,103 @@ def learn_personas(
     device: str | None = None,
     progress: bool = True,
     if_stale: bool = False,
+    grid: Sequence[dict[str, int]] = (),
 ) -> PersonaReport | None:
     """Train HDGI on the dataset's graph (training interactions only) and publish personas
     for every user with at least one training interaction. With ``if_stale``, return None
-    instead when personas of the same model were already learned from this graph."""
+    instead when personas of the same model were already learned from this graph.
+
+    With a ``grid`` of changes to ``config``'s epochs and patience (such as
+    :data:`~recommender.config.HDGI_GRID`), one run with the longest limits gives the
+    personas of each, and the personas whose nearest users best find each user's validation
+    item (NDCG@10, :mod:`recommender.evaluation.neighbours`) are published; a tie keeps the
+    earlier setting."""
     export = export_graph(graph, home / "cache" / "export", progress)
-    model = model_name(config, seed)
-    if if_stale and personas_current(graph, export.version, model):
+    candidates = [config.model_copy(update=change) for change in grid]
+    family = model_name(config, seed, candidates)
+    if if_stale and personas_current(graph, export.version, family):
         return None
     interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
     active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
     if len(active) == 0:
         raise ExportError(f"no user of {graph.dataset!r} has a training interaction")
+    run = config
+    if candidates:
+        run = config.model_copy(
+            update={
+                "epochs": max(c.epochs for c in candidates),
+                "patience": max(c.patience for c in candidates),
+            }
+        )
     result = train_on_export(
         export,
-        config,
+        run,
         seed,
         device,
         progress,
-        checkpoint=home / "models" / graph.dataset / f"{model}.pt",
+        checkpoint=home / "models" / graph.dataset / f"{family}.pt",
+        stops=[(c.epochs, c.patience) for c in candidates],
     )
     users = export.ids["User"][active].tolist()
-    # Centred on the mean user: HDGI embeddings share a large common direction, and cosine
-    # similarity (the persona index) should compare how users differ from the average user.
-    personas = result.personas[active] - result.personas[active].mean(axis=0, keepdims=True)
+    chosen, personas = run, centred(result.personas[active])
+    tuning: list[dict[str, object]] = []
+    if candidates:
+        split = load_split(home, graph.dataset, recorded_split_hash(graph))
+        data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
+        scores = []
+        for candidate in candidates:
+            stop = result.stopped[(candidate.epochs, candidate.patience)]
+            score = validation_ndcg(users, centred(stop.personas[active]), data)
+            scores.append(-np.inf if np.isnan(score) else score)
+            tuning.append(
+                {
+                    "changes": {k: getattr(candidate, k) for k in HDGI_TUNED},
+                    "valid_ndcg10": round(score, 5),
+                    "epochs_run": stop.epochs_run,
+                    "best_epoch": stop.best_epoch,
+                }
+            )
+        chosen = candidates[int(np.argmax(scores))]  # the first of equals
+        personas = centred(result.stopped[(chosen.epochs, chosen.patience)].personas[active])
+    model = f"{family}:epochs{chosen.epochs}-patience{chosen.patience}" if candidates else family
     version = write_personas(
         graph, users, personas, model=model, progress=progress, graph_version=export.version
     )
-    return PersonaReport(version, len(users), result)
+    return PersonaReport(version, len(users), result, chosen, model, tuning)
 
 
-def model_name(config: HDGIConfig, seed: int) -> str:
+def centred(personas: np.ndarray) -> np.ndarray:
+    """Personas less the mean user: HDGI embeddings share a large common direction, and
+    cosine similarity (the persona index) should compare how users differ from the average
+    user."""
+    mean: np.ndarray = personas.mean(axis=0, keepdims=True)
+    return np.asarray(personas - mean, dtype=np.float32)
+
+
+def validation_ndcg(users: Sequence[str], personas: np.ndarray, data: SequenceData) -> float:
+    """NDCG@10 of each user's validation item ranked by their nearest users' training
+    items (users without a persona are similar to nobody)."""
+    rows = pd.Index(data.users).get_indexer(pd.Index(users))
+    aligned = np.zeros((len(data.users), personas.shape[1]), np.float32)
+    aligned[rows[rows >= 0]] = personas[rows >= 0]
+    ranks = neighbour_ranks(aligned, data, "valid")
+    return ndcg(ranks, 10) if len(ranks) else float("nan")
+
+
+def model_name(config: HDGIConfig, seed: int, candidates: Sequence[HDGIConfig] = ()) -> str:
     """The persona model's name on the User nodes: what changes the personas changes it
     (the settings, and a digest of HDGI's code), so ``--if-stale`` retrains after a change of
-    settings or an upgrade that changes the model."""
+    settings or an upgrade that changes the model. Training lengths chosen from
+    ``candidates`` are named by a digest of the candidates (the published name adds the one
+    chosen after a colon)."""
+    if candidates:
+        limits = [(c.epochs, c.patience) for c in candidates]
+        length = f"-tuned{fingerprint({'limits': limits})[:8]}"
+    else:
+        length = f"-epochs{config.epochs}-patience{config.patience}"
     return (
         f"hdgi-{config.hidden_channels}d-lr{config.lr:g}-taste{config.taste_weight:g}"
-        f"-profile{config.profile_weight:g}-epochs{config.epochs}-patience{config.patience}"
+        f"-profile{config.profile_weight:g}{length}"
         f"-seed{seed}-code{code_digest(Path(learners.hdgi.__file__).parent)[:8]}"
     )
 
@@ -80,6 +150,7 @@ def train_on_export(
     device: str | None = None,
     progress: bool = True,
     checkpoint: Path | None = None,
+    stops: Sequence[tuple[int, int]] = (),
 ) -> TrainResult:
     """HDGI on an exported graph; users and text-less nodes start random, fixed by ``seed``."""
     data = to_hetero_data(
@@ -96,4 +167,5 @@ def train_on_export(
         device=device,
         progress=progress,
         checkpoint=checkpoint,
+        stops=stops,
     )

@@ -13,6 +13,7 @@ import torch
 
 from kgstore.export import export_graph
 from kgstore.graph import Graph
+from kgstore.personas import persona_model
 from kgstore.splits import recorded_split_hash
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import SASRecTrainResult
@@ -23,6 +24,7 @@ from recommender.pipelines.inputs import (
     FUSIONS,
     PERSONA_RETRIEVER,
     PLAIN,
+    RetrieverVariant,
     TrainingInputs,
     fit,
     for_catalogue,
@@ -51,6 +53,7 @@ def train_recommender(
     progress: bool = True,
     log: Callable[[str], None] = print,
     grid: tuple[dict[str, float | int], ...] = (),
+    user_dropouts: tuple[float, ...] = (),
 ) -> tuple[Path, Bundle, bool]:
     """The bundle for the graph as it is now: loaded when one with the same inputs exists
     (unless ``force``), else trained, evaluated on the test targets and saved. Returns its
@@ -60,7 +63,8 @@ def train_recommender(
     validation NDCG@10. With a ``grid`` (changes to ``config``, such as
     :data:`~recommender.config.TRAIN_GRID`), the reranker is trained with each and the
     settings with the best validation NDCG@10 are used for both models; what was tried is
-    recorded in the bundle.
+    recorded in the bundle. With ``user_dropouts``, the retriever of the chosen fusion is
+    also trained with each of those user dropouts and the best on validation is kept.
     """
     dataset = graph.dataset
     export = export_graph(graph, home / "cache" / "export", progress=progress)
@@ -72,6 +76,8 @@ def train_recommender(
         "personas": inputs.persona_version,
         "settings": config.model_dump(),
         "grid": [dict(sorted(change.items())) for change in grid],
+        "user_dropouts": list(user_dropouts),
+        "persona_model": persona_model(graph),
         "fusion": fusion,
         "seed": seed,
     }
@@ -101,6 +107,21 @@ def train_recommender(
             best = (result.best_valid, model, choice)
     assert best is not None
     _, retriever, chosen = best
+    if user_dropouts:
+        config, retriever, tried = choose_user_dropout(
+            inputs,
+            product,
+            chosen,
+            config,
+            best[0],
+            retriever,
+            user_dropouts,
+            seed,
+            device,
+            progress,
+            log,
+        )
+        tuned += tried
     if reranker is None or reranker_result is None:
         reranker, reranker_result = fit(PLAIN, None, inputs, config, seed, device, progress)
     validation["reranker"] = reranker_result.best_valid
@@ -132,6 +153,7 @@ def train_recommender(
                 "device": device,
                 "seconds": round(time.perf_counter() - started, 1),
                 "tuning": tuned,
+                "persona_model": fingerprint["persona_model"],
             },
             retriever_weight=weight,
         ),
@@ -162,7 +184,13 @@ def choose_settings(
     for change in grid:
         config = base.model_copy(update=change)
         model, result = fit(PLAIN, None, inputs, config, seed, device, progress)
-        tried.append({"changes": dict(change), "valid_ndcg10": round(result.best_valid, 5)})
+        tried.append(
+            {
+                "model": "reranker",
+                "changes": dict(change),
+                "valid_ndcg10": round(result.best_valid, 5),
+            }
+        )
         log(f"settings {dict(change) or 'defaults'}: valid NDCG@10 {result.best_valid:.4f}")
         if best is None or result.best_valid > best[0]:
             best = (result.best_valid, config, model, result)
@@ -171,6 +199,48 @@ def choose_settings(
     chosen = {k: v for k, v in config.model_dump().items() if v != base.model_dump()[k]}
     log(f"chosen on validation: {chosen or 'the defaults'}")
     return config, model, result, tried
+
+
+def choose_user_dropout(
+    inputs: TrainingInputs,
+    variant: RetrieverVariant,
+    fusion: Fusion,
+    config: SASRecConfig,
+    score: float,
+    model: SASRec,
+    values: tuple[float, ...],
+    seed: int,
+    device: str,
+    progress: bool,
+    log: Callable[[str], None],
+) -> tuple[SASRecConfig, SASRec, list[dict[str, object]]]:
+    """The retriever with the user dropout of ``values`` that has the best validation
+    NDCG@10 (``model``, trained with ``config``, scored ``score``; a tie keeps it), its
+    settings, and each value tried."""
+    tried: list[dict[str, object]] = [
+        {
+            "model": f"retriever ({fusion})",
+            "changes": {"user_dropout": config.user_dropout},
+            "valid_ndcg10": round(score, 5),
+        }
+    ]
+    for value in values:
+        if value == config.user_dropout:
+            continue
+        candidate = config.model_copy(update={"user_dropout": value})
+        trained, result = fit(variant, fusion, inputs, candidate, seed, device, progress)
+        tried.append(
+            {
+                "model": f"retriever ({fusion})",
+                "changes": {"user_dropout": value},
+                "valid_ndcg10": round(result.best_valid, 5),
+            }
+        )
+        log(f"retriever, user dropout {value:g}: valid NDCG@10 {result.best_valid:.4f}")
+        if result.best_valid > score:
+            score, config, model = result.best_valid, candidate, trained
+    log(f"user dropout chosen on validation: {config.user_dropout:g}")
+    return config, model, tried
 
 
 def warm_items(inputs: TrainingInputs) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""`kgrec train` on a dataset a user brings in the table format: the settings it uses are
-chosen on that dataset's validation split and recorded in the bundle."""
+"""`kgrec personas` and `kgrec train` on a dataset a user brings in the table format: the
+settings they use are chosen on that dataset's validation split and recorded (on the users'
+persona model and in the bundle)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from kgstore.graph import Database
+from kgstore.personas import persona_model
 from kgstore.settings import Neo4jSettings
 from recommender.cli import main
-from recommender.config import TRAIN_GRID, SASRecConfig
+from recommender.config import HDGI_GRID, TRAIN_GRID, USER_DROPOUT_GRID, SASRecConfig
 
 
 def _table(folder: Path) -> Path:
@@ -27,7 +30,7 @@ def _table(folder: Path) -> Path:
 
 
 def test_train_chooses_and_records_settings_on_validation(
-    neo4j_settings: Neo4jSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    neo4j_settings: Neo4jSettings, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEO4J_URI", neo4j_settings.uri)
     monkeypatch.setenv("NEO4J_USER", neo4j_settings.user)
@@ -38,17 +41,34 @@ def test_train_chooses_and_records_settings_on_validation(
     try:
         assert main(["ingest", name, "--path", str(folder), "--quiet"]) == 0
         assert main(["embed", "--dataset", name, "--quiet", "--threads", "1"]) == 0
-        assert main(["personas", "--dataset", name, "--epochs", "5", "--quiet"]) == 0
+        # The training length is chosen on validation and named on the persona model.
+        assert main(["personas", "--dataset", name, "--quiet"]) == 0
+        model = persona_model(db.graph(name))
+        assert model is not None
+        lengths = {
+            f"epochs{c.get('epochs', 800)}-patience{c.get('patience', 100)}" for c in HDGI_GRID
+        }
+        assert model.split(":")[1] in lengths
+        # the same settings again: up to date, whichever length was chosen
+        assert main(["personas", "--dataset", name, "--quiet", "--if-stale"]) == 0
+        assert persona_model(db.graph(name)) == model
         assert main(["train", "--dataset", name, "--epochs", "2", "--quiet"]) == 0
         bundles = list((tmp_path / "home" / "models" / "recommender" / name).glob("*/bundle.json"))
         info = json.loads(bundles[0].read_text())
+        assert info["training"]["persona_model"] == model
         tried = info["training"]["tuning"]
-        assert [t["changes"] for t in tried] == [dict(c) for c in TRAIN_GRID]
-        best = max(tried, key=lambda t: t["valid_ndcg10"])  # the first of equals
+        reranker = [t for t in tried if t["model"] == "reranker"]
+        assert [t["changes"] for t in reranker] == [dict(c) for c in TRAIN_GRID]
+        best = max(reranker, key=lambda t: t["valid_ndcg10"])  # the first of equals
         expected = SASRecConfig(epochs=2).model_copy(update=best["changes"]).model_dump()
         assert {k: info["settings"][k] for k in ("batch_size", "dropout", "lr")} == {
             k: expected[k] for k in ("batch_size", "dropout", "lr")
         }
+        # then the retriever's user dropout, with those settings
+        retriever = [t for t in tried if t["model"].startswith("retriever")]
+        assert [t["changes"]["user_dropout"] for t in retriever] == list(USER_DROPOUT_GRID)
+        best = max(retriever, key=lambda t: t["valid_ndcg10"])
+        assert info["settings"]["user_dropout"] == best["changes"]["user_dropout"]
         # Given settings turn the grid off, and are recorded as given.
         assert main(["train", "--dataset", name, "--epochs", "2", "--batch-size", "8",
                      "--quiet"]) == 0  # fmt: skip

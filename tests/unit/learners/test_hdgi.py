@@ -275,3 +275,30 @@ def test_path_norm_gives_every_metapath_the_same_scale() -> None:
     per_row = normed.pow(2).mean(dim=-1)  # layer norm: unit mean square per user and path
     assert torch.allclose(per_row[per_row > 0], torch.ones_like(per_row[per_row > 0]), atol=1e-3)
     assert not torch.allclose(plain.norm(dim=-1), normed.norm(dim=-1))
+
+
+def test_each_stop_gives_what_a_run_with_those_limits_gives() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    stops = [(10, 100), (80, 2), (80, 5), (80, 100)]
+    run = train_hdgi(
+        inputs, **hyper(epochs=80, patience=100, lr=5e-2), stops=stops, seed=1, progress=False
+    )
+    assert set(run.stopped) == set(stops)
+    lengths = set()
+    for epochs, patience in stops:
+        alone = train_hdgi(
+            inputs, **hyper(epochs=epochs, patience=patience, lr=5e-2), seed=1, progress=False
+        )
+        stop = run.stopped[(epochs, patience)]
+        assert stop.epochs_run == len(alone.losses)
+        assert stop.best_epoch == alone.best_epoch
+        np.testing.assert_allclose(stop.personas, alone.personas, atol=1e-6)
+        lengths.add(stop.epochs_run)
+    assert len(lengths) >= 3  # the limits stopped at different epochs: the test means something
+    np.testing.assert_allclose(run.stopped[(80, 100)].personas, run.personas, atol=1e-6)
+
+
+def test_stops_beyond_the_runs_limits_are_refused() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="outside the run's limits"):
+        train_hdgi(inputs, **hyper(epochs=10), stops=[(20, 5)], progress=False)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import learners.hdgi
-from recommender.config import HDGIConfig
-from recommender.pipelines.persona_learning import model_name
+from recommender.config import HDGI_GRID, HDGIConfig
+from recommender.pipelines.persona_learning import centred, model_name
 from recommender.util.hashing import code_digest
 
 
@@ -19,3 +21,19 @@ def test_the_persona_model_name_names_the_settings_and_the_code() -> None:
     # how long training may run changes the personas too
     assert model_name(HDGIConfig(patience=20), 2) != name
     assert model_name(HDGIConfig(epochs=300), 2) != name
+
+
+def test_a_tuned_model_is_named_by_its_candidates_not_by_one_length() -> None:
+    config = HDGIConfig()
+    candidates = [config.model_copy(update=c) for c in HDGI_GRID]
+    name = model_name(config, 2, candidates)
+    assert "-tuned" in name and "epochs" not in name and ":" not in name
+    assert model_name(config, 2, candidates[:2]) != name
+    assert model_name(config, 2, candidates) == name
+
+
+def test_centred_personas_have_zero_mean() -> None:
+    rng = np.random.default_rng(0)
+    personas = rng.standard_normal((5, 3)).astype(np.float32) + 4.0
+    np.testing.assert_allclose(centred(personas).mean(axis=0), 0, atol=1e-6)
+    assert centred(personas).dtype == np.float32
