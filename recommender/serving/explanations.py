@@ -63,7 +63,7 @@ def explain(
 
 
 def evidence_lines(paths: list[GraphPath], titles: dict[str, str | None]) -> list[str]:
-    """Readable evidence, strongest first: direct relations (``FILM_SEQUEL The Godfather``),
+    """Readable evidence, strongest first: direct relations (``film sequel: The Godfather``),
     then named attributes shared with the most session items (``Genre: Sci-Fi, shared with
     Star Wars and Alien``), then entities without a name, phrased by their relation and never
     by their id (``same film country as Star Wars and Alien``)."""
@@ -74,7 +74,7 @@ def evidence_lines(paths: list[GraphPath], titles: dict[str, str | None]) -> lis
         end = path.nodes[-1]
         name = readable_title(titles.get(end["id"]) or end["id"])
         if len(path.nodes) == 2:
-            line = f"{path.types[0]} {name}"
+            line = f"{readable_relation(path.types[0])}: {name}"
             if line not in direct:
                 direct.append(line)
             continue

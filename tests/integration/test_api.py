@@ -36,6 +36,7 @@ from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 
 COLD, TWIN = "i40", "i7"  # i40: no interactions, the same text (title, genre) as i7
+UNNAMED = ("m.0c0", "m.0c1")  # KG entities without a name, as Freebase ids arrive
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +56,18 @@ def dataset(db: Database, minilm: object, home: Path) -> Iterator[Graph]:
         [
             data.triples,
             pd.DataFrame(
-                [(COLD, "Item", "HAS_GENRE", "Comedy", "Genre")], columns=data.triples.columns
+                [(COLD, "Item", "HAS_GENRE", "Comedy", "Genre")]
+                + [(f"i{i}", "Item", "FILM_COUNTRY", UNNAMED[i % 2], "Entity") for i in range(40)],
+                columns=data.triples.columns,
             ),
         ],
         ignore_index=True,
     )
-    data = dataclasses.replace(data, items=items, triples=triples)
+    entities = pd.concat(
+        [data.entities, pd.DataFrame({"id": list(UNNAMED), "label": "Entity", "name": None})],
+        ignore_index=True,
+    )
+    data = dataclasses.replace(data, items=items, triples=triples, entities=entities)
     ingestor = new_ingestor(db, home)
     ingestor.ingest(data)
     graph = db.graph(name)
@@ -234,6 +241,13 @@ def test_explanations_come_from_the_graph(recommender: Recommender) -> None:
         assert any(
             line.split(",")[0] in {f"Genre: {g}" for g in genres} for line in r.explanation.evidence
         )
+    # Paths through an entity without a name are phrased by the relation, never by its id.
+    phrased = [r.explanation.text for r in result if r.explanation is not None]
+    assert any("country" in text.lower() for text in phrased), phrased
+    for r in result:
+        assert r.explanation is not None
+        for line in [r.explanation.text, *r.explanation.evidence]:
+            assert not any(entity in line for entity in UNNAMED), line
     plain = recommender.recommend(session, k=8)
     assert [r.item for r in plain] == [r.item for r in result]
     assert all(r.explanation is None for r in plain)

@@ -197,6 +197,15 @@ def _folders(root: Path) -> dict[str, Path]:
         "item_id:token\tentity_id:token\ni1\tres:Lego\ni2\tres:Teddy_bear\n"
     )
     (toys / "items_Toys.csv").write_text("iid\ttitle\turi\ni1\tLego.*Set\tx\ni3\tKite\ty\n")
+    garden = root / "garden"  # another domain, with the metadata file and no titles
+    garden.mkdir()
+    (garden / "Amazon-KG-5core-Patio_Lawn_and_Garden.inter").write_text(inter)
+    (garden / "Amazon-KG-5core-Patio_Lawn_and_Garden.link").write_text(
+        "item_id:token\tentity_id:token\ni1\tres:Lawn_mower\ni2\tres:Rake\n"
+    )
+    (garden / "item_metadata_Patio_Lawn_and_Garden.csv").write_text(
+        "iid\tmetadata\ni1\tcat:Tools\tres:Lawn_mower\ni4\tcat:Tools\thttp://example.org\n"
+    )
     seqs = root / "seqs"
     seqs.mkdir()
     (seqs / "Seqs.txt").write_text(
@@ -212,6 +221,7 @@ def _folders(root: Path) -> dict[str, Path]:
     return {
         "recbole": shop,
         "amazon-kg": toys,
+        "amazon-kg-meta": garden,
         "sequences": seqs,
         "table": table_export(root, ".csv"),
         "table-parquet": table_export(root, ".parquet"),
@@ -239,7 +249,8 @@ def test_inspect_counts_what_ingest_writes_in_every_format(
     for fmt, folder in _folders(tmp_path).items():
         assert main(["inspect", str(folder), "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
-        assert report["format"] == fmt.partition("-")[0].replace("amazon", "amazon-kg")
+        family = fmt.partition("-")[0]
+        assert report["format"] == {"amazon": "amazon-kg"}.get(family, family)
         name = f"test-{fmt}-{uuid.uuid4().hex[:6]}"
         try:
             ingestor.ingest(load_dataset(folder, name=name))
@@ -248,7 +259,8 @@ def test_inspect_counts_what_ingest_writes_in_every_format(
             titled = db.graph(name).read_text(
                 "MATCH (i:Item {dataset: $dataset}) WHERE i.title IS NOT NULL RETURN i.id AS id"
             )
-            expected = {"recbole": 12, "amazon-kg": 3, "sequences": 0, "table": 6,
+            expected = {"recbole": 12, "amazon-kg": 3, "amazon-kg-meta": 2, "sequences": 0,
+                        "table": 6,
                         "table-parquet": 6, "table-plain": 0, "table-items": 6,
                         "table-triples": 0}[fmt]  # fmt: skip
             assert (

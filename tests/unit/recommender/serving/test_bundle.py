@@ -93,7 +93,7 @@ def test_evidence_lines_are_readable_and_strongest_first() -> None:
     ]
     titles: dict[str, str | None] = {"a": "Empire Strikes Back, The", "b": "Alien"}
     assert evidence_lines(paths, titles) == [
-        "FILM_SEQUEL Alien",
+        "film sequel: Alien",
         "Genre: Sci-Fi, shared with The Empire Strikes Back and Alien",
         "Genre: Drama, shared with Alien",
         "same film country as The Empire Strikes Back",
