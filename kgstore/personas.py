@@ -80,6 +80,34 @@ def write_personas(
     return version
 
 
+def add_personas(graph: Graph, users: Sequence[str], vectors: np.ndarray, version: str) -> None:
+    """Write personas for ``users`` (added after training) into the current version
+    ``version``, under the writer lock, so a full retraining cannot publish in between.
+
+    Raises:
+        PersonaWriteConflict: another writer holds the lock, or ``version`` is no longer
+            the current one (nothing is written then).
+    """
+    if len(users) != len(vectors):
+        raise ValueError(f"{len(users)} users but {len(vectors)} vectors")
+    writer = _acquire(graph, version, LOCK_TTL_S)
+    try:
+        records = graph.write(
+            "load/add_personas",
+            version=version,
+            rows=[{"id": u, "vector": v.tolist()} for u, v in zip(users, vectors, strict=True)],
+            updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+    finally:
+        graph.write("load/unlock_personas", writer=writer)
+    written = int(records[0]["written"]) if records else 0
+    if written != len(users):
+        raise PersonaWriteConflict(
+            f"personas of {graph.dataset!r} are no longer version {version}: retrain or "
+            "add the users again"
+        )
+
+
 def _acquire(graph: Graph, version: str, ttl_s: float) -> str:
     """Take the persona writer lock; the writer's id (``host:pid:version``)."""
     writer = f"{socket.gethostname()}:{os.getpid()}:{version}"
@@ -254,6 +282,12 @@ def nearest_users(
         )
         for r in records
     ]
+
+
+def read_persona_version(graph: Graph) -> str | None:
+    """The dataset's current persona version (None when it has none)."""
+    records = graph.read("export/persona_seq")
+    return str(records[0]["version"]) if records and records[0]["version"] is not None else None
 
 
 def persona_model(graph: Graph) -> str | None:

@@ -96,26 +96,48 @@ class MetapathEncoder(nn.Module):
                 module.reset_parameters()
 
     def forward(self, x: dict[str, Tensor], adjacency: Adjacency) -> Tensor:
+        states = self.item_states(x, adjacency)
+        fused, weights = self.fuse(self.path_outputs(states, adjacency))
+        self.last_attention = weights.detach()
+        return fused
+
+    def item_states(self, x: dict[str, Tensor], adjacency: Adjacency) -> list[Tensor]:
+        """Per metapath, the representation of the nodes one hop before the path ends (the
+        items of ``User-...-Item-User``), their own features added: a user's persona reads
+        only these and its own edges to them, which is what makes it inductive."""
         projected = {t: self.project[t](features) for t, features in x.items()}
-        per_path = []
-        for path, out in zip(self.metapaths, self.path_out, strict=True):
+        states = []
+        for path in self.metapaths:
             h = projected[path[0]]
-            for step, (previous, current) in enumerate(pairwise(path), start=1):
+            for previous, current in pairwise(path[:-1]):
                 h = torch.sparse.mm(adjacency[(current, previous)], h)
                 # Intermediate types add their own features (item and attribute texts). The
                 # target's own features are not added at the end: users start random, and
                 # the discriminator would otherwise tell real from corrupted users by that
                 # noise alone, leaving the persona close to its random input.
-                if step < len(path) - 1:
-                    h = h + projected[current]
-            h = self.activation(out(h))
+                h = h + projected[current]
+            states.append(h)
+        return states
+
+    def path_outputs(self, states: list[Tensor], adjacency: Adjacency) -> list[Tensor]:
+        """Each metapath's output for the target nodes: the last hop over ``adjacency``
+        (row-normalised, target x last-but-one type), then the path's layer."""
+        outputs = []
+        for path, out, h in zip(self.metapaths, self.path_out, states, strict=True):
+            h = self.activation(out(torch.sparse.mm(adjacency[(path[-1], path[-2])], h)))
             if self.path_norm:
                 h = nn.functional.layer_norm(h, h.shape[-1:])
-            per_path.append(h)
-        fused, weights = self.semantic(torch.stack(per_path))
-        self.last_attention = weights.detach()
-        result: Tensor = fused
-        return result
+            outputs.append(h)
+        return outputs
+
+    def fuse(self, outputs: list[Tensor], weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The semantic attention's fusion of the path outputs, and its weights (given
+        ``weights``, such as those of the training users, they are used as they are)."""
+        z = torch.stack(outputs)
+        if weights is None:
+            fused, found = self.semantic(z)
+            return fused, found
+        return (weights[:, None, None] * z).sum(dim=0), weights
 
     def __repr__(self) -> str:
         paths = ", ".join("-".join(p) for p in self.metapaths)

@@ -22,6 +22,7 @@ from learners.hdgi.auxiliary import (
 )
 from learners.hdgi.data import HDGIInputs
 from learners.hdgi.encoder import MetapathEncoder, user_metapaths
+from learners.hdgi.inductive import PersonaMemory
 from learners.hdgi.model import HDGI, shuffle_features
 
 
@@ -35,6 +36,7 @@ class TrainResult:
     device: str = "cpu"
     # Per (epochs, patience) of ``stops``: what training with those limits would have given.
     stopped: dict[tuple[int, int], StopPoint] = field(default_factory=dict)
+    memory: PersonaMemory | None = None  # for personas of users added later (inductive)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class StopPoint:
     epochs_run: int
     best_epoch: int
     personas: np.ndarray
+    memory: PersonaMemory
 
 
 def train_hdgi(
@@ -151,7 +154,7 @@ def train_hdgi(
             ended = best.waited >= limits[1] or epoch + 1 >= limits[0]
             if limits not in result.stopped and (ended or stop):
                 result.stopped[limits] = StopPoint(
-                    epoch + 1, best.epoch, _best_personas(model, best, data)
+                    epoch + 1, best.epoch, *_best_personas(model, encoder, best, data)
                 )
         if stop:
             break
@@ -161,10 +164,11 @@ def train_hdgi(
     with torch.no_grad():
         personas = model.encoder(data.x, data.adjacency)
     result.personas = personas.cpu().numpy().astype(np.float32)
+    result.memory = PersonaMemory.from_encoder(encoder, data.x, data.adjacency)
     for limits in stops:  # limits that would not have stopped before this run did
         if limits not in result.stopped:
             result.stopped[limits] = StopPoint(
-                len(result.losses), result.best_epoch, result.personas.copy()
+                len(result.losses), result.best_epoch, result.personas.copy(), result.memory
             )
     if encoder.last_attention is not None:
         result.attention = {
@@ -174,12 +178,16 @@ def train_hdgi(
     return result
 
 
-def _best_personas(model: HDGI, best: BestState, data: HDGIInputs) -> np.ndarray:
-    """The personas of ``best``'s state, leaving ``model`` as it was (training mode)."""
+def _best_personas(
+    model: HDGI, encoder: MetapathEncoder, best: BestState, data: HDGIInputs
+) -> tuple[np.ndarray, PersonaMemory]:
+    """The personas and memory of ``best``'s state, leaving ``model`` as it was (training
+    mode)."""
     current = {k: v.detach().clone() for k, v in model.state_dict().items()}
     best.restore(model)
     with torch.no_grad():
-        personas: np.ndarray = model.encoder(data.x, data.adjacency).cpu().numpy()
+        personas: np.ndarray = encoder(data.x, data.adjacency).cpu().numpy()
+    memory = PersonaMemory.from_encoder(encoder, data.x, data.adjacency)
     model.load_state_dict(current)
     model.train()
-    return personas.astype(np.float32)
+    return personas.astype(np.float32), memory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,33 @@ def cmd_personas(args: argparse.Namespace) -> int:
     for path, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
         print(f"  metapath {path:<32} attention {weight:.3f}")
     print(f"personas version {report.version} published on {report.users:,} users")
+    return 0
+
+
+def cmd_persona_add(args: argparse.Namespace) -> int:
+    import time
+
+    from kgstore.users import UserError, add_user
+    from recommender.pipelines.persona_learning import PersonaError, add_user_personas
+
+    with common.graph(args.dataset) as graph:
+        try:
+            if args.items:
+                edges = add_user(graph, args.user, args.items)
+                print(f"user {args.user}: {edges} interactions written to {args.dataset}")
+            started = time.perf_counter()
+            added = add_user_personas(graph, kgrec_home(), [args.user])
+        except (UserError, PersonaError) as error:
+            print(f"kgrec: {error}", file=sys.stderr)
+            return 2
+    seconds = time.perf_counter() - started
+    skipped = added.unknown_items[args.user]
+    print(
+        f"persona of {args.user} written (version {added.version}, {seconds * 1000:.0f} ms"
+        + (f"; {skipped} items newer than the personas were skipped" if skipped else "")
+        + "); recommend with --user "
+        + args.user
+    )
     return 0
 
 
@@ -111,6 +139,16 @@ def register(sub: Any, explain: Any) -> None:
         help="do nothing when personas of this model were learned from the current graph",
     )
     p.set_defaults(func=cmd_personas)
+
+    p = sub.add_parser(
+        "persona-add",
+        help="a user who arrived after training: write their interactions and their persona "
+        "from the trained HDGI, without retraining",
+    )
+    p.add_argument("user", help="the user's id (new, or known with new interactions)")
+    p.add_argument("items", nargs="*", help="items the user interacted with, oldest first")
+    common.add_dataset(p)
+    p.set_defaults(func=cmd_persona_add)
 
     p = sub.add_parser(
         "probe",

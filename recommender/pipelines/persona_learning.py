@@ -12,9 +12,11 @@ import pandas as pd
 import learners.hdgi
 from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.graph import Graph
-from kgstore.personas import personas_current, write_personas
+from kgstore.personas import add_personas, personas_current, read_persona_version, write_personas
 from kgstore.splits import in_time_order, load_split, recorded_split_hash
+from kgstore.users import user_items
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
+from learners.hdgi.inductive import PersonaMemory
 from learners.hdgi.train import TrainResult, train_hdgi
 from learners.sasrec.data import SequenceData
 from recommender.config import HDGI_TUNED, HDGIConfig
@@ -80,7 +82,7 @@ def learn_personas(
         stops=[(c.epochs, c.patience) for c in candidates],
     )
     users = export.ids["User"][active].tolist()
-    chosen, personas = run, centred(result.personas[active])
+    chosen, personas, memory = run, centred(result.personas[active]), result.memory
     tuning: list[dict[str, object]] = []
     if candidates:
         split = load_split(home, graph.dataset, recorded_split_hash(graph))
@@ -99,12 +101,93 @@ def learn_personas(
                 }
             )
         chosen = candidates[int(np.argmax(scores))]  # the first of equals
-        personas = centred(result.stopped[(chosen.epochs, chosen.patience)].personas[active])
+        stop = result.stopped[(chosen.epochs, chosen.patience)]
+        personas, memory = centred(stop.personas[active]), stop.memory
     model = f"{family}:epochs{chosen.epochs}-patience{chosen.patience}" if candidates else family
     version = write_personas(
         graph, users, personas, model=model, progress=progress, graph_version=export.version
     )
+    if memory is not None:
+        mean = (stop.personas if candidates else result.personas)[active].mean(axis=0)
+        save_memory(home, graph.dataset, version, memory, export.ids["Item"], mean)
     return PersonaReport(version, len(users), result, chosen, model, tuning)
+
+
+def memory_path(home: Path, dataset: str, version: str) -> Path:
+    """Where the persona memory of a published version is kept."""
+    return home / "models" / dataset / "personas" / f"{version}.npz"
+
+
+def save_memory(
+    home: Path,
+    dataset: str,
+    version: str,
+    memory: PersonaMemory,
+    items: np.ndarray,
+    mean: np.ndarray,
+) -> Path:
+    """Keep what personas of users added later need: the memory, its item ids (rows) and
+    the training users' mean persona (published personas are centred on it)."""
+    path = memory_path(home, dataset, version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    arrays = {"item_ids": np.asarray(items, dtype=str), "mean": mean.astype(np.float32)}
+    np.savez(partial, allow_pickle=False, **(arrays | memory.to_arrays()))
+    partial.replace(path)
+    return path
+
+
+@dataclass
+class AddedPersonas:
+    version: str
+    users: list[str]
+    vectors: np.ndarray  # as published: centred like the trained ones
+    unknown_items: dict[str, int]  # per user, items the memory has no state for (skipped)
+
+
+def add_user_personas(graph: Graph, home: Path, users: Sequence[str]) -> AddedPersonas:
+    """Personas for ``users`` (typically added after training, :func:`kgstore.users.add_user`)
+    from their items in the graph and the trained memory of the current persona version,
+    without retraining, written to their nodes in that version. A training user gets back
+    exactly their training persona.
+
+    Raises:
+        PersonaError: no personas yet, their memory is missing, a user is not in the graph
+            or has no item the memory knows.
+    """
+    current = read_persona_version(graph)
+    if current is None:
+        raise PersonaError(f"{graph.dataset!r} has no personas yet; run kgrec personas first")
+    path = memory_path(home, graph.dataset, current)
+    if not path.exists():
+        raise PersonaError(
+            f"no persona memory for version {current} of {graph.dataset!r} at {path}; run "
+            "kgrec personas again (personas trained before memories were kept have none)"
+        )
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    memory = PersonaMemory.from_arrays(arrays)
+    row_of = {str(item): row for row, item in enumerate(arrays["item_ids"])}
+    found = user_items(graph, users)
+    rows, unknown = [], {}
+    for user in users:
+        if user not in found:
+            raise PersonaError(f"user {user!r} is not in {graph.dataset!r}")
+        known = [row_of[i] for i in found[user] if i in row_of]
+        unknown[user] = len(found[user]) - len(known)
+        if not known:
+            raise PersonaError(
+                f"user {user!r} has no item the personas were trained with; a persona needs "
+                "at least one"
+            )
+        rows.append(np.array(known, np.int64))
+    vectors = memory.encode(rows) - arrays["mean"]
+    add_personas(graph, list(users), vectors, current)
+    return AddedPersonas(current, list(users), vectors.astype(np.float32), unknown)
+
+
+class PersonaError(RuntimeError):
+    """Personas cannot be computed as asked."""
 
 
 def centred(personas: np.ndarray) -> np.ndarray:

@@ -242,6 +242,24 @@ class Recommender:
             raise UnknownItemsError(unknown, self.dataset)
         return list(session_items)
 
+    def _added_user(
+        self, user_id: str
+    ) -> tuple[None, torch.Tensor, np.ndarray, PersonaSource, list[str]]:
+        """A user the models were not trained on, whose persona was computed afterwards
+        from the trained persona model (``kgrec persona-add``): that persona, when it is of
+        the version the models were trained with."""
+        found = user_persona(self.graph, user_id)
+        version = self.bundle.info.persona_version
+        if found is None or found.persona is None or found.version != version:
+            raise UnknownUserError(
+                f"user {user_id!r} has no training history in {self.dataset!r} and no persona "
+                f"of version {version or '(none)'}; add the user's interactions with kgrec "
+                "persona-add, or leave the user out for an anonymous session"
+            )
+        vector = np.asarray(found.persona, np.float32)
+        personas = torch.from_numpy(vector[None]).to(self.device)
+        return None, personas, vector, "user", []
+
     def _persona(
         self, user_id: str | None, indices: list[int]
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, np.ndarray, PersonaSource, list[str]]:
@@ -249,10 +267,7 @@ class Recommender:
         explanations), where it came from and the users it was averaged from."""
         if user_id is not None:
             if user_id not in self.user_index:
-                raise UnknownUserError(
-                    f"user {user_id!r} has no training history in {self.dataset!r}; "
-                    "leave the user out for an anonymous session"
-                )
+                return self._added_user(user_id)
             row = self.user_index[user_id]
             return (
                 torch.tensor([row], device=self.device),

@@ -397,3 +397,41 @@ def test_the_service_bounds_bodies_and_checks_the_token(recommender: Recommender
         "/recommend", json={"items": ["i1"]}, headers={"Authorization": "Bearer s3cret"}
     )
     assert ok.status_code == 200
+
+
+def test_a_user_added_after_training_gets_an_inductive_persona(
+    dataset: Graph, home: Path, recommender: Recommender
+) -> None:
+    from kgstore.explain import user_persona
+    from kgstore.personas import read_personas
+    from kgstore.users import UserError, add_user
+    from recommender.pipelines.persona_learning import add_user_personas
+
+    before = graph_counts(dataset)
+    with pytest.raises(UserError, match="items not in"):
+        add_user(dataset, "newcomer", ["i1", "no-such-item"])
+    assert graph_counts(dataset) == before  # nothing written
+    with pytest.raises(UnknownUserError, match="persona-add"):
+        recommender.recommend(["i3"], "newcomer")
+
+    assert add_user(dataset, "newcomer", ["i1", "i2", "i5"]) == 3
+    added = add_user_personas(dataset, home, ["newcomer"])
+    stored = user_persona(dataset, "newcomer")
+    assert stored is not None and stored.persona is not None
+    assert stored.version == recommender.bundle.info.persona_version == added.version
+    np.testing.assert_allclose(stored.persona, added.vectors[0], atol=1e-5)
+    # The same edges give the same persona.
+    np.testing.assert_allclose(
+        add_user_personas(dataset, home, ["newcomer"]).vectors, added.vectors, atol=1e-6
+    )
+    # The API serves the new user with that persona.
+    result = recommender.recommend(["i3"], "newcomer", k=5)
+    assert result.persona == "user" and len(list(result)) == 5
+    # A training user re-added with their training edges gets their training persona back.
+    personas = read_personas(dataset)
+    assert personas is not None
+    trained = personas.vectors[list(personas.ids).index("u3")]
+    again = add_user_personas(dataset, home, ["u3"]).vectors[0]
+    cosine = float(trained @ again / np.linalg.norm(trained) / np.linalg.norm(again))
+    print(f"re-added training user: cosine {cosine:.6f} to the training persona")
+    assert cosine > 0.9999

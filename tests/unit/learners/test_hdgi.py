@@ -302,3 +302,43 @@ def test_stops_beyond_the_runs_limits_are_refused() -> None:
     inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="outside the run's limits"):
         train_hdgi(inputs, **hyper(epochs=10), stops=[(20, 5)], progress=False)
+
+
+@pytest.mark.parametrize("path_norm", [False, True])
+def test_a_training_user_re_added_with_their_edges_gets_their_persona(path_norm: bool) -> None:
+    graph = tiny_graph()
+    inputs = hdgi_inputs(to_hetero_data(**graph))  # type: ignore[arg-type]
+    result = train_hdgi(inputs, **hyper(epochs=20, path_norm=path_norm), seed=2, progress=False)
+    assert result.memory is not None
+    users, items = graph["edges"][("User", "INTERACTED", "Item")]  # type: ignore[index]
+    own = [items[users == u] for u in range(12)]
+    np.testing.assert_allclose(result.memory.encode(own), result.personas, atol=1e-5)
+
+
+def test_an_inductive_persona_is_deterministic_and_needs_no_parameter_of_its_own() -> None:
+    # Two encoders trained on graphs whose users differ only in their random start features
+    # give different personas; the memory reads only items, so a new user with the same
+    # items gets the same persona from the same memory, however often it is asked.
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    memory = train_hdgi(inputs, **hyper(epochs=10), seed=4, progress=False).memory
+    assert memory is not None
+    new = [np.array([0, 4, 4]), np.array([8])]
+    first, again = memory.encode(new), memory.encode(new)
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (2, 8) and not np.allclose(first[0], first[1])
+    with pytest.raises(ValueError, match="no items"):
+        memory.encode([np.array([], np.int64)])
+    with pytest.raises(ValueError, match="outside"):
+        memory.encode([np.array([9])])
+
+
+def test_the_memory_round_trips_through_arrays() -> None:
+    from learners.hdgi.inductive import PersonaMemory
+
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    memory = train_hdgi(inputs, **hyper(epochs=5, path_norm=True), progress=False).memory
+    assert memory is not None
+    again = PersonaMemory.from_arrays(memory.to_arrays())
+    rows = [np.array([1, 2]), np.array([3])]
+    np.testing.assert_array_equal(again.encode(rows), memory.encode(rows))
+    assert again.path_norm
