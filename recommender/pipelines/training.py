@@ -18,19 +18,30 @@ from kgstore.splits import recorded_split_hash
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import SASRecTrainResult
 from recommender.config import CANDIDATES, SASRecConfig
-from recommender.evaluation.metrics import summarise
+from recommender.evaluation.metrics import ndcg, summarise
 from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
+from recommender.evaluation.sessions import (
+    SESSION_LENGTH,
+    SessionPersonas,
+    item_users,
+    neighbour_personas,
+    no_personas,
+    session_encoder,
+    session_ranks,
+)
 from recommender.pipelines.inputs import (
     FUSIONS,
     PERSONA_RETRIEVER,
     PLAIN,
     RetrieverVariant,
     TrainingInputs,
+    UserVector,
     fit,
     for_catalogue,
     load_inputs,
     trained_items,
 )
+from recommender.pipelines.persona_learning import memory_path
 from recommender.serving.bundle import (
     Bundle,
     BundleInfo,
@@ -133,6 +144,16 @@ def train_recommender(
     )
     validation["retriever + reranker"] = blended
     log(f"retriever weight in the final order: {weight:g} (valid NDCG@10 {blended:.4f})")
+    memory = load_memory(home, dataset, inputs.persona_version)
+    session_persona, scores = choose_session_persona(
+        retriever, reranker, inputs, memory, weight, warm
+    )
+    validation |= {f"anonymous session ({way})": score for way, score in scores.items()}
+    log(
+        f"anonymous sessions: persona by {session_persona} ("
+        + ", ".join(f"{way} {score:.4f}" for way, score in scores.items())
+        + f", valid NDCG@10 of the last {SESSION_LENGTH} items without the user)"
+    )
     bundle = Bundle(
         BundleInfo(
             dataset=dataset,
@@ -156,6 +177,7 @@ def train_recommender(
                 "persona_model": fingerprint["persona_model"],
             },
             retriever_weight=weight,
+            session_persona=session_persona,
         ),
         inputs.data.items,
         inputs.data.users,
@@ -163,8 +185,55 @@ def train_recommender(
         warm,
         retriever.cpu().eval(),
         reranker.cpu().eval(),
+        memory,
     )
     return save_bundle(bundle, models_dir), bundle, True
+
+
+def load_memory(home: Path, dataset: str, version: str | None) -> dict[str, np.ndarray] | None:
+    """The persona memory kept with persona ``version`` (None without one)."""
+    if version is None:
+        return None
+    path = memory_path(home, dataset, version)
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as stored:
+        return dict(stored)
+
+
+def choose_session_persona(
+    retriever: SASRec,
+    reranker: SASRec,
+    inputs: TrainingInputs,
+    memory: dict[str, np.ndarray] | None,
+    weight: float,
+    warm: np.ndarray,
+) -> tuple[str, dict[str, float]]:
+    """How anonymous sessions get their persona when served: the way with the better
+    validation NDCG@10 on each user's last items without their id (a tie keeps
+    ``neighbours``, the way without the encoder), and each way's score, ``none`` included
+    for the record (:mod:`recommender.evaluation.sessions`)."""
+    personas = inputs.user_features.get(UserVector.PERSONA)
+    if personas is None or not retriever.uses_users:
+        return "neighbours", {}
+    data = inputs.data
+    ways: dict[str, SessionPersonas] = {
+        "neighbours": neighbour_personas(personas, item_users(data.train, data.n_items)),
+        "none": no_personas(personas.shape[1]),
+    }
+    if memory is not None:
+        ways["encoder"] = session_encoder(memory, data.items)
+    scores = {
+        way: ndcg(
+            session_ranks(retriever, reranker, data, make, weight=weight, fixed_items=~warm),
+            10,
+        )
+        for way, make in ways.items()
+    }
+    chosen = max(
+        (way for way in ways if way != "none"), key=lambda way: (scores[way], way == "neighbours")
+    )
+    return chosen, scores
 
 
 def choose_settings(

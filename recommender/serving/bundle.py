@@ -23,6 +23,7 @@ from recommender.util.files import write_dir_atomic, write_text_atomic
 from recommender.util.hashing import fingerprint as digest
 
 LATEST = "LATEST"
+MEMORY = "persona_memory.npz"
 
 
 class BundleError(RuntimeError):
@@ -49,6 +50,10 @@ class BundleInfo:
     # The retriever's weight in the final order (recommender.evaluation.rerank.blend),
     # chosen on validation; 0 is the reranker alone.
     retriever_weight: float = 0.0
+    # How an anonymous session gets its persona (recommender.evaluation.sessions), chosen
+    # on validation: "neighbours" (mean persona of the users sharing most items) or
+    # "encoder" (the trained HDGI encoder on the session's items).
+    session_persona: str = "neighbours"
 
 
 @dataclass
@@ -70,6 +75,9 @@ class Bundle:
     warm: np.ndarray
     retriever: SASRec
     reranker: SASRec
+    # The persona memory the personas were published with (item_ids, mean and the arrays of
+    # learners.hdgi.inductive.PersonaMemory), for session personas by the encoder.
+    persona_memory: dict[str, np.ndarray] | None = None
 
 
 def bundle_version(fingerprint: dict[str, Any]) -> str:
@@ -135,6 +143,8 @@ def save_bundle(bundle: Bundle, models_dir: Path) -> Path:
         )
         torch.save(bundle.retriever.state_dict(), staging / "retriever.pt")
         torch.save(bundle.reranker.state_dict(), staging / "reranker.pt")
+        if bundle.persona_memory is not None:
+            np.savez(staging / MEMORY, allow_pickle=False, **bundle.persona_memory)
 
     write_dir_atomic(target, fill)
     write_text_atomic(target.parent / LATEST, bundle.info.version + "\n")
@@ -172,6 +182,10 @@ def load_bundle(path: Path, device: str = "cpu") -> Bundle:
         reranker = rebuild(
             info.reranker, torch.load(path / "reranker.pt", map_location="cpu", weights_only=True)
         )
+        memory = None
+        if (path / MEMORY).exists():
+            with np.load(path / MEMORY, allow_pickle=False) as stored:
+                memory = dict(stored)
     except (OSError, KeyError, TypeError, ValueError, RuntimeError, UnpicklingError) as error:
         raise BundleError(f"cannot load the recommender in {path}: {error}") from error
     bounds = np.concatenate([[0], np.cumsum(arrays["history_lengths"])])
@@ -184,4 +198,5 @@ def load_bundle(path: Path, device: str = "cpu") -> Bundle:
         arrays["warm"],
         retriever.to(device),
         reranker.to(device),
+        memory,
     )

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import sparse
 
 from kgstore.explain import (
     ItemDetails,
@@ -27,6 +26,12 @@ from kgstore.personas import nearest_users
 from kgstore.splits import recorded_split_hash
 from recommender.config import ServingConfig
 from recommender.evaluation.rerank import rerank, retrieve
+from recommender.evaluation.sessions import (
+    SessionPersonas,
+    item_users,
+    session_encoder,
+    session_neighbours,
+)
 from recommender.serving import explanations
 from recommender.serving.bundle import Bundle, BundleError, bundle_path, load_bundle
 from recommender.serving.errors import (
@@ -78,14 +83,12 @@ class Recommender:
             self._retriever_items = self.retriever.item_vectors().detach()
         self._warm = torch.from_numpy(bundle.warm).to(self.device)
         self._personas = self.retriever.get_buffer("user_features").cpu().numpy()
-        lengths = [len(h) for h in bundle.histories]
-        rows = np.concatenate(bundle.histories) if bundle.histories else np.zeros(0, np.int64)
-        # Item -> users who chose it in training; building CSR merges repeats, so a
-        # re-chosen item counts once per user.
-        self._item_users = sparse.csr_matrix(
-            (np.ones(len(rows), np.float32), (rows, np.repeat(np.arange(len(lengths)), lengths))),
-            shape=(len(bundle.items) + 1, len(bundle.users)),
-        )
+        # Item -> users who chose it in training (a re-chosen item counts once per user).
+        self._item_users = item_users(bundle.histories, len(bundle.items))
+        self._session_encoder: SessionPersonas | None = None
+        memory = bundle.persona_memory
+        if bundle.info.session_persona == "encoder" and memory is not None:
+            self._session_encoder = session_encoder(memory, bundle.items)
 
     @classmethod
     def load(
@@ -276,18 +279,17 @@ class Recommender:
                 "user",
                 [],
             )
-        csr = self._item_users
-        spans = [csr.indices[csr.indptr[i] : csr.indptr[i + 1]] for i in set(indices)]
-        overlap = np.bincount(np.concatenate(spans), minlength=csr.shape[1])
-        if overlap.max(initial=0) == 0:
-            vector = np.zeros(self._personas.shape[1], np.float32)
-            source: PersonaSource = "none"
-            chosen: np.ndarray = np.zeros(0, np.int64)
+        chosen: np.ndarray = np.zeros(0, np.int64)
+        if self._session_encoder is not None:
+            vector = self._session_encoder([np.array(indices)], np.array([-1]))[0]
         else:
             # Most shared items first; ties by user order, so the choice is deterministic.
-            order = np.lexsort((np.arange(len(overlap)), -overlap))
-            chosen = order[: min(self.config.session_neighbours, int((overlap > 0).sum()))]
-            vector = self._personas[chosen].mean(axis=0)
-            source = "session"
+            chosen = session_neighbours(self._item_users, indices, self.config.session_neighbours)
+            vector = (
+                self._personas[chosen].mean(axis=0)
+                if len(chosen)
+                else np.zeros(self._personas.shape[1], np.float32)
+            )
+        source: PersonaSource = "session" if vector.any() else "none"
         personas = torch.from_numpy(vector[None].astype(np.float32)).to(self.device)
         return None, personas, vector, source, [str(self.bundle.users[u]) for u in chosen]

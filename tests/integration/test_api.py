@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from kgstore.graph import Database, Graph
 from kgstore.stats import graph_counts
+from learners.sasrec.data import SequenceData
 from recommender.config import HDGIConfig, SASRecConfig, ServingConfig
 from recommender.pipelines.persona_learning import learn_personas
 from recommender.pipelines.semantics import embed_dataset
@@ -161,6 +162,77 @@ def test_the_served_order_is_the_evaluated_order(recommender: Recommender) -> No
         seen_mask([history], len(bundle.items), "cpu"), (0.0,), candidates=candidates,
         fixed_items=~bundle.warm,
     )[0.0][0].tolist()  # fmt: skip
+
+
+@pytest.mark.parametrize("way", ["neighbours", "encoder"])
+def test_an_anonymous_session_is_served_as_evaluated(recommender: Recommender, way: str) -> None:
+    """The anonymous-session evaluation that chooses the session persona ranks each target
+    where the service puts it, with either way of making the session's persona."""
+    from recommender.evaluation.metrics import MISS
+    from recommender.evaluation.sessions import (
+        item_users,
+        neighbour_personas,
+        session_encoder,
+        session_ranks,
+    )
+    from recommender.serving.recommender import Recommender as Served
+
+    bundle = recommender.bundle
+    assert bundle.persona_memory is not None  # kept from kgrec personas for the encoder
+    assert bundle.info.session_persona in {"neighbours", "encoder"}
+    assert {f"anonymous session ({w})" for w in ("neighbours", "encoder", "none")} <= set(
+        bundle.info.validation
+    )
+    served = Served(
+        recommender.graph,
+        dataclasses.replace(bundle, info=dataclasses.replace(bundle.info, session_persona=way)),
+        recommender.titles,
+        recommender.config,
+    )
+    data = SequenceData.from_split(
+        pd.DataFrame(
+            [
+                (str(u), str(bundle.items[i - 1]), p, "valid" if p == len(h) - 1 else "train")
+                for u, h in zip(bundle.users, bundle.histories, strict=True)
+                for p, i in enumerate(h)
+            ],
+            columns=["user", "item", "position", "split"],
+        ),
+        catalogue=list(bundle.items),
+    )
+    if way == "encoder":
+        make = session_encoder(bundle.persona_memory, bundle.items)
+    else:  # the service does not know the user, so it does not leave them out either
+        found = neighbour_personas(
+            bundle.retriever.get_buffer("user_features").numpy(),
+            item_users(data.train, data.n_items),
+            recommender.config.session_neighbours,
+        )
+
+        def make(sessions: list[np.ndarray], users: np.ndarray) -> np.ndarray:
+            return found(sessions, np.full(len(users), -1))
+
+    length = 1_000  # the whole input, so the service and the evaluator leave out the same items
+    ranks = session_ranks(
+        bundle.retriever,
+        bundle.reranker,
+        data,
+        make,
+        weight=bundle.info.retriever_weight,
+        candidates=recommender.candidates,
+        fixed_items=~bundle.warm,
+        session_length=length,
+    )
+    users = data.evaluable("valid")
+    checked = 0
+    for user, rank in zip(users[:6], ranks[:6], strict=True):  # 6 users, several batches' worth
+        session = [str(bundle.items[i - 1]) for i in data.train[user][-length:]]
+        k = min(recommender.max_k, len(bundle.items) - len(set(session)))
+        items = [r.item for r in served.recommend(session, k=k)]
+        target = str(bundle.items[data.valid[user] - 1])
+        assert (items.index(target) if target in items else MISS) == rank
+        checked += 1
+    assert checked >= 3
 
 
 def test_anonymous_session_of_only_cold_items_has_no_persona(recommender: Recommender) -> None:
