@@ -9,6 +9,8 @@ objects, so a default is written only here.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -86,6 +88,13 @@ class HDGIConfig(BaseModel):
         False,
         description="layer-normalise each metapath's output before the semantic attention "
         "(off until validation says otherwise; docs/results/personas.md)",
+    )
+    fusion: Literal["attention", "mean"] = Field(
+        "attention",
+        description="how the metapaths are fused: HAN's semantic attention, or all alike",
+    )
+    path_dropout: float = Field(
+        0.0, ge=0, lt=1, description="chance a metapath is left out of a training pass"
     )
 
 

@@ -53,6 +53,11 @@ class SemanticAttention(nn.Module):
         weights = torch.softmax(self.project(z).mean(dim=1).squeeze(-1), dim=0)
         return (weights[:, None, None] * z).sum(dim=0), weights
 
+    def weights(self, z: Tensor, keep: Tensor) -> Tensor:
+        """The weights over the paths in the bool mask ``keep`` only (the others get 0)."""
+        scores = self.project(z).mean(dim=1).squeeze(-1)
+        return torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=0)
+
 
 class MetapathEncoder(nn.Module):
     r"""Encodes users from their metapath neighbourhoods.
@@ -65,6 +70,11 @@ class MetapathEncoder(nn.Module):
         path_norm: normalise each metapath's output (layer norm without affine terms)
             before the semantic attention, so that no path wins the attention by the scale
             of its output alone (default :obj:`False`).
+        fusion: ``"attention"`` (HAN's semantic attention, default) or ``"mean"`` (every
+            metapath weighs the same, so none can be shut out).
+        path_dropout: in training, the chance that a metapath is left out of a forward pass
+            (at least one is always kept; the others' weights are renormalised), so that
+            the objective cannot be met through one view alone (default :obj:`0.0`).
     """
 
     def __init__(
@@ -74,9 +84,15 @@ class MetapathEncoder(nn.Module):
         metapaths: list[Metapath],
         target: str = "User",
         path_norm: bool = False,
+        fusion: str = "attention",
+        path_dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.path_norm = path_norm
+        if fusion not in ("attention", "mean"):
+            raise ValueError(f"fusion must be 'attention' or 'mean', not {fusion!r}")
+        if not 0.0 <= path_dropout < 1.0:
+            raise ValueError(f"path_dropout must be in [0, 1), not {path_dropout}")
+        self.path_norm, self.fusion, self.path_dropout = path_norm, fusion, path_dropout
         self.hidden_channels = hidden_channels
         self.metapaths = metapaths
         self.target = target
@@ -97,9 +113,19 @@ class MetapathEncoder(nn.Module):
 
     def forward(self, x: dict[str, Tensor], adjacency: Adjacency) -> Tensor:
         states = self.item_states(x, adjacency)
-        fused, weights = self.fuse(self.path_outputs(states, adjacency))
+        outputs = self.path_outputs(states, adjacency)
+        fused, weights = self.fuse(outputs, keep=self._kept_paths(len(outputs)))
         self.last_attention = weights.detach()
         return fused
+
+    def _kept_paths(self, paths: int) -> Tensor | None:
+        """In training with ``path_dropout``, which metapaths this pass uses."""
+        if not self.training or self.path_dropout == 0.0:
+            return None
+        keep = torch.rand(paths) >= self.path_dropout
+        if not keep.any():
+            keep[torch.randint(paths, (1,))] = True
+        return keep
 
     def item_states(self, x: dict[str, Tensor], adjacency: Adjacency) -> list[Tensor]:
         """Per metapath, the representation of the nodes one hop before the path ends (the
@@ -130,13 +156,22 @@ class MetapathEncoder(nn.Module):
             outputs.append(h)
         return outputs
 
-    def fuse(self, outputs: list[Tensor], weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """The semantic attention's fusion of the path outputs, and its weights (given
-        ``weights``, such as those of the training users, they are used as they are)."""
+    def fuse(
+        self, outputs: list[Tensor], weights: Tensor | None = None, keep: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """The fusion of the path outputs, and its weights: the semantic attention's (or
+        equal ones with ``fusion="mean"``) over the paths in ``keep`` (default: all); given
+        ``weights``, such as those of the training users, they are used as they are."""
         z = torch.stack(outputs)
         if weights is None:
-            fused, found = self.semantic(z)
-            return fused, found
+            if self.fusion == "mean":
+                kept = torch.ones(len(outputs)) if keep is None else keep.float()
+                weights = (kept / kept.sum()).to(z.device)
+            elif keep is None:
+                fused, found = self.semantic(z)
+                return fused, found
+            else:
+                weights = self.semantic.weights(z, keep.to(z.device))
         return (weights[:, None, None] * z).sum(dim=0), weights
 
     def __repr__(self) -> str:

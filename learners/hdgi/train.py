@@ -61,6 +61,9 @@ def train_hdgi(
     profile_weight: float,
     max_grad_norm: float | None,
     path_norm: bool = False,
+    fusion: str = "attention",
+    path_dropout: float = 0.0,
+    metapaths: Sequence[tuple[str, ...]] | None = None,
     stops: Sequence[tuple[int, int]] = (),
     seed: int = 0,
     device: str | None = None,
@@ -85,6 +88,10 @@ def train_hdgi(
         max_grad_norm: gradient norm clipping; ``None`` switches it off.
         path_norm: normalise each metapath's output before the semantic attention (see
             :class:`~learners.hdgi.encoder.MetapathEncoder`).
+        fusion: ``"attention"`` or ``"mean"`` over the metapaths (see the encoder).
+        path_dropout: the chance a metapath is left out of a training pass.
+        metapaths: the metapaths to use (default: every one the schema gives, see
+            :func:`~learners.hdgi.encoder.user_metapaths`); a subset ablates the others.
         stops: ``(epochs, patience)`` limits, none above ``epochs`` and ``patience``, whose
             personas are also returned (``TrainResult.stopped``): one run gives what a run
             with each of those limits would have given, since every limit sees the same
@@ -101,12 +108,20 @@ def train_hdgi(
             )
     torch.manual_seed(seed)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    metapaths = user_metapaths(inputs.type_pairs)
+    available = user_metapaths(inputs.type_pairs)
+    if metapaths is None:
+        metapaths = available
+    unknown = [p for p in metapaths if tuple(p) not in available]
+    if unknown or not metapaths:
+        raise ValueError(f"metapaths {unknown or '(none)'} are not among {available}")
+    metapaths = [tuple(p) for p in metapaths]
     encoder = MetapathEncoder(
         {t: f.shape[1] for t, f in inputs.x.items()},
         hidden_channels,
         metapaths,
         path_norm=path_norm,
+        fusion=fusion,
+        path_dropout=path_dropout,
     )
     generator = torch.Generator().manual_seed(seed)
     # The auxiliary targets' sparse hops and PCA run on the training device.

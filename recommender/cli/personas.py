@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,18 @@ def cmd_personas(args: argparse.Namespace) -> int:
     )
     for path, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
         print(f"  metapath {path:<32} attention {weight:.3f}")
+    print(f"  attention entropy {attention_entropy(list(result.attention.values())):.3f} "
+          "(0: one metapath, 1: all alike)")  # fmt: skip
     print(f"personas version {report.version} published on {report.users:,} users")
     return 0
+
+
+def attention_entropy(weights: list[float]) -> float:
+    """Normalised entropy of metapath weights: 0 for one path, 1 for all alike."""
+    if len(weights) < 2:
+        return 0.0
+    p = [min(max(w, 1e-12), 1.0) for w in weights]
+    return -sum(w * math.log(w) for w in p) / math.log(len(p))
 
 
 def cmd_persona_add(args: argparse.Namespace) -> int:

@@ -219,9 +219,14 @@ def model_name(config: HDGIConfig, seed: int, candidates: Sequence[HDGIConfig] =
         length = f"-tuned{fingerprint({'limits': limits})[:8]}"
     else:
         length = f"-epochs{config.epochs}-patience{config.patience}"
+    # Settings added later name themselves only when changed, so that personas trained
+    # before they existed keep their names (and stay current).
+    extra = "-pathnorm" if config.path_norm else ""
+    extra += "" if config.fusion == "attention" else f"-{config.fusion}"
+    extra += f"-pathdrop{config.path_dropout:g}" if config.path_dropout else ""
     return (
         f"hdgi-{config.hidden_channels}d-lr{config.lr:g}-taste{config.taste_weight:g}"
-        f"-profile{config.profile_weight:g}{length}"
+        f"-profile{config.profile_weight:g}{extra}{length}"
         f"-seed{seed}-code{code_digest(Path(learners.hdgi.__file__).parent)[:8]}"
     )
 
@@ -234,6 +239,7 @@ def train_on_export(
     progress: bool = True,
     checkpoint: Path | None = None,
     stops: Sequence[tuple[int, int]] = (),
+    metapaths: Sequence[tuple[str, ...]] | None = None,
 ) -> TrainResult:
     """HDGI on an exported graph; users and text-less nodes start random, fixed by ``seed``."""
     data = to_hetero_data(
@@ -251,4 +257,5 @@ def train_on_export(
         progress=progress,
         checkpoint=checkpoint,
         stops=stops,
+        metapaths=metapaths,
     )

@@ -342,3 +342,40 @@ def test_the_memory_round_trips_through_arrays() -> None:
     rows = [np.array([1, 2]), np.array([3])]
     np.testing.assert_array_equal(again.encode(rows), memory.encode(rows))
     assert again.path_norm
+
+
+def test_mean_fusion_weighs_every_metapath_alike() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    result = train_hdgi(inputs, **hyper(epochs=10, fusion="mean"), progress=False)
+    weights = list(result.attention.values())
+    assert len(weights) == 2 and all(abs(w - 0.5) < 1e-6 for w in weights)
+
+
+def test_path_dropout_leaves_paths_out_in_training_only() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    paths = user_metapaths(inputs.type_pairs)
+    sizes = {t: f.shape[1] for t, f in inputs.x.items()}
+    encoder = MetapathEncoder(sizes, 8, paths, path_dropout=0.9)
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(20):
+        encoder(inputs.x, inputs.adjacency)
+        assert encoder.last_attention is not None
+        kept = tuple(bool(w > 0) for w in encoder.last_attention)
+        assert any(kept) and abs(float(encoder.last_attention.sum()) - 1) < 1e-6
+        seen.add(kept)
+    assert len(seen) > 1  # different paths were left out
+    encoder.eval()
+    encoder(inputs.x, inputs.adjacency)
+    assert encoder.last_attention is not None and bool((encoder.last_attention > 0).all())
+    with pytest.raises(ValueError, match="path_dropout"):
+        MetapathEncoder(sizes, 8, paths, path_dropout=1.0)
+
+
+def test_a_subset_of_metapaths_ablates_the_others() -> None:
+    inputs = hdgi_inputs(to_hetero_data(**tiny_graph()))  # type: ignore[arg-type]
+    only = [("User", "Item", "User")]
+    result = train_hdgi(inputs, **hyper(epochs=5), metapaths=only, progress=False)
+    assert list(result.attention) == ["User-Item-User"]
+    with pytest.raises(ValueError, match="not among"):
+        train_hdgi(inputs, **hyper(epochs=5), metapaths=[("User", "Genre", "User")])

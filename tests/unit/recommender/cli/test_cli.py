@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,12 @@ def test_an_unsafe_dataset_name_is_refused_before_anything_is_read(
     monkeypatch.setenv("NEO4J_PASSWORD", "unused")
     assert main(["ingest", "toy", "--path", str(tmp_path), "--name", "../escape"]) == 2
     assert "dataset name '../escape' must be" in capsys.readouterr().err
+
+
+def test_attention_entropy_is_zero_for_one_path_and_one_for_all_alike() -> None:
+    from recommender.cli.personas import attention_entropy
+
+    assert attention_entropy([1.0, 0.0, 0.0]) < 1e-9
+    assert abs(attention_entropy([0.25] * 4) - 1.0) < 1e-12
+    assert abs(attention_entropy([0.5, 0.5, 0.0]) - math.log(2) / math.log(3)) < 1e-9
+    assert attention_entropy([1.0]) == 0.0
