@@ -16,6 +16,17 @@ from recommender.config import HDGI_GRID, HDGI_TUNED, HDGIConfig
 def cmd_personas(args: argparse.Namespace) -> int:
     from recommender.pipelines.persona_learning import learn_personas
 
+    if args.restore_memory:
+        from recommender.pipelines.persona_learning import PersonaError, restore_memory
+
+        with common.graph(args.dataset) as graph:
+            try:
+                path = restore_memory(graph, kgrec_home(), progress=not args.quiet)
+            except PersonaError as error:
+                print(f"kgrec: {error}", file=sys.stderr)
+                return 2
+        print(f"persona memory rebuilt from the checkpoint and checked: {path}")
+        return 0
     config = common.hdgi_config(args)  # checked before connecting
     given = [name for name in HDGI_TUNED if getattr(args, name) is not None]
     grid = HDGI_GRID if args.tune and not given else ()
@@ -148,6 +159,12 @@ def register(sub: Any, explain: Any) -> None:
         "--if-stale",
         action="store_true",
         help="do nothing when personas of this model were learned from the current graph",
+    )
+    p.add_argument(
+        "--restore-memory",
+        action="store_true",
+        help="train nothing: rebuild the current personas' memory (for users added later "
+        "and session personas) from their checkpoint, for personas learned before it was kept",
     )
     p.set_defaults(func=cmd_personas)
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 import learners.hdgi
 from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.graph import Graph
-from kgstore.personas import add_personas, personas_current, read_persona_version, write_personas
+from kgstore.personas import (
+    add_personas,
+    persona_model,
+    personas_current,
+    read_persona_version,
+    read_personas,
+    write_personas,
+)
 from kgstore.splits import in_time_order, load_split, recorded_split_hash
 from kgstore.users import user_items
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
+from learners.hdgi.encoder import MetapathEncoder, user_metapaths
 from learners.hdgi.inductive import PersonaMemory
 from learners.hdgi.train import TrainResult, train_hdgi
 from learners.sasrec.data import SequenceData
@@ -188,6 +198,69 @@ def add_user_personas(graph: Graph, home: Path, users: Sequence[str]) -> AddedPe
 
 class PersonaError(RuntimeError):
     """Personas cannot be computed as asked."""
+
+
+def restore_memory(graph: Graph, home: Path, progress: bool = False) -> Path:
+    """The persona memory of the current personas, rebuilt from their training checkpoint
+    (for personas published before memories were kept), without retraining: the encoder is
+    rebuilt from the checkpoint and the graph export the personas were learned from, and
+    its personas must be the published ones, or nothing is written.
+
+    Raises:
+        PersonaError: no personas, no checkpoint, a changed graph, or a rebuilt encoder whose
+            personas differ from the published ones.
+    """
+    current = read_persona_version(graph)
+    model = persona_model(graph)
+    if current is None or model is None:
+        raise PersonaError(f"{graph.dataset!r} has no personas yet; run kgrec personas")
+    family = model.split(":")[0]
+    checkpoint = home / "models" / graph.dataset / f"{family}.pt"
+    if not checkpoint.exists():
+        raise PersonaError(f"no checkpoint of {model} at {checkpoint}; run kgrec personas")
+    seed = re.search(r"-seed(\d+)-", family)
+    if seed is None or ":" in model:
+        # a chosen training length is a shorter run than the checkpoint's: not rebuildable
+        raise PersonaError(f"the memory of {model} cannot be rebuilt; run kgrec personas")
+    export = export_graph(graph, home / "cache" / "export", progress)
+    if not personas_current(graph, export.version, family):
+        raise PersonaError(f"the graph of {graph.dataset!r} changed since its personas")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state"]
+    encoder_state = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
+    hidden = int(encoder_state["path_out.0.weight"].shape[0])
+    inputs = hdgi_inputs(
+        to_hetero_data(
+            export.features,
+            export.has_feature,
+            export.edges,
+            random_dim=hidden,
+            seed=int(seed.group(1)),
+        )
+    )
+    encoder = MetapathEncoder(
+        {t: f.shape[1] for t, f in inputs.x.items()},
+        hidden,
+        user_metapaths(inputs.type_pairs),
+        path_norm="-pathnorm" in family,
+        fusion="mean" if "-mean" in family else "attention",
+    )
+    encoder.load_state_dict(encoder_state)
+    encoder.eval()
+    with torch.no_grad():
+        personas = encoder(inputs.x, inputs.adjacency).numpy()
+    interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
+    active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
+    published = read_personas(graph)
+    assert published is not None
+    rows = pd.Index(export.ids["User"][active]).get_indexer(pd.Index(published.ids))
+    rebuilt = centred(personas[active])
+    if (rows < 0).any() or not np.allclose(rebuilt[rows], published.vectors, atol=1e-4):
+        raise PersonaError(
+            f"the encoder rebuilt from {checkpoint} does not give the published personas"
+        )
+    memory = PersonaMemory.from_encoder(encoder, inputs.x, inputs.adjacency)
+    mean = personas[active].mean(axis=0)
+    return save_memory(home, graph.dataset, current, memory, export.ids["Item"], mean)
 
 
 def centred(personas: np.ndarray) -> np.ndarray:

@@ -14,7 +14,12 @@ from kgstore.graph import Database, Graph
 from kgstore.personas import Personas, nearest_users, read_personas, write_personas
 from kgstore.stats import graph_counts
 from recommender.config import HDGIConfig
-from recommender.pipelines.persona_learning import learn_personas
+from recommender.pipelines.persona_learning import (
+    PersonaError,
+    learn_personas,
+    memory_path,
+    restore_memory,
+)
 from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 
@@ -40,6 +45,37 @@ def test_export_has_exactly_the_graph_counts_and_is_cached(
     # Any ingest that writes gives a new version, so the cache is not reused.
     new_ingestor(db, tmp_path).ingest(generated(namespace), force=True)
     assert export_graph(graph, tmp_path / "cache", progress=False).version != export.version
+
+
+def test_the_memory_is_kept_and_can_be_rebuilt_from_the_checkpoint(
+    graph: Graph, namespace: str, tmp_path: Path
+) -> None:
+    ingest(graph, tmp_path)
+    report = learn_personas(graph, tmp_path, HDGIConfig(epochs=20), progress=False)
+    assert report is not None
+    path = memory_path(tmp_path, namespace, report.version)
+    with np.load(path) as stored:
+        kept = dict(stored)
+    path.unlink()
+    assert restore_memory(graph, tmp_path) == path
+    with np.load(path) as stored:
+        for name, array in stored.items():
+            if array.dtype.kind in "fb":
+                np.testing.assert_allclose(array, kept[name], atol=1e-5, err_msg=name)
+            else:
+                np.testing.assert_array_equal(array, kept[name], err_msg=name)
+    # A checkpoint that does not give the published personas is refused, and nothing written.
+    path.unlink()
+    checkpoint = next((tmp_path / "models" / namespace).glob("*.pt"))
+    import torch
+
+    saved = torch.load(checkpoint, weights_only=True)
+    saved["state"] = {k: v + 0.5 if k.startswith("encoder.path_out") else v
+                      for k, v in saved["state"].items()}  # fmt: skip
+    torch.save(saved, checkpoint)
+    with pytest.raises(PersonaError, match="does not give the published personas"):
+        restore_memory(graph, tmp_path)
+    assert not path.exists()
 
 
 def test_personas_are_written_for_every_user_with_interactions(
