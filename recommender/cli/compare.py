@@ -26,12 +26,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments.peers.driver import recbole_python
     from recommender.experiments.report import write_all
     from recommender.experiments.runstore import RunStore
+    from recommender.experiments.scenarios import session_ways
     from recommender.pipelines.inputs import (
         VARIANTS,
         UserVector,
         for_catalogue,
         load_inputs,
     )
+    from recommender.pipelines.training import load_memory
     from recommender.util.files import write_text_atomic
     from recommender.util.machine import accelerator, machine
 
@@ -66,9 +68,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         inputs, base, device, store_root, args.budget, progress
     )
     store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
+    memory = load_memory(home, args.dataset, inputs.persona_version)
+    anonymous = session_ways(inputs, memory) if args.anonymous else {}
+    if args.anonymous and "encoder" not in anonymous:
+        print(
+            "anonymous sessions: no persona memory for these personas, so no encoder row "
+            "(kgrec personas --restore-memory rebuilds it)"
+        )
     comparison = run_comparison(
-        inputs, chosen, seeds, variants, device, progress, store=store, controls=True
-    )
+        inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
+        anonymous=anonymous or None,
+    )  # fmt: skip
     found = {}
     if peers:
         python = recbole_python(args.venv or home / "bench" / "recbole-venv")
@@ -92,6 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"--epochs {args.epochs} --patience {args.patience} --budget {args.budget}"
         + (f" --peers {' '.join(peers)}" if peers else " --peers")
         + (f" --device {args.device}" if args.device else "")
+        + ("" if args.anonymous else " --no-anonymous")
     )
     paths = write_all(
         comparison,
@@ -130,6 +141,13 @@ def register(experiments: Any) -> None:
         help="RecBole peers (default: all; none with a bare --peers)",
     )
     q.add_argument("--venv", type=Path, help="RecBole's environment (default: under KGREC_HOME)")
+    q.add_argument(
+        "--anonymous",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score the same models on anonymous sessions (default; see "
+        "recommender/experiments/scenarios.py)",
+    )
     common.add_device(q)
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
     common.add_quiet(q)

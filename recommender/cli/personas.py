@@ -60,8 +60,8 @@ def cmd_personas(args: argparse.Namespace) -> int:
         f"training length: {report.config.epochs} epochs at most, patience "
         f"{report.config.patience} ({how}); model {report.model}"
     )
-    for path, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
-        print(f"  metapath {path:<32} attention {weight:.3f}")
+    for metapath, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
+        print(f"  metapath {metapath:<32} attention {weight:.3f}")
     print(f"  attention entropy {attention_entropy(list(result.attention.values())):.3f} "
           "(0: one metapath, 1: all alike)")  # fmt: skip
     print(f"personas version {report.version} published on {report.users:,} users")

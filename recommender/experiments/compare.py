@@ -219,6 +219,12 @@ def plan_text(dataset: str, seeds: tuple[int, ...], peers: tuple[str, ...], limi
             "and HR@100: difference with a 95% bootstrap interval over users and seeds, "
             "Wilcoxon signed-rank on per-user values averaged over seeds, Holm-adjusted over "
             "the comparisons of each metric, and p per seed. Target: at least +5% on both.",
+            "- **Scenario: anonymous sessions** (secondary, a Holm family of its own): the same "
+            "models, each test user's last 5 items before the test item as a session without "
+            "their id; rows: plain SASRec, the blend with no persona, with the persona of the "
+            "20 users sharing most items, with the KG persona by the trained HDGI encoder "
+            "(where its memory is kept), and the two-plain-SASRec blend; blend weights as "
+            "chosen on validation for the standard rows.",
             "- **Grids**:",
             *[f"  - {line}" for line in grid_lines(limit)],
             "",

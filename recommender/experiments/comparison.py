@@ -18,8 +18,11 @@ from learners.sasrec.train import EpochLog
 from recommender.config import CANDIDATES, SASRecConfig
 from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
+from recommender.evaluation.sessions import SessionPersonas
 from recommender.experiments.fingerprint import user_tag
 from recommender.experiments.runstore import RunStore, restore
+from recommender.experiments.scenarios import ANONYMOUS_PREFIX, anonymous_ranks
+from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
     FUSIONS,
@@ -95,7 +98,14 @@ class RetrieverComparison:
     seconds: float
 
     def rows(self) -> list[Row]:
-        return list(dict.fromkeys(run.row for run in self.runs))
+        """The standard scenario's rows, in the order they were run."""
+        every = dict.fromkeys(run.row for run in self.runs)
+        return [row for row in every if not row.key.startswith(ANONYMOUS_PREFIX)]
+
+    def anonymous_rows(self) -> list[Row]:
+        """The anonymous-session rows (:mod:`recommender.experiments.scenarios`), if run."""
+        every = dict.fromkeys(run.row for run in self.runs)
+        return [row for row in every if row.key.startswith(ANONYMOUS_PREFIX)]
 
     def by_row(self, row: Row) -> list[RunResult]:
         return [run for run in self.runs if run.row == row]
@@ -112,6 +122,7 @@ def run_comparison(
     on_seed: Callable[[RetrieverComparison], None] | None = None,
     store: RunStore | None = None,
     controls: bool = True,
+    anonymous: dict[str, SessionPersonas] | None = None,
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -123,7 +134,9 @@ def run_comparison(
     the random-user-vector retriever (when that variant runs). ``on_seed`` receives the
     comparison so far after every seed (to save partial results of a long run). With a
     ``store``, every trained model is kept there and a model already in it is loaded, not
-    trained.
+    trained. With ``anonymous`` (ways of making a session's persona,
+    :func:`~recommender.experiments.scenarios.session_ways`), the same models are also
+    scored on anonymous sessions (:mod:`recommender.experiments.scenarios`).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -153,18 +166,40 @@ def run_comparison(
             run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
             _score(run, ranks, users, cold)
             runs.append(run)
-            runs.append(_blend(BLENDED, retriever, reranker, inputs, seed, users, cold, log))
+            blended = _blend(BLENDED, retriever, reranker, inputs, seed, users, cold, log)
+            runs.append(blended)
+        second: SASRec | None = None
+        control: RunResult | None = None
         if controls and reranker is not None:
             second, _ = _best_fusion(
                 inputs, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, chosen, store, log,
                 progress,
             )  # fmt: skip
-            runs.append(_blend(PLAIN_BLEND, second, reranker, inputs, seed, users, cold, log))
+            control = _blend(PLAIN_BLEND, second, reranker, inputs, seed, users, cold, log)
+            runs.append(control)
             random_retriever = models.get(catalogue_variant(RANDOM_RETRIEVER, inputs))
             if random_retriever is not None:
                 runs.append(
                     _blend(RANDOM_BLEND, random_retriever, reranker, inputs, seed, users, cold, log)
                 )
+        if anonymous is not None and reranker is not None:
+            found = anonymous_ranks(
+                inputs,
+                reranker,
+                retriever,
+                None if retriever is None else blended.weight,
+                second,
+                None if control is None else control.weight,
+                anonymous,
+            )
+            for key, ranks in found.items():
+                run = RunResult(
+                    Row(ANONYMOUS_PREFIX + key, ANONYMOUS_LABELS[key]), seed, None, {}, {}, None,
+                    ranks,
+                )  # fmt: skip
+                _score(run, ranks, users, cold)
+                runs.append(run)
+                log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
         comparison = RetrieverComparison(
             inputs.dataset,
             tuple(seeds[: seeds.index(seed) + 1]),

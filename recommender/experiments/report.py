@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from recommender.evaluation.metrics import per_user
+from recommender.evaluation.sessions import SESSION_LENGTH
 from recommender.evaluation.statistics import holm, paired_wilcoxon
 from recommender.experiments.comparison import BLENDED, RetrieverComparison, Row
 from recommender.experiments.controls import controls_markdown
@@ -30,16 +31,60 @@ def _mean_std(values: list[float]) -> str:
 
 
 def paired_p_values(
-    table: RetrieverComparison, metric: str, k: int
+    table: RetrieverComparison, metric: str, k: int, rows: Sequence[Row] | None = None
 ) -> dict[tuple[Row, Row], float]:
-    """Wilcoxon signed-rank p-value for every pair of rows, on each user's metric averaged
-    over the seeds (the same users in every row, so the test is paired)."""
+    """Wilcoxon signed-rank p-value for every pair of ``rows`` (default: the standard
+    scenario's), on each user's metric averaged over the seeds (the same users in every
+    row, so the test is paired)."""
     return paired_wilcoxon(
         {
             row: np.mean([per_user(run.ranks, metric, k) for run in table.by_row(row)], axis=0)
-            for row in table.rows()
+            for row in (table.rows() if rows is None else rows)
         }
     )
+
+
+def anonymous_markdown(table: RetrieverComparison) -> list[str]:
+    """The anonymous-session scenario's section: its rows at k = 10 and 100, and paired
+    tests Holm-adjusted over its own pairs (a family of its own)."""
+    rows = table.anonymous_rows()
+    if not rows:
+        return []
+    lines = [
+        "## Scenario: anonymous sessions",
+        "",
+        "Each test user as an anonymous visitor: the session is their last "
+        f"{SESSION_LENGTH} items before the test item, no user id reaches the models, they "
+        "are left out of any neighbourhood, and the test item is ranked in the served "
+        "two-stage order among the items they have not chosen. The same models as above; "
+        "blend weights as their rows above chose on validation "
+        "(`recommender/experiments/scenarios.py`).",
+        "",
+    ]
+    metrics = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
+    lines += markdown_table(
+        ("row", *metrics),
+        (
+            (row.label, *(_mean_std([r.test[m] for r in table.by_row(row)]) for m in metrics))
+            for row in rows
+        ),
+    )
+    lines.append("")
+    for metric, k in TESTED:
+        found = paired_p_values(table, metric, k, rows)
+        adjusted = holm(found)
+        pairs = []
+        for (a, b), p in found.items():
+            diff = np.mean([r.test[f"{metric}@{k}"] for r in table.by_row(a)]) - np.mean(
+                [r.test[f"{metric}@{k}"] for r in table.by_row(b)]
+            )
+            pairs.append((a.label, b.label, f"{diff:+.4f}", f"{p:.3g}", f"{adjusted[(a, b)]:.3g}"))
+        lines += [f"Paired tests, {metric}@{k} (Holm over the pairs of this scenario):", ""]
+        lines += markdown_table(
+            ("row A", "row B", "mean A - mean B", "p", "p (Holm)"), pairs, "llrrr"
+        )
+        lines.append("")
+    return lines
 
 
 def markdown(
@@ -118,6 +163,7 @@ def markdown(
     lines.append("")
     lines += sections
     lines += controls_markdown(table, primary)
+    lines += anonymous_markdown(table)
     for metric, k in TESTED:
         lines += [
             f"## Paired significance, {metric}@{k}",

@@ -65,6 +65,17 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "| KG+LLM (shuffled) / Description (LLM) |",
     ):
         assert row in report, row
+    # The anonymous-session scenario: its rows, in a section and Holm family of their own.
+    anonymous = report[report.index("## Scenario: anonymous sessions") :]
+    for label in (
+        "Anonymous session: plain SASRec on the session",
+        "Anonymous session: blend, no persona",
+        "Anonymous session: blend, persona of the 20 users sharing most items",
+        "Anonymous session: blend, KG persona by the trained HDGI encoder",
+        "Anonymous session: control, blend of two plain SASRecs",
+    ):
+        assert f"| {label} |" in anonymous, label
+        assert f"| {label} |" not in report[: report.index("## Scenario: anonymous")], label
     raw = json.loads((out / f"compare-{graph.dataset}.json").read_text())
     peer_runs = [run for run in raw["runs"] if run["key"] == "peer-gru4rec"]
     assert [run["seed"] for run in peer_runs] == [0, 1]

@@ -1,0 +1,83 @@
+"""Scenarios beside the standard one, on the same split and models: anonymous sessions.
+
+**Anonymous sessions.** Every test user becomes an anonymous visitor: the session is the
+last :data:`~recommender.evaluation.sessions.SESSION_LENGTH` items before the test item
+(their training items and validation item), no user id reaches any model, they are left out
+of the neighbours a session persona is averaged from, and the test item is ranked in the
+served two-stage order among the items the user has not chosen (the one evaluator's rule).
+The models are the standard rows' (trained once, on every training interaction); the blend
+weights are the ones their standard rows chose on validation. Rows: the plain SASRec on the
+session; the persona retriever with the reranker and no persona, the persona by the
+session's neighbours, and the persona by the trained HDGI encoder (where its memory is
+kept); the ensembling control (two plain SASRecs). Every choice here was fixed before the
+rows were first run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from learners.sasrec.model import SASRec
+from recommender.config import CANDIDATES
+from recommender.evaluation.sessions import (
+    SessionPersonas,
+    item_users,
+    neighbour_personas,
+    no_personas,
+    session_encoder,
+    session_ranks,
+)
+from recommender.pipelines.inputs import TrainingInputs, UserVector
+
+ANONYMOUS_PREFIX = "anonymous-"
+LABELS = {
+    "plain": "Anonymous session: plain SASRec on the session",
+    "none": "Anonymous session: blend, no persona",
+    "neighbours": "Anonymous session: blend, persona of the 20 users sharing most items",
+    "encoder": "Anonymous session: blend, KG persona by the trained HDGI encoder",
+    "control": "Anonymous session: control, blend of two plain SASRecs",
+}
+
+
+def session_ways(
+    inputs: TrainingInputs, memory: dict[str, np.ndarray] | None
+) -> dict[str, SessionPersonas]:
+    """The ways of giving an anonymous session a persona that this dataset allows."""
+    personas = inputs.user_features.get(UserVector.PERSONA)
+    if personas is None:
+        return {}
+    data = inputs.data
+    ways = {
+        "none": no_personas(personas.shape[1]),
+        "neighbours": neighbour_personas(personas, item_users(data.train, data.n_items)),
+    }
+    if memory is not None:
+        ways["encoder"] = session_encoder(memory, data.items)
+    return ways
+
+
+def anonymous_ranks(
+    inputs: TrainingInputs,
+    reranker: SASRec,
+    retriever: SASRec | None,
+    blend_weight: float | None,
+    second: SASRec | None,
+    control_weight: float | None,
+    ways: dict[str, SessionPersonas],
+) -> dict[str, np.ndarray]:
+    """Test ranks of every evaluable test user per anonymous row (keys of :data:`LABELS`)."""
+    data = inputs.data
+    nothing = no_personas(1)  # models without a user vector read no persona
+    found = {"plain": session_ranks(reranker, reranker, data, nothing, stage="test")}
+    if retriever is not None and blend_weight is not None:
+        for way, make in ways.items():
+            found[way] = session_ranks(
+                retriever, reranker, data, make, stage="test", weight=blend_weight,
+                candidates=CANDIDATES,
+            )  # fmt: skip
+    if second is not None and control_weight is not None:
+        found["control"] = session_ranks(
+            second, reranker, data, nothing, stage="test", weight=control_weight,
+            candidates=CANDIDATES,
+        )  # fmt: skip
+    return found
