@@ -18,10 +18,10 @@ from learners.sasrec.train import EpochLog
 from recommender.config import CANDIDATES, SASRecConfig
 from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
-from recommender.evaluation.sessions import SessionPersonas
+from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
 from recommender.experiments.fingerprint import user_tag
 from recommender.experiments.runstore import RunStore, restore
-from recommender.experiments.scenarios import ANONYMOUS_PREFIX, anonymous_ranks
+from recommender.experiments.scenarios import ANONYMOUS_PREFIX, SWEEP_LENGTHS, anonymous_ranks
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
@@ -96,6 +96,9 @@ class RetrieverComparison:
     config: SASRecConfig
     device: str
     seconds: float
+    # Anonymous sessions by length: row key -> session length ("all": the whole history)
+    # -> test NDCG@10 per seed.
+    sweep: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def rows(self) -> list[Row]:
         """The standard scenario's rows, in the order they were run."""
@@ -146,6 +149,7 @@ def run_comparison(
     cold = users[cold_mask(data, users)]
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
+    sweep: dict[str, dict[str, list[float]]] = {}
     started = time.perf_counter()
     comparison: RetrieverComparison | None = None
     for seed in seeds:
@@ -183,23 +187,31 @@ def run_comparison(
                     _blend(RANDOM_BLEND, random_retriever, reranker, inputs, seed, users, cold, log)
                 )
         if anonymous is not None and reranker is not None:
-            found = anonymous_ranks(
-                inputs,
-                reranker,
-                retriever,
-                None if retriever is None else blended.weight,
-                second,
-                None if control is None else control.weight,
-                anonymous,
-            )
-            for key, ranks in found.items():
-                run = RunResult(
-                    Row(ANONYMOUS_PREFIX + key, ANONYMOUS_LABELS[key]), seed, None, {}, {}, None,
-                    ranks,
-                )  # fmt: skip
-                _score(run, ranks, users, cold)
-                runs.append(run)
-                log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
+            for length in SWEEP_LENGTHS:
+                found = anonymous_ranks(
+                    inputs,
+                    reranker,
+                    retriever,
+                    None if retriever is None else blended.weight,
+                    second,
+                    None if control is None else control.weight,
+                    anonymous,
+                    length,
+                )
+                for key, ranks in found.items():
+                    sweep.setdefault(key, {}).setdefault(str(length or "all"), []).append(
+                        summarise(ranks)["NDCG@10"]
+                    )
+                if length != SESSION_LENGTH:
+                    continue
+                for key, ranks in found.items():
+                    run = RunResult(
+                        Row(ANONYMOUS_PREFIX + key, ANONYMOUS_LABELS[key]), seed, None, {}, {},
+                        None, ranks,
+                    )  # fmt: skip
+                    _score(run, ranks, users, cold)
+                    runs.append(run)
+                    log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
         comparison = RetrieverComparison(
             inputs.dataset,
             tuple(seeds[: seeds.index(seed) + 1]),
@@ -211,6 +223,7 @@ def run_comparison(
             config,
             device,
             time.perf_counter() - started,
+            {key: dict(by_length) for key, by_length in sweep.items()},
         )
         if on_seed is not None:
             on_seed(comparison)

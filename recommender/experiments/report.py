@@ -84,6 +84,21 @@ def anonymous_markdown(table: RetrieverComparison) -> list[str]:
             ("row A", "row B", "mean A - mean B", "p", "p (Holm)"), pairs, "llrrr"
         )
         lines.append("")
+    if table.sweep:
+        lengths = list(next(iter(table.sweep.values())))
+        lines += [
+            "By session length (test NDCG@10, mean ± std over seeds; `all`: the whole "
+            "history before the test item, still without the user's id):",
+            "",
+        ]
+        lines += markdown_table(
+            ("row", *lengths),
+            (
+                (key, *(_mean_std(by_length[n]) for n in lengths))
+                for key, by_length in table.sweep.items()
+            ),
+        )
+        lines.append("")
     return lines
 
 
@@ -313,6 +328,7 @@ def write_all(
         "cold_users": table.cold_users,
         "fusion": table.fusion,
         "device": table.device,
+        "anonymous_by_length": table.sweep,
         "runs": [
             {
                 "row": r.row.label,
@@ -334,4 +350,28 @@ def write_all(
     chart, curve = Path(f"{stem}.png"), Path(f"{stem}-curves.png")
     bar_chart(table, chart)
     curves(table, curve)
+    if table.sweep:
+        lengths = Path(f"{stem}-sessions.png")
+        session_chart(table, lengths)
+        return [*paths, chart, curve, lengths]
     return [*paths, chart, curve]
+
+
+def session_chart(table: RetrieverComparison, path: Path) -> None:
+    """Anonymous sessions: test NDCG@10 by session length, one line per row (mean over
+    seeds, the spread as error bars)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, by_length in table.sweep.items():
+        lengths = list(by_length)
+        means = [float(np.mean(by_length[n])) for n in lengths]
+        spread = [float(np.std(by_length[n])) for n in lengths]
+        ax.errorbar(range(len(lengths)), means, yerr=spread, marker="o", capsize=3, label=key)
+        ax.set_xticks(range(len(lengths)), lengths)
+    ax.set_xlabel("session length (items before the test item; all: the whole history)")
+    ax.set_ylabel("test NDCG@10")
+    ax.set_title(f"{table.dataset}: anonymous sessions by length")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -20,6 +20,7 @@ import numpy as np
 from learners.sasrec.model import SASRec
 from recommender.config import CANDIDATES
 from recommender.evaluation.sessions import (
+    SESSION_LENGTH,
     SessionPersonas,
     item_users,
     neighbour_personas,
@@ -56,6 +57,10 @@ def session_ways(
     return ways
 
 
+# Session lengths of the sweep (None: the user's whole history before the test item).
+SWEEP_LENGTHS: tuple[int | None, ...] = (1, 2, 3, 5, 10, None)
+
+
 def anonymous_ranks(
     inputs: TrainingInputs,
     reranker: SASRec,
@@ -64,20 +69,24 @@ def anonymous_ranks(
     second: SASRec | None,
     control_weight: float | None,
     ways: dict[str, SessionPersonas],
+    length: int | None = SESSION_LENGTH,
 ) -> dict[str, np.ndarray]:
-    """Test ranks of every evaluable test user per anonymous row (keys of :data:`LABELS`)."""
+    """Test ranks of every evaluable test user per anonymous row (keys of :data:`LABELS`),
+    the session being the last ``length`` items before the test item (None: all)."""
     data = inputs.data
     nothing = no_personas(1)  # models without a user vector read no persona
-    found = {"plain": session_ranks(reranker, reranker, data, nothing, stage="test")}
+    longest = max((len(s) for s in data.inputs("test")), default=1)
+
+    def ranks(first: SASRec, make: SessionPersonas, weight: float) -> np.ndarray:
+        return session_ranks(
+            first, reranker, data, make, stage="test", weight=weight, candidates=CANDIDATES,
+            session_length=length or longest,
+        )  # fmt: skip
+
+    found = {"plain": ranks(reranker, nothing, 0.0)}
     if retriever is not None and blend_weight is not None:
         for way, make in ways.items():
-            found[way] = session_ranks(
-                retriever, reranker, data, make, stage="test", weight=blend_weight,
-                candidates=CANDIDATES,
-            )  # fmt: skip
+            found[way] = ranks(retriever, make, blend_weight)
     if second is not None and control_weight is not None:
-        found["control"] = session_ranks(
-            second, reranker, data, nothing, stage="test", weight=control_weight,
-            candidates=CANDIDATES,
-        )  # fmt: skip
+        found["control"] = ranks(second, nothing, control_weight)
     return found

@@ -225,6 +225,7 @@ def test_an_anonymous_session_is_served_as_evaluated(recommender: Recommender, w
     )
     users = data.evaluable("valid")
     checked = 0
+    before = graph_counts(recommender.graph)
     for user, rank in zip(users[:6], ranks[:6], strict=True):  # 6 users, several batches' worth
         session = [str(bundle.items[i - 1]) for i in data.train[user][-length:]]
         k = min(recommender.max_k, len(bundle.items) - len(set(session)))
@@ -233,6 +234,8 @@ def test_an_anonymous_session_is_served_as_evaluated(recommender: Recommender, w
         assert (items.index(target) if target in items else MISS) == rank
         checked += 1
     assert checked >= 3
+    # A session's persona, by either way, leaves nothing behind in the graph.
+    assert graph_counts(recommender.graph) == before
 
 
 def test_anonymous_session_of_only_cold_items_has_no_persona(recommender: Recommender) -> None:
