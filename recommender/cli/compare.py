@@ -79,6 +79,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
         anonymous=anonymous or None,
     )  # fmt: skip
+    if args.unseen:
+        from recommender.config import HDGIConfig
+        from recommender.experiments.unseen import run_unseen
+
+        unseen, _ = run_unseen(
+            inputs, export, chosen, HDGIConfig(), seeds, device, store_root, progress
+        )
+        comparison.runs.extend(unseen)
     found = {}
     if peers:
         python = recbole_python(args.venv or home / "bench" / "recbole-venv")
@@ -103,6 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         + (f" --peers {' '.join(peers)}" if peers else " --peers")
         + (f" --device {args.device}" if args.device else "")
         + ("" if args.anonymous else " --no-anonymous")
+        + (" --unseen" if args.unseen else "")
     )
     paths = write_all(
         comparison,
@@ -147,6 +156,13 @@ def register(experiments: Any) -> None:
         default=True,
         help="also score the same models on anonymous sessions (default; see "
         "recommender/experiments/scenarios.py)",
+    )
+    q.add_argument(
+        "--unseen",
+        action="store_true",
+        help="also the unseen-users scenario: HDGI and kgrec's SASRecs trained again without "
+        "a held-out 10%% of the users, who are then scored as they arrive (costs about "
+        "three more SASRec trainings per seed and one HDGI run)",
     )
     common.add_device(q)
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")

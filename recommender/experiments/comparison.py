@@ -21,7 +21,12 @@ from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_r
 from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
 from recommender.experiments.fingerprint import user_tag
 from recommender.experiments.runstore import RunStore, restore
-from recommender.experiments.scenarios import ANONYMOUS_PREFIX, SWEEP_LENGTHS, anonymous_ranks
+from recommender.experiments.scenarios import (
+    ANONYMOUS_PREFIX,
+    SCENARIO_PREFIXES,
+    SWEEP_LENGTHS,
+    anonymous_ranks,
+)
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
@@ -103,12 +108,12 @@ class RetrieverComparison:
     def rows(self) -> list[Row]:
         """The standard scenario's rows, in the order they were run."""
         every = dict.fromkeys(run.row for run in self.runs)
-        return [row for row in every if not row.key.startswith(ANONYMOUS_PREFIX)]
+        return [row for row in every if not row.key.startswith(SCENARIO_PREFIXES)]
 
-    def anonymous_rows(self) -> list[Row]:
-        """The anonymous-session rows (:mod:`recommender.experiments.scenarios`), if run."""
+    def scenario_rows(self, prefix: str) -> list[Row]:
+        """The rows of one scenario (:mod:`recommender.experiments.scenarios`), if run."""
         every = dict.fromkeys(run.row for run in self.runs)
-        return [row for row in every if row.key.startswith(ANONYMOUS_PREFIX)]
+        return [row for row in every if row.key.startswith(prefix)]
 
     def by_row(self, row: Row) -> list[RunResult]:
         return [run for run in self.runs if run.row == row]

@@ -19,6 +19,8 @@ from recommender.evaluation.sessions import SESSION_LENGTH
 from recommender.evaluation.statistics import holm, paired_wilcoxon
 from recommender.experiments.comparison import BLENDED, RetrieverComparison, Row
 from recommender.experiments.controls import controls_markdown
+from recommender.experiments.scenarios import ANONYMOUS_PREFIX, UNSEEN_PREFIX
+from recommender.experiments.unseen import UNSEEN_SEED, UNSEEN_SHARE
 from recommender.util.files import write_text_atomic
 from recommender.util.markdown import table as markdown_table
 
@@ -44,23 +46,39 @@ def paired_p_values(
     )
 
 
-def anonymous_markdown(table: RetrieverComparison) -> list[str]:
-    """The anonymous-session scenario's section: its rows at k = 10 and 100, and paired
-    tests Holm-adjusted over its own pairs (a family of its own)."""
-    rows = table.anonymous_rows()
-    if not rows:
-        return []
-    lines = [
+SCENARIOS = {
+    ANONYMOUS_PREFIX: (
         "## Scenario: anonymous sessions",
-        "",
         "Each test user as an anonymous visitor: the session is their last "
         f"{SESSION_LENGTH} items before the test item, no user id reaches the models, they "
         "are left out of any neighbourhood, and the test item is ranked in the served "
         "two-stage order among the items they have not chosen. The same models as above; "
         "blend weights as their rows above chose on validation "
         "(`recommender/experiments/scenarios.py`).",
-        "",
-    ]
+    ),
+    UNSEEN_PREFIX: (
+        "## Scenario: unseen users",
+        f"A fixed {UNSEEN_SHARE:.0%} of the users (seed {UNSEEN_SEED}) held out of all "
+        "training: their interactions are absent from the graph export HDGI trains on and "
+        "from every SASRec's sequences. Their training and validation items arrive as their "
+        "history, their test item is the target, ranked by the one evaluator's rule in the "
+        "served two-stage order. HDGI and every SASRec are trained anew without them (same "
+        "settings; fusion and blend weights chosen on the other users' validation); a "
+        "learned user vector cannot exist for them, and the peers are not run here "
+        "(`recommender/experiments/unseen.py`).",
+    ),
+}
+
+
+def scenario_markdown(table: RetrieverComparison, prefix: str) -> list[str]:
+    """One scenario's section: its rows at k = 10 and 100, and paired tests Holm-adjusted
+    over its own pairs (a family of its own)."""
+    rows = table.scenario_rows(prefix)
+    if not rows:
+        return []
+    title, description = SCENARIOS[prefix]
+    users = len(table.by_row(rows[0])[0].ranks)
+    lines = [title, "", description + f" {users:,} users.", ""]
     metrics = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
     lines += markdown_table(
         ("row", *metrics),
@@ -84,7 +102,7 @@ def anonymous_markdown(table: RetrieverComparison) -> list[str]:
             ("row A", "row B", "mean A - mean B", "p", "p (Holm)"), pairs, "llrrr"
         )
         lines.append("")
-    if table.sweep:
+    if table.sweep and prefix == ANONYMOUS_PREFIX:
         lengths = list(next(iter(table.sweep.values())))
         lines += [
             "By session length (test NDCG@10, mean ± std over seeds; `all`: the whole "
@@ -178,7 +196,8 @@ def markdown(
     lines.append("")
     lines += sections
     lines += controls_markdown(table, primary)
-    lines += anonymous_markdown(table)
+    for prefix in SCENARIOS:
+        lines += scenario_markdown(table, prefix)
     for metric, k in TESTED:
         lines += [
             f"## Paired significance, {metric}@{k}",

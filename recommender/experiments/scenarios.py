@@ -31,6 +31,8 @@ from recommender.evaluation.sessions import (
 from recommender.pipelines.inputs import TrainingInputs, UserVector
 
 ANONYMOUS_PREFIX = "anonymous-"
+UNSEEN_PREFIX = "unseen-"  # rows of recommender.experiments.unseen
+SCENARIO_PREFIXES = (ANONYMOUS_PREFIX, UNSEEN_PREFIX)
 LABELS = {
     "plain": "Anonymous session: plain SASRec on the session",
     "none": "Anonymous session: blend, no persona",

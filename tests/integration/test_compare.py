@@ -45,7 +45,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     command = [
         "experiment", "compare", "--dataset", graph.dataset, "--seeds", "2", "--epochs", "2",
         "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "--venv", str(venv),
-        "--out", str(out), "--quiet",
+        "--out", str(out), "--quiet", "--unseen",
     ]  # fmt: skip
     assert main(command) == 0, capsys.readouterr().err
     plan = out / f"compare-{graph.dataset}-plan.md"
@@ -77,6 +77,12 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         assert f"| {label} |" in anonymous, label
         assert f"| {label} |" not in report[: report.index("## Scenario: anonymous")], label
     assert "By session length" in anonymous
+    unseen = report[report.index("## Scenario: unseen users") :]
+    for key in ("plain SASRec on their history", "blend, no persona",
+                "blend, KG persona by the trained HDGI encoder (inductive)",
+                "control, blend of two plain SASRecs"):  # fmt: skip
+        assert f"| Unseen users: {key} |" in unseen, key
+    assert "4 users." in unseen  # 10% of 40
     raw = json.loads((out / f"compare-{graph.dataset}.json").read_text())
     assert set(raw["anonymous_by_length"]["encoder"]) == {"1", "2", "3", "5", "10", "all"}
     assert (out / f"compare-{graph.dataset}-sessions.png").stat().st_size > 0
