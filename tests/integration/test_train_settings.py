@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kgstore.explain import user_persona
 from kgstore.graph import Database
 from kgstore.personas import persona_model
 from kgstore.settings import Neo4jSettings
@@ -52,10 +53,18 @@ def test_train_chooses_and_records_settings_on_validation(
         # the same settings again: up to date, whichever length was chosen
         assert main(["personas", "--dataset", name, "--quiet", "--if-stale"]) == 0
         assert persona_model(db.graph(name)) == model
+        # A user who arrives now gets a persona from the trained model, and is served.
+        assert main(["persona-add", "newbie", "p1", "p3", "p9", "--dataset", name]) == 0
+        found = user_persona(db.graph(name), "newbie")
+        assert found is not None and found.persona is not None and found.interactions == 3
+        assert main(["persona-add", "other", "p1", "nope", "--dataset", name]) == 2
+        assert user_persona(db.graph(name), "other") is None  # nothing written
         assert main(["train", "--dataset", name, "--epochs", "2", "--quiet"]) == 0
         bundles = list((tmp_path / "home" / "models" / "recommender" / name).glob("*/bundle.json"))
         info = json.loads(bundles[0].read_text())
         assert info["training"]["persona_model"] == model
+        assert info["session_persona"] in {"neighbours", "encoder"}
+        assert main(["recommend", "p2", "--user", "newbie", "--dataset", name]) == 0
         tried = info["training"]["tuning"]
         reranker = [t for t in tried if t["model"] == "reranker"]
         assert [t["changes"] for t in reranker] == [dict(c) for c in TRAIN_GRID]
