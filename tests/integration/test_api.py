@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import neo4j
@@ -200,17 +200,19 @@ def test_an_anonymous_session_is_served_as_evaluated(recommender: Recommender, w
         ),
         catalogue=list(bundle.items),
     )
-    if way == "encoder":
-        make = session_encoder(bundle.persona_memory, bundle.items)
-    else:  # the service does not know the user, so it does not leave them out either
-        found = neighbour_personas(
-            bundle.retriever.get_buffer("user_features").numpy(),
-            item_users(data.train, data.n_items),
-            recommender.config.session_neighbours,
-        )
+    found = neighbour_personas(
+        bundle.retriever.get_buffer("user_features").numpy(),
+        item_users(data.train, data.n_items),
+        recommender.config.session_neighbours,
+    )
 
-        def make(sessions: list[np.ndarray], users: np.ndarray) -> np.ndarray:
-            return found(sessions, np.full(len(users), -1))
+    def unknown_user(sessions: Sequence[np.ndarray], users: np.ndarray) -> np.ndarray:
+        # the service does not know the user, so it does not leave them out either
+        return found(sessions, np.full(len(users), -1))
+
+    make = (
+        session_encoder(bundle.persona_memory, bundle.items) if way == "encoder" else unknown_user
+    )
 
     length = 1_000  # the whole input, so the service and the evaluator leave out the same items
     ranks = session_ranks(
