@@ -95,6 +95,7 @@ def add_personas(graph: Graph, users: Sequence[str], vectors: np.ndarray, versio
         records = graph.write(
             "load/add_personas",
             version=version,
+            property="persona",
             rows=[{"id": u, "vector": v.tolist()} for u, v in zip(users, vectors, strict=True)],
             updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )

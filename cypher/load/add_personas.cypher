@@ -4,7 +4,7 @@ MATCH (d:Dataset {dataset: $dataset, id: $dataset})
 WHERE d.persona_version = $version
 UNWIND $rows AS row
 MATCH (u:User {dataset: $dataset, id: row.id})
-CALL db.create.setNodeVectorProperty(u, 'persona', row.vector)
+CALL db.create.setNodeVectorProperty(u, $property, row.vector)
 SET u.persona_version = $version, u.persona_model = d.persona_model,
     u.persona_updated_at = $updated_at
 RETURN count(u) AS written
