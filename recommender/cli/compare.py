@@ -81,12 +81,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if args.unseen:
         from recommender.config import HDGIConfig
+        from recommender.experiments.scenarios import UNSEEN_PREFIX
         from recommender.experiments.unseen import run_unseen
 
-        unseen, _ = run_unseen(
+        unseen, _, by_length = run_unseen(
             inputs, export, chosen, HDGIConfig(), seeds, device, store_root, progress
         )
         comparison.runs.extend(unseen)
+        comparison.sweep[UNSEEN_PREFIX] = by_length
     found = {}
     if peers:
         python = recbole_python(args.venv or home / "bench" / "recbole-venv")

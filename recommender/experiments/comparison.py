@@ -101,9 +101,9 @@ class RetrieverComparison:
     config: SASRecConfig
     device: str
     seconds: float
-    # Anonymous sessions by length: row key -> session length ("all": the whole history)
-    # -> test NDCG@10 per seed.
-    sweep: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    # Scenarios by session (history) length: scenario prefix -> row key -> length ("all":
+    # the whole history) -> test NDCG@10 per seed.
+    sweep: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
 
     def rows(self) -> list[Row]:
         """The standard scenario's rows, in the order they were run."""
@@ -228,7 +228,9 @@ def run_comparison(
             config,
             device,
             time.perf_counter() - started,
-            {key: dict(by_length) for key, by_length in sweep.items()},
+            {ANONYMOUS_PREFIX: {key: dict(by_length) for key, by_length in sweep.items()}}
+            if sweep
+            else {},
         )
         if on_seed is not None:
             on_seed(comparison)

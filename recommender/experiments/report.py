@@ -102,18 +102,19 @@ def scenario_markdown(table: RetrieverComparison, prefix: str) -> list[str]:
             ("row A", "row B", "mean A - mean B", "p", "p (Holm)"), pairs, "llrrr"
         )
         lines.append("")
-    if table.sweep and prefix == ANONYMOUS_PREFIX:
-        lengths = list(next(iter(table.sweep.values())))
+    by_row = table.sweep.get(prefix)
+    if by_row:
+        lengths = list(next(iter(by_row.values())))
         lines += [
-            "By session length (test NDCG@10, mean ± std over seeds; `all`: the whole "
-            "history before the test item, still without the user's id):",
+            "By length of the items the models read (test NDCG@10, mean ± std over seeds; "
+            "the last n items before the test item, `all`: every one; no user id):",
             "",
         ]
         lines += markdown_table(
             ("row", *lengths),
             (
                 (key, *(_mean_std(by_length[n]) for n in lengths))
-                for key, by_length in table.sweep.items()
+                for key, by_length in by_row.items()
             ),
         )
         lines.append("")
@@ -347,7 +348,7 @@ def write_all(
         "cold_users": table.cold_users,
         "fusion": table.fusion,
         "device": table.device,
-        "anonymous_by_length": table.sweep,
+        "by_length": table.sweep,
         "runs": [
             {
                 "row": r.row.label,
@@ -369,18 +370,21 @@ def write_all(
     chart, curve = Path(f"{stem}.png"), Path(f"{stem}-curves.png")
     bar_chart(table, chart)
     curves(table, curve)
-    if table.sweep:
-        lengths = Path(f"{stem}-sessions.png")
-        session_chart(table, lengths)
-        return [*paths, chart, curve, lengths]
-    return [*paths, chart, curve]
+    charts = []
+    for prefix, by_row in table.sweep.items():
+        charts.append(Path(f"{stem}-{prefix.rstrip('-')}-by-length.png"))
+        length_chart(table.dataset, SCENARIOS[prefix][0].removeprefix("## Scenario: "), by_row,
+                     charts[-1])  # fmt: skip
+    return [*paths, chart, curve, *charts]
 
 
-def session_chart(table: RetrieverComparison, path: Path) -> None:
-    """Anonymous sessions: test NDCG@10 by session length, one line per row (mean over
+def length_chart(
+    dataset: str, scenario: str, by_row: dict[str, dict[str, list[float]]], path: Path
+) -> None:
+    """A scenario's test NDCG@10 by session (history) length, one line per row (mean over
     seeds, the spread as error bars)."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key, by_length in table.sweep.items():
+    for key, by_length in by_row.items():
         lengths = list(by_length)
         means = [float(np.mean(by_length[n])) for n in lengths]
         spread = [float(np.std(by_length[n])) for n in lengths]
@@ -388,7 +392,7 @@ def session_chart(table: RetrieverComparison, path: Path) -> None:
         ax.set_xticks(range(len(lengths)), lengths)
     ax.set_xlabel("session length (items before the test item; all: the whole history)")
     ax.set_ylabel("test NDCG@10")
-    ax.set_title(f"{table.dataset}: anonymous sessions by length")
+    ax.set_title(f"{dataset}: {scenario} by length")
     ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

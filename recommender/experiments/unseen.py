@@ -32,6 +32,7 @@ from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import choose_weight
 from recommender.evaluation.sessions import (
     SessionPersonas,
+    encoder_personas,
     item_users,
     neighbour_personas,
     no_personas,
@@ -45,7 +46,7 @@ from recommender.experiments.comparison import (
 )
 from recommender.experiments.fingerprint import experiment_fingerprint
 from recommender.experiments.runstore import RunStore
-from recommender.experiments.scenarios import UNSEEN_PREFIX
+from recommender.experiments.scenarios import SWEEP_LENGTHS, UNSEEN_PREFIX
 from recommender.pipelines.inputs import (
     PERSONA_RETRIEVER,
     PLAIN,
@@ -178,8 +179,10 @@ def run_unseen(
     store_root: Path,
     progress: bool,
     log: Callable[[str], None] = print,
-) -> tuple[list[RunResult], np.ndarray]:
-    """The scenario's runs for every seed, and the held-out users' rows in ``inputs.data``."""
+) -> tuple[list[RunResult], np.ndarray, dict[str, dict[str, list[float]]]]:
+    """The scenario's runs for every seed (each held-out user's whole history arriving),
+    the held-out users' rows in ``inputs.data``, and test NDCG@10 by history length (the
+    user's last 1, 2, 3, 5, 10 items or all: cold users by truncation) per row and seed."""
     data = inputs.data
     held = held_out_users(data)
     log(f"unseen users: {len(held):,} of {len(data.users):,} held out of all training")
@@ -194,12 +197,6 @@ def run_unseen(
     arriving = arrival_data(data, held)
     row_of = {str(item): row for row, item in enumerate(export.ids["Item"])}
     item_rows = np.array([-1] + [row_of.get(str(i), -1) for i in data.items], np.int64)
-    inductive = np.zeros((len(held), personas.shape[1]), np.float32)
-    for k, history in enumerate(arriving.train):
-        known = np.unique(item_rows[history])
-        known = known[known >= 0]
-        if len(known):
-            inductive[k] = memory.encode([known])[0] - mean
     kept_personas = personas.copy()
     kept_personas[held] = 0.0
     neighbours_of = neighbour_personas(
@@ -208,12 +205,13 @@ def run_unseen(
     ways: dict[str, SessionPersonas] = {
         "none": no_personas(personas.shape[1]),
         "neighbours": lambda sessions, users: neighbours_of(sessions, np.full(len(users), -1)),
-        "encoder": lambda sessions, users: inductive[users],
+        "encoder": encoder_personas(memory, item_rows, mean),
     }
     store = RunStore(store_root / "unseen" / experiment_fingerprint(reduced, config, device))
     retriever_variant = catalogue_variant(PERSONA_RETRIEVER, reduced)
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
+    sweep: dict[str, dict[str, list[float]]] = {}
     longest = max(len(h) for h in arriving.train)
     for seed in seeds:
         plain, _ = _best_fusion(reduced, PLAIN, config, seed, device, {}, store, log, progress)
@@ -228,23 +226,35 @@ def run_unseen(
         weight, _ = choose_weight(retriever, plain, reduced.data, candidates=CANDIDATES)
         control, _ = choose_weight(second, plain, reduced.data, candidates=CANDIDATES)
 
-        def ranks(
-            first: SASRec, make: SessionPersonas, blend: float, reranker: SASRec = plain
-        ) -> np.ndarray:
-            return session_ranks(
-                first, reranker, arriving, make, stage="test", weight=blend,
-                candidates=CANDIDATES, session_length=longest,
-            )  # fmt: skip
+        for length in SWEEP_LENGTHS:
 
-        found = {"plain": ranks(plain, ways["none"], 0.0)}
-        for way, make in ways.items():
-            found[way] = ranks(retriever, make, weight)
-        found["control"] = ranks(second, ways["none"], control)
-        for key, ranked in found.items():
-            result = RunResult(
-                Row(UNSEEN_PREFIX + key, LABELS[key]), seed, None, {}, summarise(ranked), None,
-                ranked,
-            )  # fmt: skip
-            runs.append(result)
-            log(f"seed {seed} {LABELS[key]}: test NDCG@10 {result.test['NDCG@10']:.4f}")
-    return runs, held
+            def ranks(
+                first: SASRec,
+                make: SessionPersonas,
+                blend: float,
+                reranker: SASRec = plain,
+                length: int | None = length,
+            ) -> np.ndarray:
+                return session_ranks(
+                    first, reranker, arriving, make, stage="test", weight=blend,
+                    candidates=CANDIDATES, session_length=length or longest,
+                )  # fmt: skip
+
+            found = {"plain": ranks(plain, ways["none"], 0.0)}
+            for way, make in ways.items():
+                found[way] = ranks(retriever, make, weight)
+            found["control"] = ranks(second, ways["none"], control)
+            for key, ranked in found.items():
+                sweep.setdefault(key, {}).setdefault(str(length or "all"), []).append(
+                    summarise(ranked)["NDCG@10"]
+                )
+            if length is not None:
+                continue
+            for key, ranked in found.items():
+                result = RunResult(
+                    Row(UNSEEN_PREFIX + key, LABELS[key]), seed, None, {}, summarise(ranked),
+                    None, ranked,
+                )  # fmt: skip
+                runs.append(result)
+                log(f"seed {seed} {LABELS[key]}: test NDCG@10 {result.test['NDCG@10']:.4f}")
+    return runs, held, sweep

@@ -76,16 +76,19 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     ):
         assert f"| {label} |" in anonymous, label
         assert f"| {label} |" not in report[: report.index("## Scenario: anonymous")], label
-    assert "By session length" in anonymous
+    assert "By length of the items the models read" in anonymous
     unseen = report[report.index("## Scenario: unseen users") :]
     for key in ("plain SASRec on their history", "blend, no persona",
                 "blend, KG persona by the trained HDGI encoder (inductive)",
                 "control, blend of two plain SASRecs"):  # fmt: skip
         assert f"| Unseen users: {key} |" in unseen, key
     assert "4 users." in unseen  # 10% of 40
+    assert "By length of the items the models read" in unseen
     raw = json.loads((out / f"compare-{graph.dataset}.json").read_text())
-    assert set(raw["anonymous_by_length"]["encoder"]) == {"1", "2", "3", "5", "10", "all"}
-    assert (out / f"compare-{graph.dataset}-sessions.png").stat().st_size > 0
+    lengths = {"1", "2", "3", "5", "10", "all"}
+    for scenario in ("anonymous", "unseen"):
+        assert set(raw["by_length"][f"{scenario}-"]["encoder"]) == lengths
+        assert (out / f"compare-{graph.dataset}-{scenario}-by-length.png").stat().st_size > 0
     peer_runs = [run for run in raw["runs"] if run["key"] == "peer-gru4rec"]
     assert [run["seed"] for run in peer_runs] == [0, 1]
     assert all(0.0 <= value <= 1.0 for run in peer_runs for value in run["test"].values())
