@@ -131,6 +131,23 @@ def add_hdgi_options(p: argparse.ArgumentParser, hidden_default: int, tuned: boo
     )
 
 
+def add_metapath_options(p: argparse.ArgumentParser) -> None:
+    """How HDGI fuses its metapaths (:class:`HDGIConfig`'s defaults)."""
+    d = HDGIConfig()
+    p.add_argument(
+        "--fusion",
+        choices=("attention", "mean"),
+        default=d.fusion,
+        help=f"fuse the metapaths by semantic attention or weigh them alike ({d.fusion})",
+    )
+    p.add_argument(
+        "--path-dropout",
+        type=float,
+        default=d.path_dropout,
+        help=f"chance a metapath is left out of a training pass ({d.path_dropout:g})",
+    )
+
+
 def hdgi_config(args: argparse.Namespace) -> HDGIConfig:
     """The HDGI settings of :func:`add_hdgi_options`' options (a length not given keeps the
     default)."""
@@ -140,6 +157,8 @@ def hdgi_config(args: argparse.Namespace) -> HDGIConfig:
         lr=args.lr,
         taste_weight=args.taste_weight,
         profile_weight=args.profile_weight,
+        fusion=getattr(args, "fusion", "attention"),
+        path_dropout=getattr(args, "path_dropout", 0.0),
         **{k: v for k, v in given.items() if v is not None},
     )
 

@@ -145,6 +145,7 @@ def register(sub: Any, explain: Any) -> None:
     p = sub.add_parser("personas", help="learn user personas with HDGI and write them back")
     common.add_dataset(p)
     common.add_hdgi_options(p, hidden_default=common.settings().persona_dim, tuned=True)
+    common.add_metapath_options(p)
     p.add_argument(
         "--tune",
         action=argparse.BooleanOptionalAction,
