@@ -1,0 +1,102 @@
+"""Training loop for the session-graph models: every prefix of every training sequence is a
+session whose next click is the target; full softmax cross-entropy, Adam, early stopping and
+model selection on a validation score the caller supplies (as SASRec's loop)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from learners.early_stopping import BestState
+from learners.sasrec.data import left_pad
+from learners.sasrec.train import EpochLog, SASRecTrainResult
+from learners.sessiongraph.srgnn import SRGNN
+
+
+def prefixes(train: Sequence[np.ndarray]) -> np.ndarray:
+    """``(m, 2)`` ``(user, end)``: the session ``train[user][:end]`` predicts
+    ``train[user][end]``, for every position but each sequence's first."""
+    pairs = [(u, end) for u, seq in enumerate(train) for end in range(1, len(seq))]
+    return np.array(pairs, np.int64).reshape(-1, 2)
+
+
+def prefix_batches(
+    train: Sequence[np.ndarray],
+    examples: np.ndarray,
+    batch_size: int,
+    max_len: int,
+    generator: np.random.Generator | None,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Shuffled (when a generator is given) batches of left-padded sessions (at most
+    ``max_len`` clicks) and their next items."""
+    order = np.arange(len(examples)) if generator is None else generator.permutation(len(examples))
+    for start in range(0, len(order), batch_size):
+        chosen = examples[order[start : start + batch_size]]
+        sessions = [train[u][max(0, end - max_len) : end] for u, end in chosen]
+        targets = torch.from_numpy(np.array([train[u][end] for u, end in chosen], np.int64))
+        yield left_pad(sessions, max_len), targets
+
+
+def train_session_model(
+    model: SRGNN,
+    train: Sequence[np.ndarray],
+    validate: Callable[[SRGNN], float],
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    patience: int,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    device: str | None = None,
+    checkpoint: Path | None = None,
+    progress: bool = True,
+) -> SASRecTrainResult:
+    """Train ``model`` on the prefixes of the ``train`` sequences; keep the state with the
+    best ``validate(model)`` (higher is better) and stop after ``patience`` epochs without
+    improvement. The model ends in its best state, in eval mode."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    examples = prefixes(train)
+    if len(examples) == 0:
+        raise ValueError("no sequence has two or more training items: nothing to learn from")
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    result = SASRecTrainResult(device=device)
+    best = BestState(patience, higher_is_better=True, checkpoint=checkpoint)
+    train_seconds = 0.0
+    name = type(model).__name__
+    bar = tqdm(range(epochs), desc=name, unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        started, total = time.perf_counter(), 0.0
+        for sessions, targets in prefix_batches(train, examples, batch_size, model.max_len, rng):
+            scores = model.full_sort_predict(sessions.to(device))
+            loss = F.cross_entropy(scores, targets.to(device))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimiser.step()
+            total += float(loss.detach()) * len(targets)
+        seconds = time.perf_counter() - started
+        train_seconds += seconds
+        model.eval()
+        with torch.no_grad():
+            valid = float(validate(model))
+        result.curve.append(EpochLog(epoch, total / len(examples), valid, seconds))
+        bar.set_postfix(loss=f"{total / len(examples):.3f}", valid=f"{valid:.4f}")
+        if best.update(model, valid, epoch):
+            break
+    result.best_valid, result.best_epoch = best.score, best.epoch
+    epochs_run = len(result.curve)
+    result.seconds_per_epoch = train_seconds / epochs_run
+    result.sequences_per_second = len(examples) * epochs_run / max(train_seconds, 1e-9)
+    best.restore(model)
+    return result

@@ -1,0 +1,117 @@
+"""Session graphs against hand-computed values; SR-GNN's interface, batching and learning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from learners.sasrec.data import SequenceData, left_pad
+from learners.sessiongraph import SRGNN, batch_graphs, session_graph
+from learners.sessiongraph.train import prefixes, train_session_model
+from recommender.evaluation.evaluator import rank_users
+from recommender.evaluation.metrics import ndcg
+
+
+def test_a_hand_written_session_graph() -> None:
+    # clicks 5 -> 7 -> 9 -> 7 -> 3 -> 3: nodes in first-click order 5, 7, 9, 3
+    graph = session_graph([0, 0, 5, 7, 9, 7, 3, 3])
+    assert graph.nodes.tolist() == [5, 7, 9, 3]
+    assert graph.alias.tolist() == [0, 1, 2, 1, 3, 3]
+    # distinct transitions: 5->7, 7->9, 9->7, 7->3, 3->3
+    assert sorted(map(tuple, graph.edges.T.tolist())) == [(0, 1), (1, 2), (1, 3), (2, 1), (3, 3)]
+    out = np.array(
+        [[0, 1, 0, 0],  # 5: one successor
+         [0, 0, 0.5, 0.5],  # 7: two successors, 9 and 3
+         [0, 1, 0, 0],  # 9 -> 7
+         [0, 0, 0, 1]],  # 3 -> 3
+        np.float32,
+    )  # fmt: skip
+    incoming = np.array(
+        [[0, 0, 0, 0],  # 5: no predecessor
+         [0.5, 0, 0.5, 0],  # 7: from 5 and from 9
+         [0, 1, 0, 0],  # 9: from 7
+         [0, 0.5, 0, 0.5]],  # 3: from 7 and from itself
+        np.float32,
+    )  # fmt: skip
+    np.testing.assert_allclose(graph.out_weights, out)
+    np.testing.assert_allclose(graph.in_weights, incoming)
+
+
+def test_a_repeated_transition_counts_once_and_an_empty_session_is_refused() -> None:
+    graph = session_graph([1, 2, 1, 2])
+    np.testing.assert_allclose(graph.out_weights, [[0, 1], [1, 0]])
+    with pytest.raises(ValueError, match="empty session"):
+        session_graph([0, 0])
+
+
+def test_a_batch_pads_graphs_and_aligns_clicks() -> None:
+    batch = batch_graphs(torch.tensor([[0, 0, 4, 6], [8, 8, 2, 8]]))
+    assert batch.items.tolist() == [[4, 6], [8, 2]]
+    assert batch.alias.tolist() == [[-1, -1, 0, 1], [0, 0, 1, 0]]
+    assert batch.last.tolist() == [1, 0]
+    np.testing.assert_allclose(batch.in_weights[1].numpy(), [[0.5, 0.5], [1, 0]])
+
+
+def model(seed: int = 0) -> SRGNN:
+    torch.manual_seed(seed)
+    return SRGNN(12, hidden=16, steps=1, max_len=5)
+
+
+def test_the_interface_is_sasrecs() -> None:
+    m = model().eval()
+    seq = left_pad([np.array([1, 2, 3]), np.array([4])], 5)
+    scores = m.full_sort_predict(seq)
+    assert scores.shape == (2, 13) and torch.isinf(scores[:, 0]).all()
+    candidates = torch.tensor([[3, 7, 9], [1, 2, 12]])
+    np.testing.assert_allclose(
+        m.predict(seq, candidates).detach().numpy(),
+        scores.gather(1, candidates).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    # a session's scores do not depend on the other sessions of its batch
+    alone = m.full_sort_predict(seq[1:])
+    np.testing.assert_allclose(
+        alone.detach().numpy()[0, 1:], scores.detach().numpy()[1, 1:], atol=1e-5
+    )
+    # only the last max_len clicks are read
+    longer = left_pad([np.array([11, 10, 1, 2, 3])], 8)
+    np.testing.assert_allclose(
+        m.full_sort_predict(longer).detach().numpy(),
+        m.full_sort_predict(left_pad([np.array([11, 10, 1, 2, 3])], 5)).detach().numpy(),
+        atol=1e-6,
+    )
+
+
+def test_prefixes_cover_every_target_once() -> None:
+    pairs = prefixes([np.array([1, 2, 3]), np.array([4]), np.array([5, 6])])
+    assert pairs.tolist() == [[0, 1], [0, 2], [2, 1]]
+
+
+def cyclic_data(users: int = 30, items: int = 12) -> SequenceData:
+    rows = []
+    for u in range(users):
+        seq = [(u + k) % items for k in range(8)]  # item k is always followed by k + 1
+        for p, item in enumerate(seq):
+            stage = "train" if p < 6 else ("valid" if p == 6 else "test")
+            rows.append((f"u{u}", f"i{item}", p, stage))
+    frame = pd.DataFrame(rows, columns=["user", "item", "position", "split"])
+    return SequenceData.from_split(frame, catalogue=[f"i{k}" for k in range(items)])
+
+
+def test_training_learns_a_deterministic_pattern_and_keeps_the_best_state() -> None:
+    data = cyclic_data()
+    m = model()
+
+    def validate(candidate: SRGNN) -> float:
+        ranks = rank_users(lambda _, h: candidate.full_sort_predict(left_pad(h, 5)), data, "valid")
+        return ndcg(ranks, 10)
+
+    before = validate(m.eval())
+    result = train_session_model(
+        m, data.train, validate, epochs=30, batch_size=32, lr=0.01, patience=5, progress=False
+    )
+    assert result.best_valid > max(before, 0.8)  # next item = current + 1 is learnt
+    assert abs(validate(m) - result.best_valid) < 1e-9  # ends in its best state
