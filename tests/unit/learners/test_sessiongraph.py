@@ -51,7 +51,7 @@ def test_a_batch_pads_graphs_and_aligns_clicks() -> None:
     assert batch.items.tolist() == [[4, 6], [8, 2]]
     assert batch.alias.tolist() == [[-1, -1, 0, 1], [0, 0, 1, 0]]
     assert batch.last.tolist() == [1, 0]
-    np.testing.assert_allclose(batch.in_weights[1].numpy(), [[0.5, 0.5], [1, 0]])
+    np.testing.assert_allclose(batch.in_weights[1].numpy(), np.array([[0.5, 0.5], [1, 0]]))
 
 
 def model(seed: int = 0) -> SRGNN:
