@@ -77,7 +77,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     comparison = run_comparison(
         inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
-        anonymous=anonymous or None,
+        anonymous=anonymous or None, session_graph=args.srgnn,
     )  # fmt: skip
     if args.unseen:
         from recommender.config import HDGIConfig
@@ -114,6 +114,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         + (f" --device {args.device}" if args.device else "")
         + ("" if args.anonymous else " --no-anonymous")
         + (" --unseen" if args.unseen else "")
+        + (" --srgnn" if args.srgnn else "")
     )
     paths = write_all(
         comparison,
@@ -165,6 +166,12 @@ def register(experiments: Any) -> None:
         help="also the unseen-users scenario: HDGI and kgrec's SASRecs trained again without "
         "a held-out 10%% of the users, who are then scored as they arrive (costs about "
         "three more SASRec trainings per seed and one HDGI run)",
+    )
+    q.add_argument(
+        "--srgnn",
+        action="store_true",
+        help="also SR-GNN, the session-graph backbone, as a row (with SASRec's chosen "
+        "settings; about ten times SASRec's time per epoch on CPU)",
     )
     common.add_device(q)
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")

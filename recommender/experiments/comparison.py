@@ -16,6 +16,7 @@ from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import EpochLog
 from recommender.config import CANDIDATES, SASRecConfig
+from recommender.evaluation.evaluator import rank_users
 from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
 from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
@@ -28,6 +29,7 @@ from recommender.experiments.scenarios import (
     anonymous_ranks,
 )
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
+from recommender.experiments.session_graphs import SRGNN_KEY, SRGNN_LABEL, fit_srgnn, srgnn_scorer
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
     FUSIONS,
@@ -131,6 +133,7 @@ def run_comparison(
     store: RunStore | None = None,
     controls: bool = True,
     anonymous: dict[str, SessionPersonas] | None = None,
+    session_graph: bool = False,
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -144,7 +147,8 @@ def run_comparison(
     ``store``, every trained model is kept there and a model already in it is loaded, not
     trained. With ``anonymous`` (ways of making a session's persona,
     :func:`~recommender.experiments.scenarios.session_ways`), the same models are also
-    scored on anonymous sessions (:mod:`recommender.experiments.scenarios`).
+    scored on anonymous sessions (:mod:`recommender.experiments.scenarios`). With
+    ``session_graph``, SR-GNN is a row too (:mod:`recommender.experiments.session_graphs`).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -168,6 +172,16 @@ def run_comparison(
             _score(run, full_ranks(model, data, "test", users), users, cold)
             runs.append(run)
             models[variant] = model
+        if session_graph:
+            graph_model, valid, epoch, per_epoch = fit_srgnn(
+                data, config, seed, device, store, progress, log
+            )
+            run = RunResult(
+                Row(SRGNN_KEY, SRGNN_LABEL), seed, None, {"NDCG@10": valid}, {}, None,
+                np.zeros(0, np.int64), seconds_per_epoch=per_epoch, best_epoch=epoch,
+            )  # fmt: skip
+            _score(run, rank_users(srgnn_scorer(graph_model), data, "test", users), users, cold)
+            runs.append(run)
         retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
         reranker = models.get(PLAIN)
         if retriever is not None and reranker is not None:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from learners.sasrec.model import SASRec
 from learners.sasrec.train import EpochLog, SASRecTrainResult
@@ -63,7 +63,7 @@ class RunStore:
         key: str,
         fusion: str | None,
         seed: int,
-        model: SASRec,
+        model: nn.Module,
         result: SASRecTrainResult,
         tag: str = "",
     ) -> Path:
