@@ -115,3 +115,42 @@ def test_training_learns_a_deterministic_pattern_and_keeps_the_best_state() -> N
     )
     assert result.best_valid > max(before, 0.8)  # next item = current + 1 is learnt
     assert abs(validate(m) - result.best_valid) < 1e-9  # ends in its best state
+
+
+def test_the_global_graph_counts_nearby_clicks_of_the_sequences_given() -> None:
+    from learners.sessiongraph.global_graph import global_graph
+
+    graph = global_graph([np.array([1, 2, 3]), np.array([2, 1, 1])], n_items=4, epsilon=2, top=3)
+    # within two clicks: (1,2) (2,3) (1,3) in the first; (2,1) (1,1 dropped) (2,1) in the second
+    assert graph.edges() == {(1, 2), (2, 1), (2, 3), (3, 2), (1, 3), (3, 1)}
+    assert graph.neighbours[1].tolist() == [2, 3, 0]  # 1-2 three times, 1-3 once
+    assert graph.weights[1].tolist() == [3.0, 1.0, 0.0]
+    assert graph.neighbours[4].tolist() == [0, 0, 0]  # an item never clicked
+    top1 = global_graph([np.array([1, 2, 3])], n_items=3, epsilon=2, top=1)
+    assert top1.neighbours[2].tolist() == [1]  # ties by item index
+
+
+def test_the_global_graph_of_training_sequences_holds_no_held_out_transition() -> None:
+    from learners.sessiongraph.global_graph import global_graph
+
+    data = cyclic_data()
+    graph = global_graph(data.train, data.n_items, epsilon=1, top=20)
+    trained = {
+        pair
+        for seq in data.train
+        for a, b in zip(seq[:-1].tolist(), seq[1:].tolist(), strict=True)
+        for pair in ((a, b), (b, a))
+        if a != b
+    }
+    assert graph.edges() == trained
+    # a user whose validation and test items (9, then 10) follow nowhere in training
+    rows = [("a", f"i{k}", k, "train") for k in (1, 2, 3)]
+    rows += [("a", "i9", 3, "valid"), ("a", "i10", 4, "test")]
+    rows += [("b", f"i{k}", p, "train") for p, k in enumerate((2, 3, 4, 5))]
+    rows += [("b", "i6", 4, "valid"), ("b", "i7", 5, "test")]
+    frame = pd.DataFrame(rows, columns=["user", "item", "position", "split"])
+    small = SequenceData.from_split(frame, catalogue=[f"i{k}" for k in range(1, 11)])
+    edges = global_graph(small.train, small.n_items, epsilon=3, top=10).edges()
+    index = {f"i{k}": k for k in range(1, 11)}  # item ik is index k
+    held_out = {index["i9"], index["i10"], index["i6"], index["i7"]}
+    assert edges and not {e for e in edges if set(e) & held_out}
