@@ -68,6 +68,21 @@ class GraphBatch:
     in_weights: Tensor
     last: Tensor
 
+    @property
+    def relations(self) -> Tensor:
+        """``(B, N, N)`` GCE-GNN's edge types between nodes: 1 a node with itself, 2 an edge
+        out only, 3 in only, 4 both ways, 0 none (and padding)."""
+        out = self.out_weights > 0
+        into = out.transpose(1, 2)
+        kinds = torch.zeros(out.shape, dtype=torch.long, device=out.device)
+        kinds[out & ~into] = 2
+        kinds[into & ~out] = 3
+        kinds[out & into] = 4
+        real = self.items > 0
+        eye = torch.eye(out.shape[1], dtype=torch.bool, device=out.device)[None] & real[:, None]
+        kinds[eye] = 1
+        return kinds
+
 
 def batch_graphs(sequences: Tensor) -> GraphBatch:
     """The session graphs of left-padded sequences ``(B, L)`` (every row needs an item)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -17,7 +18,10 @@ from tqdm import tqdm
 from learners.early_stopping import BestState
 from learners.sasrec.data import left_pad
 from learners.sasrec.train import EpochLog, SASRecTrainResult
+from learners.sessiongraph.gcegnn import GCEGNN
 from learners.sessiongraph.srgnn import SRGNN
+
+SessionModel = TypeVar("SessionModel", bound=SRGNN | GCEGNN)
 
 
 def prefixes(train: Sequence[np.ndarray]) -> np.ndarray:
@@ -45,9 +49,9 @@ def prefix_batches(
 
 
 def train_session_model(
-    model: SRGNN,
+    model: SessionModel,
     train: Sequence[np.ndarray],
-    validate: Callable[[SRGNN], float],
+    validate: Callable[[SessionModel], float],
     *,
     epochs: int,
     batch_size: int,

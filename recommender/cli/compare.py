@@ -77,7 +77,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     comparison = run_comparison(
         inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
-        anonymous=anonymous or None, session_graph=args.srgnn,
+        anonymous=anonymous or None, session_models=tuple(args.session_graphs or ()),
     )  # fmt: skip
     if args.unseen:
         from recommender.config import HDGIConfig
@@ -114,7 +114,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         + (f" --device {args.device}" if args.device else "")
         + ("" if args.anonymous else " --no-anonymous")
         + (" --unseen" if args.unseen else "")
-        + (" --srgnn" if args.srgnn else "")
+        + (f" --session-graphs {' '.join(args.session_graphs)}" if args.session_graphs else "")
     )
     paths = write_all(
         comparison,
@@ -168,10 +168,11 @@ def register(experiments: Any) -> None:
         "three more SASRec trainings per seed and one HDGI run)",
     )
     q.add_argument(
-        "--srgnn",
-        action="store_true",
-        help="also SR-GNN, the session-graph backbone, as a row (with SASRec's chosen "
-        "settings; about ten times SASRec's time per epoch on CPU)",
+        "--session-graphs",
+        nargs="+",
+        choices=("srgnn", "gcegnn"),
+        help="also these session-graph backbones as rows (with SASRec's chosen settings; "
+        "about ten times SASRec's time per epoch on CPU)",
     )
     common.add_device(q)
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")

@@ -29,7 +29,11 @@ from recommender.experiments.scenarios import (
     anonymous_ranks,
 )
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
-from recommender.experiments.session_graphs import SRGNN_KEY, SRGNN_LABEL, fit_srgnn, srgnn_scorer
+from recommender.experiments.session_graphs import (
+    SESSION_MODELS,
+    fit_session_model,
+    session_scorer,
+)
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
     FUSIONS,
@@ -133,7 +137,7 @@ def run_comparison(
     store: RunStore | None = None,
     controls: bool = True,
     anonymous: dict[str, SessionPersonas] | None = None,
-    session_graph: bool = False,
+    session_models: tuple[str, ...] = (),
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -147,8 +151,9 @@ def run_comparison(
     ``store``, every trained model is kept there and a model already in it is loaded, not
     trained. With ``anonymous`` (ways of making a session's persona,
     :func:`~recommender.experiments.scenarios.session_ways`), the same models are also
-    scored on anonymous sessions (:mod:`recommender.experiments.scenarios`). With
-    ``session_graph``, SR-GNN is a row too (:mod:`recommender.experiments.session_graphs`).
+    scored on anonymous sessions (:mod:`recommender.experiments.scenarios`). Each of
+    ``session_models`` (``srgnn``, ``gcegnn``) is a row too
+    (:mod:`recommender.experiments.session_graphs`).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -172,15 +177,16 @@ def run_comparison(
             _score(run, full_ranks(model, data, "test", users), users, cold)
             runs.append(run)
             models[variant] = model
-        if session_graph:
-            graph_model, valid, epoch, per_epoch = fit_srgnn(
-                data, config, seed, device, store, progress, log
+        for kind in session_models:
+            graph_model, valid, epoch, per_epoch = fit_session_model(
+                kind, data, config, seed, device, store, progress, log
             )
             run = RunResult(
-                Row(SRGNN_KEY, SRGNN_LABEL), seed, None, {"NDCG@10": valid}, {}, None,
+                Row(kind, SESSION_MODELS[kind]), seed, None, {"NDCG@10": valid}, {}, None,
                 np.zeros(0, np.int64), seconds_per_epoch=per_epoch, best_epoch=epoch,
             )  # fmt: skip
-            _score(run, rank_users(srgnn_scorer(graph_model), data, "test", users), users, cold)
+            graph_ranks = rank_users(session_scorer(graph_model), data, "test", users)
+            _score(run, graph_ranks, users, cold)
             runs.append(run)
         retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
         reranker = models.get(PLAIN)

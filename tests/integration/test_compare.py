@@ -45,7 +45,8 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     command = [
         "experiment", "compare", "--dataset", graph.dataset, "--seeds", "2", "--epochs", "2",
         "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "--venv", str(venv),
-        "--out", str(out), "--quiet", "--unseen", "--srgnn",
+        "--out", str(out), "--quiet", "--unseen",
+        "--session-graphs", "srgnn", "gcegnn",
     ]  # fmt: skip
     assert main(command) == 0, capsys.readouterr().err
     plan = out / f"compare-{graph.dataset}-plan.md"
@@ -64,6 +65,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "| Control: blend of the reranker and the Random / Description (LLM) retriever |",
         "| KG+LLM (shuffled) / Description (LLM) |",
         "| SR-GNN (session graph, kgrec's evaluator; SASRec's settings, not tuned) |",
+        "| GCE-GNN (session and global graphs, kgrec's evaluator; SASRec's settings, not tuned) |",
     ):
         assert row in report, row
     # The anonymous-session scenario: its rows, in a section and Holm family of their own.

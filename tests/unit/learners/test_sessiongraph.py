@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from learners.sasrec.data import SequenceData, left_pad
-from learners.sessiongraph import SRGNN, batch_graphs, session_graph
+from learners.sessiongraph import GCEGNN, SRGNN, batch_graphs, global_graph, session_graph
 from learners.sessiongraph.train import prefixes, train_session_model
 from recommender.evaluation.evaluator import rank_users
 from recommender.evaluation.metrics import ndcg
@@ -154,3 +154,53 @@ def test_the_global_graph_of_training_sequences_holds_no_held_out_transition() -
     index = {f"i{k}": k for k in range(1, 11)}  # item ik is index k
     held_out = {index["i9"], index["i10"], index["i6"], index["i7"]}
     assert edges and not {e for e in edges if set(e) & held_out}
+
+
+def test_edge_types_of_a_session_graph() -> None:
+    batch = batch_graphs(torch.tensor([[0, 1, 2, 1, 3]]))  # 1 -> 2 -> 1 -> 3
+    # nodes 1, 2, 3: 1<->2 both ways, 1 -> 3 out only (3 <- 1 in only), self on the diagonal
+    assert batch.relations[0].tolist() == [[1, 4, 2], [4, 1, 0], [3, 0, 1]]
+
+
+def gce(data: SequenceData, seed: int = 0) -> GCEGNN:
+
+    torch.manual_seed(seed)
+    return GCEGNN(data.n_items, global_graph(data.train, data.n_items), hidden=16, max_len=5)
+
+
+def test_gce_gnn_has_the_interface_and_learns_the_pattern() -> None:
+    data = cyclic_data()
+    m = gce(data)
+    assert isinstance(m, GCEGNN)
+    m.eval()
+    seq = left_pad([np.array([1, 2, 3]), np.array([4])], 5)
+    scores = m.full_sort_predict(seq)
+    assert scores.shape == (2, 13) and torch.isinf(scores[:, 0]).all()
+    candidates = torch.tensor([[3, 7, 9], [1, 2, 12]])
+    np.testing.assert_allclose(
+        m.predict(seq, candidates).detach().numpy(),
+        scores.gather(1, candidates).detach().numpy(),
+        atol=1e-5,
+    )
+    alone = m.full_sort_predict(seq[1:])
+    np.testing.assert_allclose(
+        alone.detach().numpy()[0, 1:], scores.detach().numpy()[1, 1:], atol=1e-5
+    )
+
+    def validate(candidate: GCEGNN) -> float:
+        ranks = rank_users(lambda _, h: candidate.full_sort_predict(left_pad(h, 5)), data, "valid")
+        return ndcg(ranks, 10)
+
+    result = train_session_model(
+        m,
+        data.train,
+        validate,
+        epochs=30,
+        batch_size=32,
+        lr=0.01,
+        patience=5,
+        progress=False,
+    )
+    assert result.best_valid > 0.8
+    for parameter in m.parameters():
+        assert torch.isfinite(parameter).all()
