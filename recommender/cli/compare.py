@@ -106,6 +106,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         *compare.selection_lines(
             [selection, *(p.selection for p in found.values())], personas, chosen.user_dropout
         ),
+        *compare.native_lines(found),
     ]  # fmt: skip
     command = (
         f"kgrec experiment compare --dataset {args.dataset} --seeds {args.seeds} "

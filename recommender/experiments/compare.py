@@ -40,6 +40,7 @@ from recommender.experiments.runstore import RunStore
 from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
 from recommender.util.files import write_text_atomic
 from recommender.util.hashing import fingerprint
+from recommender.util.markdown import table as markdown_table
 
 
 @dataclass
@@ -234,6 +235,35 @@ def plan_text(dataset: str, seeds: tuple[int, ...], peers: tuple[str, ...], limi
             "",
         ]
     )
+
+
+def native_lines(peers: dict[str, PeerRuns]) -> list[str]:
+    """The peers under RecBole's own evaluator on RecBole's own test split (the native
+    protocol), labelled as such: not comparable with the rows scored by kgrec's evaluator."""
+    rows = []
+    for model, runs in peers.items():
+        native = [run.native_test for run in runs.runs if run.native_test]
+        if not native:
+            continue
+        keys = ("hit@10", "ndcg@10", "mrr@10", "hit@100", "ndcg@100")
+        cells = []
+        for key in keys:
+            values = [found[key] for found in native if key in found]
+            cells.append(f"{np.mean(values):.4f} ± {np.std(values):.4f}" if values else "-")
+        rows.append((f"RecBole {model} (native protocol, {len(native)} seeds)", *cells))
+    if not rows:
+        return []
+    return [
+        "## Peers under their framework's own evaluator (native protocol)",
+        "",
+        "RecBole 1.2.1's full-sort test evaluation of the same trained models (the chosen "
+        "configuration, every seed), as a RecBole user would report them. For sequential "
+        "models it ranks the user's earlier items too, where kgrec's evaluator leaves them "
+        "out, so these figures are not comparable with the tables above.",
+        "",
+        *markdown_table(("model", "HR@10", "NDCG@10", "MRR@10", "HR@100", "NDCG@100"), rows),
+        "",
+    ]
 
 
 def selection_lines(

@@ -68,6 +68,11 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "| GCE-GNN (session and global graphs, kgrec's evaluator; SASRec's settings, not tuned) |",
     ):
         assert row in report, row
+    # The peer under RecBole's own evaluator too, labelled as the native protocol.
+    native = report[report.index("## Peers under their framework's own evaluator") :]
+    row = next(line for line in native.splitlines() if line.startswith("| RecBole GRU4Rec"))
+    assert "native protocol, 2 seeds" in row
+    assert float(row.split("|")[3].split("±")[0]) > 0  # NDCG@10 (k = 100 exceeds 41 items)
     # The anonymous-session scenario: its rows, in a section and Holm family of their own.
     anonymous = report[report.index("## Scenario: anonymous sessions") :]
     for label in (

@@ -63,6 +63,9 @@ class PeerResult:
     curve: list[list[float]]
     valid_ranks: np.ndarray
     test_ranks: np.ndarray
+    # RecBole's own evaluator on its own test split (the native protocol; empty for runs
+    # kept from before it was recorded)
+    native_test: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +78,7 @@ class PeerResult:
             "curve": self.curve,
             "valid_ranks": self.valid_ranks.tolist(),
             "test_ranks": self.test_ranks.tolist(),
+            "native_test": self.native_test,
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class PeerResult:
             raw["curve"],
             np.asarray(raw["valid_ranks"], dtype=np.int64),
             np.asarray(raw["test_ranks"], dtype=np.int64),
+            {str(k): float(v) for k, v in (raw.get("native_test") or {}).items()},
         )
 
 
@@ -201,4 +206,5 @@ def run_peer(
         raw["curve"],
         np.asarray(raw["valid_ranks"], dtype=np.int64),
         np.asarray(raw["test_ranks"], dtype=np.int64),
+        {str(k): float(v) for k, v in raw.get("native_test", {}).items()},
     )
