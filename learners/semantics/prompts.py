@@ -1,4 +1,6 @@
-"""The two generation prompts of the method (the primary paper's Table 2)."""
+"""The generation prompts: the two of the method (the primary paper's Table 2), and the
+session-intent prompt of LLM-DMsRec (candidates from a session-graph model as the knowledge
+the intents are drawn from)."""
 
 from __future__ import annotations
 
@@ -36,3 +38,26 @@ def user_preferences_prompt(history: Sequence[str]) -> str:
         raise ValueError("a user preference prompt needs at least one item")
     lines = "\n".join(f"{position}. {text}" for position, text in enumerate(history, start=1))
     return USER_PREFERENCES.format(history=lines)
+
+
+SESSION_INTENTS = (
+    "A user clicked these items in this order:\n{session}\n"
+    "A recommender suggests these items as likely next clicks:\n{candidates}\n"
+    "Based on the clicked items and the suggestions, infer the user's intentions in this "
+    "session: what they are looking for. Give at most {limit} intentions, each a short "
+    "phrase of a few words, one per line, numbered. No additional commentary.\n"
+    "Example output:\n1. Science fiction films\n2. Harrison Ford\n3. 1980s adventure\n"
+    "Intentions:"
+)
+
+
+def session_intents_prompt(
+    session: Sequence[str], candidates: Sequence[str], limit: int = 5
+) -> str:
+    """LLM-DMsRec's intent prompt: the session's item titles, oldest first, and the
+    candidate titles a pre-trained session-graph model proposes."""
+    if not session:
+        raise ValueError("a session intent prompt needs at least one item")
+    clicked = "\n".join(f"{k}. {t.strip()}" for k, t in enumerate(session, start=1))
+    suggested = "\n".join(f"- {t.strip()}" for t in candidates) or "- (none)"
+    return SESSION_INTENTS.format(session=clicked, candidates=suggested, limit=limit)
