@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.global_graph import GlobalGraph
 from learners.sessiongraph.graph import GraphBatch, batch_graphs
 
@@ -35,7 +36,7 @@ def _masked_softmax(logits: Tensor, allowed: Tensor) -> Tensor:
     return weights * allowed.any(dim=-1, keepdim=True)
 
 
-class GCEGNN(nn.Module):
+class GCEGNN(SessionScorer):
     """GCE-GNN over ``n_items`` items (index 0 is padding) and a global graph of them.
 
     Args:
@@ -43,8 +44,6 @@ class GCEGNN(nn.Module):
         max_len: most recent clicks a session keeps (and positions embedded).
         dropout: dropout on the global-level states (the paper's ``dropout_global``).
     """
-
-    uses_users = False
 
     def __init__(
         self,
@@ -127,22 +126,6 @@ class GCEGNN(nn.Module):
         beta = beta.masked_fill(~clicked[..., None], 0.0)
         vector: Tensor = (beta * states).sum(dim=1)
         return vector
-
-    def forward(self, seq: Tensor) -> Tensor:
-        """Scores of every item (column 0 is padding) after each sequence."""
-        scores: Tensor = self.session_vectors(seq) @ self.item_embedding.weight.T
-        return scores
-
-    def full_sort_predict(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
-        """Scores of every item ``(B, n_items + 1)``; column 0 is ``-inf``."""
-        scores = self.forward(seq)
-        scores[:, 0] = float("-inf")
-        return scores
-
-    def predict(self, seq: Tensor, candidates: Tensor, users: Tensor | None = None) -> Tensor:
-        """Scores ``(B, C)`` of ``candidates`` ``(B, C)`` after each sequence."""
-        vectors = self.session_vectors(seq)
-        return torch.einsum("bc,bkc->bk", vectors, self.item_embedding(candidates))
 
     def __repr__(self) -> str:
         return (

@@ -19,6 +19,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.graph import GraphBatch, batch_graphs
 
 
@@ -45,7 +46,7 @@ class GatedSessionLayer(nn.Module):
         return updated.view(b, n, c)
 
 
-class SRGNN(nn.Module):
+class SRGNN(SessionScorer):
     """SR-GNN over ``n_items`` items (index 0 is padding).
 
     Args:
@@ -54,8 +55,6 @@ class SRGNN(nn.Module):
         max_len: most recent clicks a session keeps.
         dropout: dropout on the item embeddings (0 in the paper).
     """
-
-    uses_users = False  # the evaluator's and the reranker's interface
 
     def __init__(
         self, n_items: int, *, hidden: int, steps: int, max_len: int, dropout: float = 0.0
@@ -98,22 +97,6 @@ class SRGNN(nn.Module):
         preference = (weights * states).sum(dim=1)
         vector: Tensor = self.combine(torch.cat([preference, last], dim=-1))
         return vector
-
-    def forward(self, seq: Tensor) -> Tensor:
-        """Scores of every item (column 0 is padding) after each sequence."""
-        scores: Tensor = self.session_vectors(seq) @ self.item_embedding.weight.T
-        return scores
-
-    def full_sort_predict(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
-        """Scores of every item ``(B, n_items + 1)``; column 0 is ``-inf``."""
-        scores = self.forward(seq)
-        scores[:, 0] = float("-inf")
-        return scores
-
-    def predict(self, seq: Tensor, candidates: Tensor, users: Tensor | None = None) -> Tensor:
-        """Scores ``(B, C)`` of ``candidates`` ``(B, C)`` after each sequence."""
-        vectors = self.session_vectors(seq)
-        return torch.einsum("bc,bkc->bk", vectors, self.item_embedding(candidates))
 
     def __repr__(self) -> str:
         return (

@@ -59,8 +59,10 @@ def model(seed: int = 0) -> SRGNN:
     return SRGNN(12, hidden=16, steps=1, max_len=5)
 
 
-def test_the_interface_is_sasrecs() -> None:
-    m = model().eval()
+def check_interface(m: SRGNN | GCEGNN) -> None:
+    """SASRec's interface: full-sort scores with padding at -inf, candidate scores equal to
+    them, and a session scored the same alone or in a batch."""
+    m.eval()
     seq = left_pad([np.array([1, 2, 3]), np.array([4])], 5)
     scores = m.full_sort_predict(seq)
     assert scores.shape == (2, 13) and torch.isinf(scores[:, 0]).all()
@@ -71,11 +73,15 @@ def test_the_interface_is_sasrecs() -> None:
         rtol=1e-5,
         atol=1e-5,
     )
-    # a session's scores do not depend on the other sessions of its batch
     alone = m.full_sort_predict(seq[1:])
     np.testing.assert_allclose(
         alone.detach().numpy()[0, 1:], scores.detach().numpy()[1, 1:], atol=1e-5
     )
+
+
+def test_the_interface_is_sasrecs() -> None:
+    m = model().eval()
+    check_interface(m)
     # only the last max_len clicks are read
     longer = left_pad([np.array([11, 10, 1, 2, 3])], 8)
     np.testing.assert_allclose(
@@ -171,21 +177,7 @@ def gce(data: SequenceData, seed: int = 0) -> GCEGNN:
 def test_gce_gnn_has_the_interface_and_learns_the_pattern() -> None:
     data = cyclic_data()
     m = gce(data)
-    assert isinstance(m, GCEGNN)
-    m.eval()
-    seq = left_pad([np.array([1, 2, 3]), np.array([4])], 5)
-    scores = m.full_sort_predict(seq)
-    assert scores.shape == (2, 13) and torch.isinf(scores[:, 0]).all()
-    candidates = torch.tensor([[3, 7, 9], [1, 2, 12]])
-    np.testing.assert_allclose(
-        m.predict(seq, candidates).detach().numpy(),
-        scores.gather(1, candidates).detach().numpy(),
-        atol=1e-5,
-    )
-    alone = m.full_sort_predict(seq[1:])
-    np.testing.assert_allclose(
-        alone.detach().numpy()[0, 1:], scores.detach().numpy()[1, 1:], atol=1e-5
-    )
+    check_interface(m)
 
     def validate(candidate: GCEGNN) -> float:
         ranks = rank_users(lambda _, h: candidate.full_sort_predict(left_pad(h, 5)), data, "valid")

@@ -1,0 +1,34 @@
+"""What the session-graph models share: scoring items from a session vector, with SASRec's
+interface (``forward``, ``predict``, ``full_sort_predict``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class SessionScorer(nn.Module):
+    """A model whose ``session_vectors(seq)`` ``(B, hidden)`` scores every item by its dot
+    product with ``item_embedding`` (index 0 is padding)."""
+
+    uses_users = False  # the evaluator's and the reranker's interface
+    item_embedding: nn.Embedding
+
+    def session_vectors(self, seq: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, seq: Tensor) -> Tensor:
+        """Scores of every item (column 0 is padding) after each sequence."""
+        scores: Tensor = self.session_vectors(seq) @ self.item_embedding.weight.T
+        return scores
+
+    def full_sort_predict(self, seq: Tensor, users: Tensor | None = None) -> Tensor:
+        """Scores of every item ``(B, n_items + 1)``; column 0 is ``-inf``."""
+        scores = self.forward(seq)
+        scores[:, 0] = float("-inf")
+        return scores
+
+    def predict(self, seq: Tensor, candidates: Tensor, users: Tensor | None = None) -> Tensor:
+        """Scores ``(B, C)`` of ``candidates`` ``(B, C)`` after each sequence."""
+        vectors = self.session_vectors(seq)
+        return torch.einsum("bc,bkc->bk", vectors, self.item_embedding(candidates))
