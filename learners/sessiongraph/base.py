@@ -13,6 +13,8 @@ class SessionScorer(nn.Module):
 
     uses_users = False  # the evaluator's and the reranker's interface
     item_embedding: nn.Embedding
+    max_len: int
+    n_items: int
 
     def session_vectors(self, seq: Tensor) -> Tensor:
         raise NotImplementedError

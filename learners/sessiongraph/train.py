@@ -19,9 +19,10 @@ from learners.early_stopping import BestState
 from learners.sasrec.data import left_pad
 from learners.sasrec.train import EpochLog, SASRecTrainResult
 from learners.sessiongraph.gcegnn import GCEGNN
+from learners.sessiongraph.llm_dmsrec import LLMDMsRec
 from learners.sessiongraph.srgnn import SRGNN
 
-SessionModel = TypeVar("SessionModel", bound=SRGNN | GCEGNN)
+SessionModel = TypeVar("SessionModel", bound=SRGNN | GCEGNN | LLMDMsRec)
 
 
 def prefixes(train: Sequence[np.ndarray]) -> np.ndarray:
@@ -37,15 +38,15 @@ def prefix_batches(
     batch_size: int,
     max_len: int,
     generator: np.random.Generator | None,
-) -> Iterator[tuple[Tensor, Tensor]]:
-    """Shuffled (when a generator is given) batches of left-padded sessions (at most
-    ``max_len`` clicks) and their next items."""
+) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+    """Shuffled (when a generator is given) batches of the sessions' user rows, the
+    left-padded sessions (at most ``max_len`` clicks) and their next items."""
     order = np.arange(len(examples)) if generator is None else generator.permutation(len(examples))
     for start in range(0, len(order), batch_size):
         chosen = examples[order[start : start + batch_size]]
         sessions = [train[u][max(0, end - max_len) : end] for u, end in chosen]
         targets = torch.from_numpy(np.array([train[u][end] for u, end in chosen], np.int64))
-        yield left_pad(sessions, max_len), targets
+        yield torch.from_numpy(chosen[:, 0].copy()), left_pad(sessions, max_len), targets
 
 
 def train_session_model(
@@ -82,9 +83,14 @@ def train_session_model(
     for epoch in bar:
         model.train()
         started, total = time.perf_counter(), 0.0
-        for sessions, targets in prefix_batches(train, examples, batch_size, model.max_len, rng):
-            scores = model.full_sort_predict(sessions.to(device))
+        for users, sessions, targets in prefix_batches(
+            train, examples, batch_size, model.max_len, rng
+        ):
+            rows = users.to(device) if model.uses_users else None
+            scores = model.full_sort_predict(sessions.to(device), rows)
             loss = F.cross_entropy(scores, targets.to(device))
+            if isinstance(model, LLMDMsRec):
+                loss = loss + model.auxiliary_loss()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from learners.semantics.prompts import session_intents_prompt
+from learners.sessiongraph import SRGNN
 from learners.sessiongraph.intents import (
     IntentFusion,
     alignment_loss,
@@ -15,6 +16,7 @@ from learners.sessiongraph.intents import (
     kl_alignment,
     parse_intents,
 )
+from learners.sessiongraph.llm_dmsrec import LLMDMsRec
 
 
 def test_well_formed_answers_are_read_in_every_common_shape() -> None:
@@ -90,3 +92,54 @@ def test_the_intent_prompt_lists_the_session_and_the_candidates() -> None:
     prompt = session_intents_prompt(["Star Wars", "Alien"], ["Aliens", "Blade Runner"], limit=3)
     assert "1. Star Wars\n2. Alien" in prompt and "- Aliens\n- Blade Runner" in prompt
     assert "at most 3 intentions" in prompt
+
+
+def intent_model(**options: bool) -> LLMDMsRec:
+    torch.manual_seed(0)
+    backbone = SRGNN(12, hidden=8, steps=1, max_len=5)
+    users = 30
+    explicit, latent = torch.randn(users, 6), torch.randn(users, 6)
+    has_e = torch.arange(users) % 3 != 0  # every third user has no explicit intent
+    has_l = torch.ones(users, dtype=torch.bool)
+    return LLMDMsRec(backbone, explicit, latent, has_e, has_l, hidden=8, **options)
+
+
+def test_llm_dmsrec_fuses_each_users_intents_and_adds_the_weighted_kl() -> None:
+    from learners.sasrec.data import left_pad
+
+    m = intent_model()
+    assert isinstance(m, LLMDMsRec)
+    seq = left_pad([np.array([1, 2, 3]), np.array([4, 5])], 5)
+    users = torch.tensor([1, 3])
+    m.eval()
+    scores = m.full_sort_predict(seq, users)
+    assert scores.shape == (2, 13) and torch.isinf(scores[:, 0]).all()
+    other = m.full_sort_predict(seq, torch.tensor([2, 4]))
+    assert not torch.allclose(scores[:, 1:], other[:, 1:])  # the intents change the scores
+    m.train()
+    m.full_sort_predict(seq, users)
+    structural = m.backbone.session_vectors(seq)
+    buffer = m.get_buffer
+    has_e, has_l = buffer("has_explicit")[users], buffer("has_latent")[users]
+    _, e, lat = m.fusion(structural, buffer("explicit")[users], buffer("latent")[users], has_e,
+                         has_l)  # fmt: skip
+    expected = 0.2 * (0.1 * kl_alignment(structural, e, has_e)
+                      + 0.1 * kl_alignment(structural, lat, has_l))  # fmt: skip
+    assert abs(float(m.auxiliary_loss()) - float(expected)) < 1e-6
+    without = intent_model(align=False)
+    assert isinstance(without, LLMDMsRec)
+    without.train()
+    without.full_sort_predict(seq, users)
+    assert float(without.auxiliary_loss()) == 0.0
+
+
+def test_without_explicit_intents_the_explicit_features_do_not_matter() -> None:
+    from learners.sasrec.data import left_pad
+
+    m = intent_model(use_explicit=False)
+    assert isinstance(m, LLMDMsRec)
+    m.eval()
+    seq = left_pad([np.array([1, 2, 3])], 5)
+    before = m.full_sort_predict(seq, torch.tensor([1])).detach().clone()
+    m.get_buffer("explicit").add_(5.0)
+    np.testing.assert_allclose(m.full_sort_predict(seq, torch.tensor([1])).detach(), before)
