@@ -43,11 +43,10 @@ def user_preferences_prompt(history: Sequence[str]) -> str:
 SESSION_INTENTS = (
     "A user clicked these items in this order:\n{session}\n"
     "A recommender suggests these items as likely next clicks:\n{candidates}\n"
-    "Based on the clicked items and the suggestions, infer the user's intentions in this "
-    "session: what they are looking for. Give at most {limit} intentions, each a short "
-    "phrase of a few words, one per line, numbered. No additional commentary.\n"
-    "Example output:\n1. Science fiction films\n2. Harrison Ford\n3. 1980s adventure\n"
-    "Intentions:"
+    "Based on the clicked items and the suggestions, infer what the user is looking for in "
+    "this session: at most {limit} intentions, each a short phrase of a few words (a genre, "
+    "a theme, a person, a kind of item), one per line, numbered. No additional "
+    "commentary.\nIntentions:\n1."
 )
 
 

@@ -2,10 +2,11 @@
 telling explicit intents (found in the session's own text) from latent ones, fusing their
 encodings with a session-graph model's session vector, and the KL term that aligns them.
 
-- **Parsing** accepts numbered or bulleted lines, comma- or semicolon-separated phrases and
-  a JSON list; strips numbering, quotes and labels; drops empty, over-long and repeated
-  phrases; keeps at most ``limit``. Output with no usable phrase is *malformed*: counted by
-  the caller and skipped, never an error.
+- **Parsing** accepts numbered or bulleted lines (the first block: what follows a blank line
+  is commentary), comma- or semicolon-separated phrases and a JSON list; strips numbering,
+  quotes and labels; drops empty, over-long (over 80 characters or 8 words) and repeated
+  phrases and headings (a line ending in a colon); keeps at most ``limit``. Output with no
+  usable phrase is *malformed*: counted by the caller and skipped, never an error.
 - **Explicit or latent** (the paper's equation 5): an intent is explicit when its text occurs
   in the session's text (any clicked item's title, case and punctuation ignored), latent
   otherwise.
@@ -27,6 +28,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 MAX_INTENT_CHARS = 80
+MAX_INTENT_WORDS = 8  # longer is a sentence, not an intent
 _NUMBERING = re.compile(r"^\s*(?:[-*•]+|\(?\d+[.):]|intent(?:ion)?\s*\d*\s*[:.-])\s*", re.I)
 _WORDS = re.compile(r"[^\w]+")
 
@@ -49,7 +51,9 @@ def parse_intents(text: str, limit: int = 5) -> ParsedIntents:
         except json.JSONDecodeError:
             candidates = []
     if not candidates:
-        lines = [line for line in text.splitlines() if line.strip()]
+        # The list is the first block of lines; what follows a blank line is commentary.
+        block = re.split(r"\n\s*\n", text, maxsplit=1)[0]
+        lines = [line for line in block.splitlines() if line.strip()]
         if len(lines) == 1 and re.search(r"[,;]", lines[0]):
             lines = re.split(r"[,;]", lines[0])
         candidates = lines
@@ -58,7 +62,13 @@ def parse_intents(text: str, limit: int = 5) -> ParsedIntents:
     for raw in candidates:
         phrase = _NUMBERING.sub("", raw).strip().strip("[]\"'` .")
         key = _normalise(phrase)
-        if not key or len(phrase) > MAX_INTENT_CHARS or key in seen:
+        if (
+            not key
+            or len(phrase) > MAX_INTENT_CHARS
+            or len(key.split()) > MAX_INTENT_WORDS
+            or raw.rstrip().endswith(":")  # a heading, or the prompt read back
+            or key in seen
+        ):
             continue
         seen.add(key)
         found.append(phrase)

@@ -143,3 +143,13 @@ def test_without_explicit_intents_the_explicit_features_do_not_matter() -> None:
     before = m.full_sort_predict(seq, torch.tensor([1])).detach().clone()
     m.get_buffer("explicit").add_(5.0)
     np.testing.assert_allclose(m.full_sort_predict(seq, torch.tensor([1])).detach(), before)
+
+
+def test_commentary_headings_and_sentences_are_not_intents() -> None:
+    answer = (
+        "1. Toy Story\n2. Finding Nemo\nA recommender suggests these items as likely next "
+        "clicks:\n- Up\n\nThe user is looking for a genre, a theme, a person, and a kind of item."
+    )
+    assert parse_intents(answer).intents == ("Toy Story", "Finding Nemo", "Up")
+    long = "1. a phrase that goes on and on well past what an intent is"
+    assert parse_intents(long).malformed

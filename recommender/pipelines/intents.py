@@ -1,0 +1,113 @@
+"""LLM-DMsRec's intents for every user, computed once: the pre-trained session-graph model
+proposes candidates after the user's training sequence, a language model infers the user's
+intents from the session's and the candidates' titles, each intent is classified explicit or
+latent and encoded, and each kind is mean-pooled per user.
+
+Only training items reach a prompt (the candidates are the model's predictions, never a
+held-out item), so the same intents serve validation and test without a leak. Wrap the
+generator in :class:`~learners.semantics.generators.CachedGenerator` to compute each prompt
+once across runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from learners.sasrec.data import SequenceData, left_pad
+from learners.semantics.embedders import Embedder
+from learners.semantics.generators import Generator
+from learners.semantics.prompts import session_intents_prompt
+from learners.sessiongraph.base import SessionScorer
+from learners.sessiongraph.intents import classify_intents, parse_intents
+
+CANDIDATES = 10  # items the pre-trained model proposes to the prompt
+INTENTS = 5  # at most this many intents per session
+PROMPT_ITEMS = 10  # the session's most recent items named in the prompt
+MAX_NEW_TOKENS = 64
+
+
+@dataclass
+class SessionIntents:
+    """Per user (rows of the data): the mean encoding of their explicit and latent intents
+    (zero rows where they have none), and what was inferred."""
+
+    explicit: np.ndarray
+    latent: np.ndarray
+    has_explicit: np.ndarray
+    has_latent: np.ndarray
+    intents: list[tuple[str, ...]] = field(default_factory=list)
+    malformed: int = 0  # answers with no usable intent (skipped)
+
+    def summary(self) -> str:
+        users = len(self.intents)
+        return (
+            f"{users:,} users: {int(self.has_explicit.sum()):,} with explicit intents, "
+            f"{int(self.has_latent.sum()):,} with latent ones, {self.malformed:,} answers "
+            "with none usable (skipped)"
+        )
+
+
+def infer_intents(
+    data: SequenceData,
+    titles: Sequence[str],
+    backbone: SessionScorer,
+    generator: Generator,
+    embedder: Embedder,
+    *,
+    candidates: int = CANDIDATES,
+    limit: int = INTENTS,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> SessionIntents:
+    """The intents of every user with a training sequence.
+
+    Args:
+        titles: per item index (``titles[k]`` for index ``k``; index 0 unused) a readable
+            title.
+        backbone: the pre-trained session-graph model that proposes the candidates.
+    """
+    users = len(data.users)
+    explicit = np.zeros((users, embedder.dimension), np.float32)
+    latent = np.zeros((users, embedder.dimension), np.float32)
+    has_e, has_l = np.zeros(users, bool), np.zeros(users, bool)
+    found: list[tuple[str, ...]] = [() for _ in range(users)]
+    malformed = 0
+    active = [u for u in range(users) if len(data.train[u])]
+    backbone.eval()
+    bar = tqdm(total=len(active), desc="intents", unit="user", disable=not progress)
+    for start in range(0, len(active), batch_size):
+        rows = active[start : start + batch_size]
+        sessions = [data.train[u][-backbone.max_len :] for u in rows]
+        with torch.no_grad():
+            scores = backbone.full_sort_predict(left_pad(sessions, backbone.max_len))
+        for k, session in enumerate(sessions):
+            scores[k, torch.from_numpy(session)] = float("-inf")  # propose new items only
+        proposed = scores.topk(min(candidates, data.n_items), dim=1).indices.numpy()
+        prompts = [
+            session_intents_prompt(
+                [titles[i] for i in session[-PROMPT_ITEMS:]],
+                [titles[i] for i in proposed[k]],
+                limit,
+            )
+            for k, session in enumerate(sessions)
+        ]
+        answers = generator.generate_many(prompts, max_new_tokens=MAX_NEW_TOKENS)
+        for user, session, answer in zip(rows, sessions, answers, strict=True):
+            parsed = parse_intents(answer, limit)
+            if parsed.malformed:
+                malformed += 1
+                continue
+            found[user] = parsed.intents
+            kinds = classify_intents(parsed.intents, [titles[i] for i in session])
+            for texts, out, flags in ((kinds[0], explicit, has_e), (kinds[1], latent, has_l)):
+                if texts:
+                    out[user] = embedder.embed(texts).mean(axis=0)
+                    flags[user] = True
+        bar.update(len(rows))
+    bar.close()
+    return SessionIntents(explicit, latent, has_e, has_l, found, malformed)
