@@ -32,6 +32,12 @@ def mrr(ranks: np.ndarray, k: int) -> float:
     return float(gains.mean())
 
 
+def precision(ranks: np.ndarray, k: int) -> float:
+    """P@k with one relevant item per user: ``1 / k`` when it is in the top ``k``, else 0
+    (the measure session-recommendation papers such as LLM-DMsRec report as P@K)."""
+    return hit_rate(ranks, k) / k
+
+
 METRICS = {"HR": hit_rate, "NDCG": ndcg, "MRR": mrr}
 
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 
-from recommender.evaluation.metrics import per_user
+from recommender.evaluation.metrics import mrr, per_user, precision
 from recommender.evaluation.sessions import SESSION_LENGTH
 from recommender.evaluation.statistics import holm, paired_wilcoxon
 from recommender.experiments.comparison import BLENDED, RetrieverComparison, Row
@@ -176,6 +176,7 @@ def markdown(
             ),
         )
         lines.append("")
+    lines += session_paper_metrics(table)
     lines += [f"## Cold users (at most 5 training interactions): {table.cold_users:,}", ""]
     if table.cold_users:
         cold = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
@@ -228,6 +229,34 @@ def markdown(
             rows.append((row.label, f"{per_epoch:.2f}", epochs))
     lines += markdown_table(("row", "s/epoch", "best epoch (per seed)"), rows, "lrl")
     return "\n".join(lines) + "\n"
+
+
+PAPER_KS = (5, 10, 20)  # the cutoffs the session-graph papers (LLM-DMsRec) report
+
+
+def session_paper_metrics(table: RetrieverComparison) -> list[str]:
+    """P@K and MRR@K at K = 5, 10, 20, the measures the session-recommendation papers use,
+    from the same test ranks (mean ± std over seeds)."""
+    header = (
+        "user / item representation",
+        *(f"P@{k}" for k in PAPER_KS),
+        *(f"MRR@{k}" for k in PAPER_KS),
+    )
+    rows = []
+    for row in table.rows():
+        runs = table.by_row(row)
+        cells = [_mean_std([precision(r.ranks, k) for r in runs]) for k in PAPER_KS]
+        cells += [_mean_std([mrr(r.ranks, k) for r in runs]) for k in PAPER_KS]
+        rows.append((row.label, *cells))
+    return [
+        "## P@K and MRR@K (the session-graph papers' measures)",
+        "",
+        "The same test ranks: P@K is 1/K when the target is in the top K (one target per "
+        "user), MRR@K the reciprocal rank inside the top K.",
+        "",
+        *markdown_table(header, rows),
+        "",
+    ]
 
 
 def blend_sentence(table: RetrieverComparison) -> str:

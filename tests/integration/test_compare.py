@@ -68,6 +68,9 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "| GCE-GNN (session and global graphs, kgrec's evaluator; SASRec's settings, not tuned) |",
     ):
         assert row in report, row
+    # The session-graph papers' measures, from the same ranks
+    paper = report[report.index("## P@K and MRR@K") :]
+    assert "| P@5 | P@10 | P@20 | MRR@5 | MRR@10 | MRR@20 |" in paper.splitlines()[4]
     # The peer under RecBole's own evaluator too, labelled as the native protocol.
     native = report[report.index("## Peers under their framework's own evaluator") :]
     row = next(line for line in native.splitlines() if line.startswith("| RecBole GRU4Rec"))

@@ -5,7 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from recommender.evaluation.metrics import MISS, hit_rate, mrr, ndcg, per_user, summarise
+from recommender.evaluation.metrics import (
+    MISS,
+    hit_rate,
+    mrr,
+    ndcg,
+    per_user,
+    precision,
+    summarise,
+)
 
 # Five users; their targets ranked 1st, 3rd, 10th, 11th and not at all (0-based ranks).
 RANKS = np.array([0, 2, 9, 10, MISS], dtype=np.int64)
@@ -23,6 +31,13 @@ def test_ndcg_by_hand() -> None:
     assert ndcg(RANKS, 10) == pytest.approx(expected_10)
     assert ndcg(RANKS, 10) == pytest.approx((1 + 0.5 + 0.289064826) / 5)
     assert ndcg(RANKS, 1) == pytest.approx(1 / 5)
+
+
+def test_precision_by_hand() -> None:
+    # one target per user: 1/K for each user whose target is in the top K
+    assert precision(RANKS, 5) == pytest.approx((2 * (1 / 5)) / 5)
+    assert precision(RANKS, 10) == pytest.approx((3 * (1 / 10)) / 5)
+    assert precision(RANKS, 20) == pytest.approx((4 * (1 / 20)) / 5)
 
 
 def test_mrr_by_hand() -> None:
