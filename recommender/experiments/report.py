@@ -62,8 +62,9 @@ SCENARIOS = {
         "training: their interactions are absent from the graph export HDGI trains on and "
         "from every SASRec's sequences. Their training and validation items arrive as their "
         "history, their test item is the target, ranked by the one evaluator's rule in the "
-        "served two-stage order. HDGI and every SASRec are trained anew without them (same "
-        "settings; fusion and blend weights chosen on the other users' validation); a "
+        "served two-stage order. HDGI (its default settings) and every SASRec (the settings "
+        "chosen above) are trained anew without them, fusion and blend weights chosen on the "
+        "other users' validation; a "
         "learned user vector cannot exist for them, and the peers are not run here "
         "(`recommender/experiments/unseen.py`).",
     ),
