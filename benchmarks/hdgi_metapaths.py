@@ -31,19 +31,13 @@ from kgstore.graph import Database
 from kgstore.settings import Neo4jSettings, kgrec_home
 from kgstore.splits import in_time_order, load_split, recorded_split_hash
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
-from learners.hdgi.encoder import user_metapaths
+from learners.hdgi.encoder import attention_entropy, user_metapaths
 from learners.sasrec.data import SequenceData
 from recommender.config import HDGIConfig
 from recommender.evaluation.metrics import summarise
 from recommender.evaluation.neighbours import neighbour_ranks
-from recommender.pipelines.persona_learning import centred, train_on_export
+from recommender.pipelines.persona_learning import active_users, centred, train_on_export
 from recommender.util.machine import machine
-
-
-def entropy(weights: np.ndarray) -> float:
-    """Normalised entropy of attention weights: 0 for one path, 1 for all alike."""
-    p = np.clip(weights, 1e-12, 1.0)
-    return float(-(p * np.log(p)).sum() / np.log(len(p))) if len(p) > 1 else 0.0
 
 
 def short(path: str) -> str:
@@ -68,8 +62,7 @@ def main() -> int:
         export = export_graph(graph, home / "cache" / "export", progress=False)
         split = load_split(home, args.dataset, recorded_split_hash(graph))
     data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
-    interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
-    active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
+    active = active_users(export)
     users = export.ids["User"][active]
     rows_of = {str(u): r for r, u in enumerate(data.users)}
     inputs = hdgi_inputs(
@@ -105,7 +98,7 @@ def main() -> int:
             "variant": name,
             "valid NDCG@10": round(metrics["NDCG@10"], 4),
             "valid HR@100": round(metrics["HR@100"], 4),
-            "entropy": round(entropy(weights), 3),
+            "entropy": round(attention_entropy(weights.tolist()), 3),
             "weights": {k: round(v, 3) for k, v in result.attention.items()},
             "epochs": len(result.losses),
             "seconds": round(seconds, 1),

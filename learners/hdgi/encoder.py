@@ -11,6 +11,8 @@ type's own (random) features only start each path.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from itertools import pairwise
 
 import torch
@@ -37,6 +39,14 @@ def user_metapaths(
         neighbours.append(item)
     paths += [(user, item, other, item, user) for other in neighbours]
     return paths
+
+
+def attention_entropy(weights: Sequence[float]) -> float:
+    """Normalised entropy of metapath weights: 0 for one path, 1 for all alike."""
+    if len(weights) < 2:
+        return 0.0
+    p = [min(max(w, 1e-12), 1.0) for w in weights]
+    return -sum(w * math.log(w) for w in p) / math.log(len(p))
 
 
 class SemanticAttention(nn.Module):

@@ -20,6 +20,13 @@ from torch import Tensor
 from learners.hdgi.encoder import Adjacency, MetapathEncoder
 
 
+def memory_rows(memory_items: np.ndarray, items: Sequence[object]) -> np.ndarray:
+    """The memory row of each of ``items`` (ids), -1 for an item the memory has no state
+    for (one added after training)."""
+    row_of = {str(item): row for row, item in enumerate(memory_items)}
+    return np.array([row_of.get(str(item), -1) for item in items], np.int64)
+
+
 @dataclass
 class PersonaMemory:
     """What a persona needs besides the user's own items, as arrays.

@@ -3,6 +3,8 @@ interface (``forward``, ``predict``, ``full_sort_predict``)."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -15,6 +17,17 @@ class SessionScorer(nn.Module):
     item_embedding: nn.Embedding
     max_len: int
     n_items: int
+
+    hidden: int
+
+    def reset_parameters(self) -> None:
+        """Uniform in ``[-1/sqrt(hidden), 1/sqrt(hidden)]``, as the papers' code; the padding
+        item's embedding at zero."""
+        bound = 1.0 / math.sqrt(self.hidden)
+        for parameter in self.parameters():
+            nn.init.uniform_(parameter, -bound, bound)
+        with torch.no_grad():
+            self.item_embedding.weight[0].zero_()
 
     def session_vectors(self, seq: Tensor) -> Tensor:
         raise NotImplementedError

@@ -16,8 +16,6 @@ evaluator and :func:`~learners.sessiongraph.train.train_session_model` take it.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -78,14 +76,6 @@ class GCEGNN(SessionScorer):
         self.session_query = nn.Linear(hidden, hidden)
         self.score = nn.Linear(hidden, 1, bias=False)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Uniform in ``[-1/sqrt(hidden), 1/sqrt(hidden)]``, as the paper's code."""
-        bound = 1.0 / math.sqrt(self.hidden)
-        for parameter in self.parameters():
-            nn.init.uniform_(parameter, -bound, bound)
-        with torch.no_grad():
-            self.item_embedding.weight[0].zero_()
 
     def _global_states(self, h: Tensor, items: Tensor, session: Tensor) -> Tensor:
         neighbours = self.get_buffer("neighbours")[items]  # (B, N, K)

@@ -14,8 +14,6 @@ The interface is SASRec's: ``forward`` (scores of every item for a batch of sequ
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -71,14 +69,6 @@ class SRGNN(SessionScorer):
         self.score = nn.Linear(hidden, 1, bias=False)
         self.combine = nn.Linear(2 * hidden, hidden)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Uniform in ``[-1/sqrt(hidden), 1/sqrt(hidden)]``, as the paper's code."""
-        bound = 1.0 / math.sqrt(self.hidden)
-        for parameter in self.parameters():
-            nn.init.uniform_(parameter, -bound, bound)
-        with torch.no_grad():
-            self.item_embedding.weight[0].zero_()
 
     def session_vectors(self, seq: Tensor) -> Tensor:
         """``(B, hidden)`` session vectors of left-padded sequences ``(B, L)``."""

@@ -33,7 +33,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for_catalogue,
         load_inputs,
     )
-    from recommender.pipelines.training import load_memory
+    from recommender.pipelines.persona_learning import load_memory
     from recommender.util.files import write_text_atomic
     from recommender.util.machine import accelerator, machine
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from kgstore.settings import kgrec_home
+from learners.hdgi.encoder import attention_entropy
 from recommender.cli import common
 from recommender.config import HDGI_GRID, HDGI_TUNED, HDGIConfig
 
@@ -66,14 +66,6 @@ def cmd_personas(args: argparse.Namespace) -> int:
           "(0: one metapath, 1: all alike)")  # fmt: skip
     print(f"personas version {report.version} published on {report.users:,} users")
     return 0
-
-
-def attention_entropy(weights: list[float]) -> float:
-    """Normalised entropy of metapath weights: 0 for one path, 1 for all alike."""
-    if len(weights) < 2:
-        return 0.0
-    p = [min(max(w, 1e-12), 1.0) for w in weights]
-    return -sum(w * math.log(w) for w in p) / math.log(len(p))
 
 
 def cmd_persona_add(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from learners.hdgi.inductive import PersonaMemory
+from learners.hdgi.inductive import PersonaMemory, memory_rows
 from learners.sasrec.data import SequenceData, Stage, left_pad
 from learners.sasrec.model import SASRec
 from recommender.evaluation.evaluator import seen_mask
@@ -103,8 +103,7 @@ def encoder_personas(
 def session_encoder(memory: dict[str, np.ndarray], items: np.ndarray) -> SessionPersonas:
     """:func:`encoder_personas` from a stored persona memory (its arrays with ``item_ids``
     and ``mean``) for a catalogue of ``items`` (index ``k + 1`` is ``items[k]``)."""
-    row_of = {str(item): row for row, item in enumerate(memory["item_ids"])}
-    rows = np.array([-1] + [row_of.get(str(item), -1) for item in items], np.int64)
+    rows = np.concatenate([[-1], memory_rows(memory["item_ids"], list(items))])
     return encoder_personas(PersonaMemory.from_arrays(memory), rows, memory["mean"])
 
 

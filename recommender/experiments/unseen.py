@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from kgstore.export import GraphExport
-from learners.hdgi.inductive import PersonaMemory
+from learners.hdgi.inductive import PersonaMemory, memory_rows
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
 from recommender.config import CANDIDATES, HDGIConfig, SASRecConfig
@@ -54,7 +54,7 @@ from recommender.pipelines.inputs import (
     UserVector,
     catalogue_variant,
 )
-from recommender.pipelines.persona_learning import centred, train_on_export
+from recommender.pipelines.persona_learning import active_users, centred, train_on_export
 from recommender.util.hashing import array_digest
 
 UNSEEN_SHARE = 0.1
@@ -152,8 +152,7 @@ def unseen_personas(
     result = train_on_export(reduced, config, 0, progress=progress)
     assert result.memory is not None
     rows = np.asarray([str(u) for u in reduced.ids["User"]])
-    interacted = [k for k in reduced.edges if k[0] == "User" and k[2] == "Item"]
-    active = np.unique(np.concatenate([reduced.edges[k][0] for k in interacted]))
+    active = active_users(reduced)
     mean = result.personas[active].mean(axis=0)
     personas = np.zeros((len(data.users), result.personas.shape[1]), np.float32)
     published = centred(result.personas[active])
@@ -195,8 +194,7 @@ def run_unseen(
         user_features={UserVector.PERSONA: personas},
     )
     arriving = arrival_data(data, held)
-    row_of = {str(item): row for row, item in enumerate(export.ids["Item"])}
-    item_rows = np.array([-1] + [row_of.get(str(i), -1) for i in data.items], np.int64)
+    item_rows = np.concatenate([[-1], memory_rows(export.ids["Item"], list(data.items))])
     kept_personas = personas.copy()
     kept_personas[held] = 0.0
     neighbours_of = neighbour_personas(

@@ -26,7 +26,7 @@ from kgstore.splits import in_time_order, load_split, recorded_split_hash
 from kgstore.users import user_items
 from learners.hdgi.data import hdgi_inputs, to_hetero_data
 from learners.hdgi.encoder import MetapathEncoder, user_metapaths
-from learners.hdgi.inductive import PersonaMemory
+from learners.hdgi.inductive import PersonaMemory, memory_rows
 from learners.hdgi.train import TrainResult, train_hdgi
 from learners.sasrec.data import SequenceData
 from recommender.config import HDGI_TUNED, HDGIConfig
@@ -70,8 +70,7 @@ def learn_personas(
     family = model_name(config, seed, candidates)
     if if_stale and personas_current(graph, export.version, family):
         return None
-    interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
-    active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
+    active = active_users(export)
     if len(active) == 0:
         raise ExportError(f"no user of {graph.dataset!r} has a training interaction")
     run = config
@@ -168,22 +167,21 @@ def add_user_personas(graph: Graph, home: Path, users: Sequence[str]) -> AddedPe
     current = read_persona_version(graph)
     if current is None:
         raise PersonaError(f"{graph.dataset!r} has no personas yet; run kgrec personas first")
-    path = memory_path(home, graph.dataset, current)
-    if not path.exists():
+    arrays = load_memory(home, graph.dataset, current)
+    if arrays is None:
         raise PersonaError(
-            f"no persona memory for version {current} of {graph.dataset!r} at {path}; run "
-            "kgrec personas again (personas trained before memories were kept have none)"
+            f"no persona memory for version {current} of {graph.dataset!r} at "
+            f"{memory_path(home, graph.dataset, current)}; run kgrec personas again, or "
+            "kgrec personas --restore-memory for personas trained before memories were kept"
         )
-    with np.load(path) as stored:
-        arrays = dict(stored)
     memory = PersonaMemory.from_arrays(arrays)
-    row_of = {str(item): row for row, item in enumerate(arrays["item_ids"])}
     found = user_items(graph, users)
     rows, unknown = [], {}
     for user in users:
         if user not in found:
             raise PersonaError(f"user {user!r} is not in {graph.dataset!r}")
-        known = [row_of[i] for i in found[user] if i in row_of]
+        at = memory_rows(arrays["item_ids"], found[user])
+        known = at[at >= 0].tolist()
         unknown[user] = len(found[user]) - len(known)
         if not known:
             raise PersonaError(
@@ -248,8 +246,7 @@ def restore_memory(graph: Graph, home: Path, progress: bool = False) -> Path:
     encoder.eval()
     with torch.no_grad():
         personas = encoder(inputs.x, inputs.adjacency).numpy()
-    interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
-    active = np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
+    active = active_users(export)
     published = read_personas(graph)
     assert published is not None
     rows = pd.Index(export.ids["User"][active]).get_indexer(pd.Index(published.ids))
@@ -261,6 +258,26 @@ def restore_memory(graph: Graph, home: Path, progress: bool = False) -> Path:
     memory = PersonaMemory.from_encoder(encoder, inputs.x, inputs.adjacency)
     mean = personas[active].mean(axis=0)
     return save_memory(home, graph.dataset, current, memory, export.ids["Item"], mean)
+
+
+def active_users(export: GraphExport) -> np.ndarray:
+    """Rows of the export's users with at least one training interaction (the users HDGI
+    publishes personas for)."""
+    interacted = [key for key in export.edges if key[0] == "User" and key[2] == "Item"]
+    if not interacted:
+        return np.zeros(0, np.int64)
+    return np.unique(np.concatenate([export.edges[key][0] for key in interacted]))
+
+
+def load_memory(home: Path, dataset: str, version: str | None) -> dict[str, np.ndarray] | None:
+    """The persona memory kept with persona ``version`` as its arrays (None without one)."""
+    if version is None:
+        return None
+    path = memory_path(home, dataset, version)
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as stored:
+        return dict(stored)
 
 
 def centred(personas: np.ndarray) -> np.ndarray:

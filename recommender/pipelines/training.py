@@ -41,7 +41,7 @@ from recommender.pipelines.inputs import (
     load_inputs,
     trained_items,
 )
-from recommender.pipelines.persona_learning import memory_path
+from recommender.pipelines.persona_learning import load_memory
 from recommender.serving.bundle import (
     Bundle,
     BundleInfo,
@@ -188,17 +188,6 @@ def train_recommender(
         memory,
     )
     return save_bundle(bundle, models_dir), bundle, True
-
-
-def load_memory(home: Path, dataset: str, version: str | None) -> dict[str, np.ndarray] | None:
-    """The persona memory kept with persona ``version`` (None without one)."""
-    if version is None:
-        return None
-    path = memory_path(home, dataset, version)
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as stored:
-        return dict(stored)
 
 
 def choose_session_persona(

@@ -127,7 +127,7 @@ def test_an_unsafe_dataset_name_is_refused_before_anything_is_read(
 
 
 def test_attention_entropy_is_zero_for_one_path_and_one_for_all_alike() -> None:
-    from recommender.cli.personas import attention_entropy
+    from learners.hdgi.encoder import attention_entropy
 
     assert attention_entropy([1.0, 0.0, 0.0]) < 1e-9
     assert abs(attention_entropy([0.25] * 4) - 1.0) < 1e-12
