@@ -18,11 +18,10 @@ from tqdm import tqdm
 from learners.early_stopping import BestState
 from learners.sasrec.data import left_pad
 from learners.sasrec.train import EpochLog, SASRecTrainResult
-from learners.sessiongraph.gcegnn import GCEGNN
+from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.llm_dmsrec import LLMDMsRec
-from learners.sessiongraph.srgnn import SRGNN
 
-SessionModel = TypeVar("SessionModel", bound=SRGNN | GCEGNN | LLMDMsRec)
+SessionModel = TypeVar("SessionModel", bound=SessionScorer)
 
 
 def prefixes(train: Sequence[np.ndarray]) -> np.ndarray:

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgstore.settings import SettingsError, kgrec_home
 from recommender.cli import common
+from recommender.cli.backends import add_model_options
 from recommender.cli.experiments import prepare
 from recommender.experiments.grids import BUDGET, PEERS
+from recommender.experiments.session_kinds import INTENT_PREFIX, SESSION_MODELS
+
+if TYPE_CHECKING:
+    from recommender.experiments.session_graphs import IntentSource
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     import torch
 
+    from kgstore.explain import item_titles
     from kgstore.export import count_vectors
     from kgstore.personas import persona_model
     from kgstore.splits import load_split, recorded_split_hash
@@ -61,6 +67,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         inputs = load_inputs(graph, home, export, variants)
         split = load_split(home, args.dataset, recorded_split_hash(graph))
         personas = persona_model(graph)
+        titles = item_titles(graph)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     progress = not args.quiet
     store_root = home / "experiments" / "table3" / args.dataset
@@ -70,6 +77,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
     memory = load_memory(home, args.dataset, inputs.persona_version)
     anonymous = session_ways(inputs, memory) if args.anonymous else {}
+    kinds = tuple(args.session_graphs or ())
+    intents = None
+    if any(kind.startswith(INTENT_PREFIX) for kind in kinds):
+        intents = intent_source(args, titles, inputs.data.items, store_root)
     if args.anonymous and "encoder" not in anonymous:
         print(
             "anonymous sessions: no persona memory for these personas, so no encoder row "
@@ -77,7 +88,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     comparison = run_comparison(
         inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
-        anonymous=anonymous or None, session_models=tuple(args.session_graphs or ()),
+        anonymous=anonymous or None, session_models=kinds, intents=intents,
     )  # fmt: skip
     if args.unseen:
         from recommender.config import HDGIConfig
@@ -107,6 +118,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             [selection, *(p.selection for p in found.values())], personas, chosen.user_dropout
         ),
         *compare.native_lines(found),
+        *(intent_lines(intents) if intents is not None else []),
     ]  # fmt: skip
     command = (
         f"kgrec experiment compare --dataset {args.dataset} --seeds {args.seeds} "
@@ -116,6 +128,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         + ("" if args.anonymous else " --no-anonymous")
         + (" --unseen" if args.unseen else "")
         + (f" --session-graphs {' '.join(args.session_graphs)}" if args.session_graphs else "")
+        + (backend_options(args) if intents is not None else "")
     )
     paths = write_all(
         comparison,
@@ -129,6 +142,41 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def intent_source(
+    args: argparse.Namespace, titles: dict[str, str | None], items: Any, folder: Path
+) -> IntentSource:
+    """The titles and backends LLM-DMsRec rows infer intents with."""
+    from recommender.cli.backends import make_embedder, make_generator
+    from recommender.experiments.session_graphs import IntentSource
+    from recommender.pipelines.intents import title_list
+
+    return IntentSource(
+        title_list(titles, list(items)), make_generator(args), make_embedder(args), folder
+    )
+
+
+def intent_lines(source: IntentSource) -> list[str]:
+    """The report's note on how LLM-DMsRec's intents were made."""
+    return [
+        "## LLM-DMsRec's intents",
+        "",
+        f"Generator `{source.generator.name}` (greedy, cached), embedder "
+        f"`{source.embedder.name}`; inferred once per dataset and backbone from the first "
+        "seed's candidates (recommender/experiments/session_graphs.py).",
+        "",
+    ]
+
+
+def backend_options(args: argparse.Namespace) -> str:
+    """The generation and embedding options of the command, as given."""
+    pairs = (
+        ("--generator", args.generator), ("--chat-endpoint", args.chat_endpoint),
+        ("--chat-model", args.chat_model), ("--model", args.model),
+        ("--endpoint", args.endpoint), ("--endpoint-model", args.endpoint_model),
+    )  # fmt: skip
+    return "".join(f" {flag} {value}" for flag, value in pairs if value)
 
 
 def register(experiments: Any) -> None:
@@ -171,10 +219,22 @@ def register(experiments: Any) -> None:
     q.add_argument(
         "--session-graphs",
         nargs="+",
-        choices=("srgnn", "gcegnn"),
-        help="also these session-graph backbones as rows (with SASRec's chosen settings; "
-        "about ten times SASRec's time per epoch on CPU)",
+        choices=tuple(SESSION_MODELS),
+        metavar="MODEL",
+        help="also these session models as rows, with SASRec's chosen settings: srgnn, "
+        "gcegnn (about ten times SASRec's time per epoch on CPU), llm-dmsrec-srgnn, "
+        "llm-dmsrec-gcegnn and their ablations (suffix -no-explicit, -no-latent, -no-kl; "
+        "intents inferred once per dataset: about 1 user/s with the packaged SmolLM2 on one "
+        "CPU core, point --chat-endpoint at a GPU server for a real model)",
     )
+    add_model_options(q)
+    q.add_argument(
+        "--generator",
+        help="LLM-DMsRec's generator: a .gguf file or model directory "
+        "(default: KGREC_GENERATOR_MODEL, else the packaged SmolLM2-135M)",
+    )
+    q.add_argument("--chat-endpoint", help="OpenAI-compatible API root for generation")
+    q.add_argument("--chat-model", help="model name at the chat endpoint")
     common.add_device(q)
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
     common.add_quiet(q)

@@ -30,10 +30,11 @@ from recommender.experiments.scenarios import (
 )
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
 from recommender.experiments.session_graphs import (
-    SESSION_MODELS,
+    IntentSource,
     fit_session_model,
     session_scorer,
 )
+from recommender.experiments.session_kinds import SESSION_MODELS
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
     FUSIONS,
@@ -138,6 +139,7 @@ def run_comparison(
     controls: bool = True,
     anonymous: dict[str, SessionPersonas] | None = None,
     session_models: tuple[str, ...] = (),
+    intents: IntentSource | None = None,
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -152,8 +154,9 @@ def run_comparison(
     trained. With ``anonymous`` (ways of making a session's persona,
     :func:`~recommender.experiments.scenarios.session_ways`), the same models are also
     scored on anonymous sessions (:mod:`recommender.experiments.scenarios`). Each of
-    ``session_models`` (``srgnn``, ``gcegnn``) is a row too
-    (:mod:`recommender.experiments.session_graphs`).
+    ``session_models`` (``srgnn``, ``gcegnn``, ``llm-dmsrec-...``) is a row too
+    (:mod:`recommender.experiments.session_graphs`); LLM-DMsRec rows infer their intents
+    through ``intents``.
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -179,7 +182,7 @@ def run_comparison(
             models[variant] = model
         for kind in session_models:
             graph_model, valid, epoch, per_epoch = fit_session_model(
-                kind, data, config, seed, device, store, progress, log
+                kind, data, config, seed, device, store, progress, log, intents
             )
             run = RunResult(
                 Row(kind, SESSION_MODELS[kind]), seed, None, {"NDCG@10": valid}, {}, None,

@@ -14,9 +14,12 @@ from learners.sasrec.model import SASRec
 from learners.sasrec.train import EpochLog, SASRecTrainResult
 from recommender.util.files import atomic_path
 
-# Inputs, not learned: rebuilt from the experiment's inputs, whose fingerprint names the
-# store's folder, so they are not written once per model.
-INPUT_BUFFERS = frozenset({"item_features", "user_features"})
+# Inputs, not learned: rebuilt from the experiment's inputs (whose fingerprint names the
+# store's folder) or from kept intents (whose digest is in the model's tag), so they are not
+# written once per model.
+INPUT_BUFFERS = frozenset(
+    {"item_features", "user_features", "explicit", "latent", "has_explicit", "has_latent"}
+)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,26 @@
-"""SR-GNN and GCE-GNN as rows of the comparison: the session-graph backbones the seeds
-build on, trained on the same training sequences, stopped on the same validation NDCG@10
-and scored by the one evaluator on the same test targets as every other row.
+"""SR-GNN, GCE-GNN and LLM-DMsRec as rows of the comparison: the session-graph backbones the
+seeds build on and the intent model built on them, trained on the same training sequences,
+stopped on the same validation NDCG@10 and scored by the one evaluator on the same test
+targets as every other row.
 
 They take the settings chosen for kgrec's SASRec (width, maximum length, batch size,
 learning rate, epochs and patience; SR-GNN with one propagation step as its paper, GCE-GNN
 with a global graph of items within 2 clicks and 12 neighbours each, built from the training
 sequences only), so they are not tuned on their own: the report says so. Trained models are
 kept (the store's tag names their code and settings), so a stopped run continues.
+
+LLM-DMsRec rows (``llm-dmsrec-srgnn``, ``llm-dmsrec-gcegnn``, each also with ``-no-explicit``,
+``-no-latent`` or ``-no-kl``: the paper's ablations) fuse the intents a language model
+inferred for each user (:mod:`recommender.pipelines.intents`). The intents are inferred once
+per dataset and backbone, from the candidates of the backbone trained with the first seed,
+and kept beside the models; every LLM-DMsRec model trains from a fresh initialisation with
+its own seed, as its backbone's row does, so the two rows differ by the intents alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,46 +28,82 @@ import torch
 
 import learners.sessiongraph
 from learners.sasrec.data import SequenceData, left_pad
+from learners.semantics.embedders import Embedder
+from learners.semantics.generators import Generator
 from learners.sessiongraph import GCEGNN, SRGNN, global_graph
+from learners.sessiongraph.base import SessionScorer
+from learners.sessiongraph.llm_dmsrec import LLMDMsRec
 from learners.sessiongraph.train import train_session_model
 from recommender.config import SASRecConfig
 from recommender.evaluation.evaluator import Scorer, rank_users
 from recommender.evaluation.metrics import ndcg
 from recommender.experiments.runstore import RunStore
-from recommender.util.hashing import code_digest
+from recommender.experiments.session_kinds import ABLATIONS, BACKBONES, parse_kind
+from recommender.pipelines.intents import SessionIntents, infer_intents
+from recommender.util.hashing import code_digest, fingerprint
 
-SESSION_MODELS = {
-    "srgnn": "SR-GNN (session graph, kgrec's evaluator; SASRec's settings, not tuned)",
-    "gcegnn": "GCE-GNN (session and global graphs, kgrec's evaluator; SASRec's settings, "
-    "not tuned)",
-}
 STEPS = 1  # SR-GNN's propagation steps
 EPSILON, NEIGHBOURS = 2, 12  # GCE-GNN's global graph
 
 
-def session_scorer(model: SRGNN | GCEGNN) -> Scorer:
-    """Scores of every item after each user's input sequence."""
+@dataclass(frozen=True)
+class IntentSource:
+    """What LLM-DMsRec rows need to infer intents: readable titles per item index, the
+    backends and the folder the intents are kept in."""
+
+    titles: Sequence[str]
+    generator: Generator
+    embedder: Embedder
+    folder: Path
+
+
+def session_scorer(model: SessionScorer) -> Scorer:
+    """Scores of every item after each user's input sequence (and for LLM-DMsRec with the
+    user's intents)."""
     device = next(model.parameters()).device
     model.eval()
 
-    def scorer(_: np.ndarray, histories: Sequence[np.ndarray]) -> torch.Tensor:
+    def scorer(rows: np.ndarray, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        users = torch.from_numpy(np.asarray(rows)).to(device) if model.uses_users else None
         with torch.no_grad():
-            return model.full_sort_predict(left_pad(list(histories), model.max_len).to(device))
+            seq = left_pad(list(histories), model.max_len).to(device)
+            return model.full_sort_predict(seq, users)
 
     return scorer
 
 
-def build(kind: str, data: SequenceData, config: SASRecConfig) -> tuple[SRGNN | GCEGNN, str]:
-    """A fresh model of ``kind`` (a key of :data:`SESSION_MODELS`) and its store tag."""
+def backbone_tag(kind: str) -> str:
+    """The store tag of a backbone of ``kind``: its settings and its code."""
     code = code_digest(Path(learners.sessiongraph.__file__).parent)[:8]
+    settings = f"steps{STEPS}" if kind == "srgnn" else f"eps{EPSILON}-top{NEIGHBOURS}"
+    return f"{settings}-code{code}"
+
+
+def build(kind: str, data: SequenceData, config: SASRecConfig) -> tuple[SRGNN | GCEGNN, str]:
+    """A fresh backbone of ``kind`` (a key of :data:`BACKBONES`) and its store tag."""
     if kind == "srgnn":
         srgnn = SRGNN(data.n_items, hidden=config.hidden, steps=STEPS, max_len=config.max_len)
-        return srgnn, f"steps{STEPS}-code{code}"
+        return srgnn, backbone_tag(kind)
     if kind == "gcegnn":
         graph = global_graph(data.train, data.n_items, epsilon=EPSILON, top=NEIGHBOURS)
         gce = GCEGNN(data.n_items, graph, hidden=config.hidden, max_len=config.max_len)
-        return gce, f"eps{EPSILON}-top{NEIGHBOURS}-code{code}"
-    raise ValueError(f"unknown session model {kind!r}; choose from {sorted(SESSION_MODELS)}")
+        return gce, backbone_tag(kind)
+    raise ValueError(f"unknown backbone {kind!r}; choose from {sorted(BACKBONES)}")
+
+
+def with_intents(
+    backbone: SRGNN | GCEGNN, intents: SessionIntents, suffix: str, hidden: int
+) -> LLMDMsRec:
+    """LLM-DMsRec on ``backbone`` with the ablation named by ``suffix``."""
+    return LLMDMsRec(
+        backbone,
+        torch.from_numpy(intents.explicit),
+        torch.from_numpy(intents.latent),
+        torch.from_numpy(intents.has_explicit),
+        torch.from_numpy(intents.has_latent),
+        hidden=hidden,
+        **ABLATIONS[suffix][1],
+    )
 
 
 def fit_session_model(
@@ -70,20 +115,32 @@ def fit_session_model(
     store: RunStore | None,
     progress: bool,
     log: Callable[[str], None] = print,
-) -> tuple[SRGNN | GCEGNN, float, int, float]:
-    """The session-graph model ``kind`` of ``seed``, kept in (or loaded from) ``store``: the
-    model, its best validation NDCG@10, its best epoch and its seconds per epoch."""
+    intents: IntentSource | None = None,
+) -> tuple[SessionScorer, float, int, float]:
+    """The session model ``kind`` (a key of :data:`SESSION_MODELS`) of ``seed``, kept in (or
+    loaded from) ``store``: the model, its best validation NDCG@10, its best epoch and its
+    seconds per epoch. LLM-DMsRec rows need ``intents``."""
+    backbone_kind, suffix = parse_kind(kind)
     torch.manual_seed(seed)
-    model, tag = build(kind, data, config)
+    backbone, tag = build(backbone_kind, data, config)
+    model: SessionScorer = backbone
+    if suffix is not None:
+        if intents is None:
+            raise ValueError(f"{kind} needs a generator and an embedder for its intents")
+        found, digest = intents_for(
+            backbone_kind, data, config, device, store, progress, log, intents
+        )
+        model = with_intents(backbone, found, suffix, config.hidden)
+        tag = f"{tag}-intents{digest}"
     stored = store.load(kind, None, seed, tag) if store is not None else None
     if stored is not None:
-        model.load_state_dict(stored.state, strict=False)  # the global graph is rebuilt
+        model.load_state_dict(stored.state, strict=False)  # graphs and intents are rebuilt
         model.to(device).eval()
         result = stored.result
     else:
         valid_users = data.evaluable("valid")
 
-        def validate(candidate: SRGNN | GCEGNN) -> float:
+        def validate(candidate: SessionScorer) -> float:
             return ndcg(rank_users(session_scorer(candidate), data, "valid", valid_users), 10)
 
         result = train_session_model(
@@ -98,3 +155,45 @@ def fit_session_model(
         + (" (kept from an earlier run)" if stored is not None else "")
     )
     return model, result.best_valid, result.best_epoch, result.seconds_per_epoch
+
+
+def intents_for(
+    backbone_kind: str,
+    data: SequenceData,
+    config: SASRecConfig,
+    device: str,
+    store: RunStore | None,
+    progress: bool,
+    log: Callable[[str], None],
+    source: IntentSource,
+) -> tuple[SessionIntents, str]:
+    """Every user's intents with ``backbone_kind``'s candidates (its first-seed model), kept
+    in ``source.folder`` under a digest of the backbone, the titles and the backends."""
+    first = 0
+    digest = fingerprint(
+        {
+            "backbone": f"{backbone_kind}-{backbone_tag(backbone_kind)}-seed{first}",
+            "titles": list(source.titles),
+            "generator": source.generator.name,
+            "embedder": source.embedder.name,
+            "users": [str(u) for u in data.users],
+        },
+        12,
+    )
+    path = source.folder / f"intents-{backbone_kind}-{digest}.npz"
+    if path.exists():
+        found = SessionIntents.load(path)
+        log(f"intents with {backbone_kind}'s candidates kept from an earlier run: {path}")
+        return found, digest
+    trained, *_ = fit_session_model(
+        backbone_kind, data, config, first, device, store, progress, log
+    )
+    trained.cpu()
+    log(f"inferring every user's intents with {source.generator.name} (once per dataset)")
+    found = infer_intents(
+        data, source.titles, trained, source.generator, source.embedder, progress=progress
+    )
+    trained.to(device)
+    found.save(path)
+    log(f"intents: {found.summary()}; kept in {path}")
+    return found, digest

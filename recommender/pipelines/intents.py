@@ -11,19 +11,23 @@ once across runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from kgstore.node_text import readable_title
 from learners.sasrec.data import SequenceData, left_pad
 from learners.semantics.embedders import Embedder
 from learners.semantics.generators import Generator
 from learners.semantics.prompts import session_intents_prompt
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.intents import classify_intents, parse_intents
+from recommender.util.files import atomic_path
 
 CANDIDATES = 10  # items the pre-trained model proposes to the prompt
 INTENTS = 5  # at most this many intents per session
@@ -42,6 +46,31 @@ class SessionIntents:
     has_latent: np.ndarray
     intents: list[tuple[str, ...]] = field(default_factory=list)
     malformed: int = 0  # answers with no usable intent (skipped)
+
+    def save(self, path: Path) -> None:
+        """Written whole or not at all (a temporary name, then renamed)."""
+        with atomic_path(path) as partial, partial.open("wb") as out:
+            np.savez_compressed(
+                out,
+                explicit=self.explicit,
+                latent=self.latent,
+                has_explicit=self.has_explicit,
+                has_latent=self.has_latent,
+                intents=np.array(json.dumps([list(i) for i in self.intents])),
+                malformed=np.array(self.malformed),
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> SessionIntents:
+        with np.load(path) as saved:
+            return cls(
+                saved["explicit"],
+                saved["latent"],
+                saved["has_explicit"],
+                saved["has_latent"],
+                [tuple(i) for i in json.loads(str(saved["intents"]))],
+                int(saved["malformed"]),
+            )
 
     def summary(self) -> str:
         users = len(self.intents)
@@ -62,6 +91,7 @@ def infer_intents(
     candidates: int = CANDIDATES,
     limit: int = INTENTS,
     batch_size: int = 16,
+    users: Sequence[int] | None = None,
     progress: bool = True,
 ) -> SessionIntents:
     """The intents of every user with a training sequence.
@@ -70,14 +100,16 @@ def infer_intents(
         titles: per item index (``titles[k]`` for index ``k``; index 0 unused) a readable
             title.
         backbone: the pre-trained session-graph model that proposes the candidates.
+        users: only these rows of the data (default: every user with a training item).
     """
-    users = len(data.users)
-    explicit = np.zeros((users, embedder.dimension), np.float32)
-    latent = np.zeros((users, embedder.dimension), np.float32)
-    has_e, has_l = np.zeros(users, bool), np.zeros(users, bool)
-    found: list[tuple[str, ...]] = [() for _ in range(users)]
+    wanted = range(len(data.users)) if users is None else users
+    n_users = len(data.users)
+    explicit = np.zeros((n_users, embedder.dimension), np.float32)
+    latent = np.zeros((n_users, embedder.dimension), np.float32)
+    has_e, has_l = np.zeros(n_users, bool), np.zeros(n_users, bool)
+    found: list[tuple[str, ...]] = [() for _ in range(n_users)]
     malformed = 0
-    active = [u for u in range(users) if len(data.train[u])]
+    active = [u for u in wanted if len(data.train[u])]
     backbone.eval()
     bar = tqdm(total=len(active), desc="intents", unit="user", disable=not progress)
     for start in range(0, len(active), batch_size):
@@ -111,3 +143,8 @@ def infer_intents(
         bar.update(len(rows))
     bar.close()
     return SessionIntents(explicit, latent, has_e, has_l, found, malformed)
+
+
+def title_list(titles: Mapping[str, str | None], items: Iterable[str]) -> list[str]:
+    """Per item index (index 0 unused) the item's readable title, its id where it has none."""
+    return ["", *(readable_title(titles.get(item) or item) for item in items)]

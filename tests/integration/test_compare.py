@@ -46,7 +46,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "experiment", "compare", "--dataset", graph.dataset, "--seeds", "2", "--epochs", "2",
         "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "--venv", str(venv),
         "--out", str(out), "--quiet", "--unseen",
-        "--session-graphs", "srgnn", "gcegnn",
+        "--session-graphs", "srgnn", "gcegnn", "llm-dmsrec-srgnn", "llm-dmsrec-srgnn-no-kl",
     ]  # fmt: skip
     assert main(command) == 0, capsys.readouterr().err
     plan = out / f"compare-{graph.dataset}-plan.md"
@@ -66,8 +66,14 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "| KG+LLM (shuffled) / Description (LLM) |",
         "| SR-GNN (session graph, kgrec's evaluator; SASRec's settings, not tuned) |",
         "| GCE-GNN (session and global graphs, kgrec's evaluator; SASRec's settings, not tuned) |",
+        "| LLM-DMsRec on SR-GNN (intents from the generator named below; SASRec's settings, "
+        "not tuned) |",
+        "| LLM-DMsRec on SR-GNN, without KL (intents from the generator named below; "
+        "SASRec's settings, not tuned) |",
     ):
         assert row in report, row
+    assert "## LLM-DMsRec's intents" in report and "SmolLM2-135M-Instruct" in report
+    assert len(list((home / "experiments" / "table3").rglob("intents-srgnn-*.npz"))) == 1
     # The session-graph papers' measures, from the same ranks
     paper = report[report.index("## P@K and MRR@K") :]
     assert "| P@5 | P@10 | P@20 | MRR@5 | MRR@10 | MRR@20 |" in paper.splitlines()[4]
@@ -109,6 +115,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert main(command) == 0
     printed = capsys.readouterr().out
     assert "analysis plan kept as written before" in printed
+    assert "intents with srgnn's candidates kept from an earlier run" in printed
     assert plan.read_text(encoding="utf-8") == planned
     again = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     strip = [line for line in again.splitlines() if "minutes in all" not in line]
