@@ -1,0 +1,18 @@
+"""Counterfactual training sessions from a guided diffusion model, against popularity bias."""
+
+from learners.augmentation.counterfactual import (
+    AugmentConfig,
+    augmented,
+    counterfactual_sessions,
+    session_windows,
+)
+from learners.augmentation.diffusion import DiffusionConfig, SessionDiffusion
+
+__all__ = [
+    "AugmentConfig",
+    "DiffusionConfig",
+    "SessionDiffusion",
+    "augmented",
+    "counterfactual_sessions",
+    "session_windows",
+]

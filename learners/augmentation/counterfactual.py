@@ -1,0 +1,121 @@
+"""Counterfactual sessions that lead to less popular items (the seeds' ``002``): a diffusion
+model learns what training sessions look like given the item they led to, then draws
+sessions for items of the popularity tail, which become extra training sequences.
+
+- **Sessions** are windows of ``length`` consecutive training items followed by their next
+  training item (the condition), in the space of a trained model's item embeddings
+  (unit-norm).
+- **Targets** of the counterfactual sessions are drawn uniformly from the tail (items
+  outside the head, :func:`learners.popularity.head_mask`) that occur as a training target,
+  so the condition was seen in training.
+- **Items** of a generated session are the nearest training items to the generated vectors
+  (never the session's own target); only items that occur in the training sequences can
+  appear, so no validation or test interaction reaches training through the augmentation.
+- The generated sessions are appended as extra users with training sequences only: they are
+  never evaluated and no real user's sequence changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from learners.augmentation.diffusion import DiffusionConfig, SessionDiffusion
+from learners.popularity import HEAD_SHARE, head_mask, item_popularity
+from learners.sasrec.data import SequenceData
+
+PREFIX = "augmented:"  # user id prefix of the generated sessions
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """How many counterfactual sessions, of what length (chosen before any run, not tuned)."""
+
+    length: int = 5  # items before the target
+    ratio: float = 0.5  # generated sessions per user with a training sequence
+    head_share: float = HEAD_SHARE
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+
+    def __post_init__(self) -> None:
+        if self.length < 1:
+            raise ValueError(f"a session needs at least one item, not {self.length}")
+        if self.ratio <= 0:
+            raise ValueError(f"the ratio of generated sessions must be positive, not {self.ratio}")
+
+
+def session_windows(train: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, length)`` windows of consecutive training items and ``(N,)`` the item after
+    each: every full window of every training sequence."""
+    contexts, targets = [], []
+    for seq in train:
+        seq = np.asarray(seq, np.int64)
+        if len(seq) <= length:
+            continue
+        view = np.lib.stride_tricks.sliding_window_view(seq, length + 1)
+        contexts.append(view[:, :length])
+        targets.append(view[:, length])
+    if not contexts:
+        raise ValueError(
+            f"no training sequence has {length + 1} items: nothing to learn sessions of "
+            f"{length} items from (choose a shorter length)"
+        )
+    return np.concatenate(contexts), np.concatenate(targets)
+
+
+def counterfactual_sessions(
+    train: Sequence[np.ndarray],
+    n_items: int,
+    embeddings: torch.Tensor,
+    config: AugmentConfig,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+) -> list[np.ndarray]:
+    """Generated training sequences (``length`` items, then a tail target), about
+    ``ratio`` per user with a training sequence.
+
+    Args:
+        embeddings: ``(n_items + 1, dim)`` item embeddings of a trained model (row 0 unused).
+    """
+    contexts, targets = session_windows(train, config.length)
+    unit = F.normalize(embeddings.detach().float().cpu(), dim=-1)
+    torch.manual_seed(seed)  # the denoiser's initial weights
+    diffusion = SessionDiffusion(config.length, unit.shape[1], config.diffusion, device)
+    diffusion.fit(unit[torch.from_numpy(contexts)], unit[torch.from_numpy(targets)], seed,
+                  progress)  # fmt: skip
+    popularity = item_popularity(train, n_items)
+    tail = ~head_mask(popularity, config.head_share)
+    seen_targets = np.zeros(n_items + 1, bool)
+    seen_targets[targets] = True
+    pool = np.flatnonzero(tail & seen_targets)
+    if not len(pool):
+        return []
+    rng = np.random.default_rng(seed)
+    users = sum(1 for seq in train if len(seq))
+    chosen = rng.choice(pool, size=max(1, round(config.ratio * users)))
+    vectors = diffusion.sample(unit[torch.from_numpy(chosen)], seed=seed)
+    allowed = np.flatnonzero(popularity > 0)
+    similarity = F.normalize(vectors.cpu(), dim=-1) @ unit[torch.from_numpy(allowed)].T
+    own = torch.from_numpy(np.searchsorted(allowed, chosen))  # each target's column
+    similarity[torch.arange(len(chosen)), :, own] = float("-inf")  # never the target itself
+    items = allowed[similarity.argmax(dim=-1).numpy()]
+    return [
+        np.append(row, target).astype(np.int64) for row, target in zip(items, chosen, strict=True)
+    ]
+
+
+def augmented(data: SequenceData, sessions: Sequence[np.ndarray]) -> SequenceData:
+    """``data`` with each session appended as a user with that training sequence and no
+    validation or test target (so never evaluated)."""
+    extra = len(sessions)
+    return SequenceData(
+        data.items,
+        np.concatenate([data.users, np.array([f"{PREFIX}{k}" for k in range(extra)], object)]),
+        [*data.train, *(np.asarray(s, np.int64) for s in sessions)],
+        np.concatenate([data.valid, np.zeros(extra, data.valid.dtype)]),
+        np.concatenate([data.test, np.zeros(extra, data.test.dtype)]),
+    )
