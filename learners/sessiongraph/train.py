@@ -24,11 +24,17 @@ from learners.sessiongraph.llm_dmsrec import LLMDMsRec
 SessionModel = TypeVar("SessionModel", bound=SessionScorer)
 
 
-def prefixes(train: Sequence[np.ndarray]) -> np.ndarray:
-    """``(m, 2)`` ``(user, end)``: the session ``train[user][:end]`` predicts
-    ``train[user][end]``, for every position but each sequence's first."""
-    pairs = [(u, end) for u, seq in enumerate(train) for end in range(1, len(seq))]
-    return np.array(pairs, np.int64).reshape(-1, 2)
+def prefixes(train: Sequence[np.ndarray], every: bool = True) -> np.ndarray:
+    """``(m, 3)`` ``(user, start, end)``: the session ``train[user][start:end]`` predicts
+    ``train[user][end]``. With ``every`` (prefix augmentation, the default), for every
+    position but each sequence's first; without, only each sequence's last item is a target.
+    """
+    rows = [
+        (u, 0, end)
+        for u, seq in enumerate(train)
+        for end in (range(1, len(seq)) if every else range(max(1, len(seq) - 1), len(seq)))
+    ]
+    return np.array(rows, np.int64).reshape(-1, 3)
 
 
 def prefix_batches(
@@ -43,8 +49,8 @@ def prefix_batches(
     order = np.arange(len(examples)) if generator is None else generator.permutation(len(examples))
     for start in range(0, len(order), batch_size):
         chosen = examples[order[start : start + batch_size]]
-        sessions = [train[u][max(0, end - max_len) : end] for u, end in chosen]
-        targets = torch.from_numpy(np.array([train[u][end] for u, end in chosen], np.int64))
+        sessions = [train[u][max(start, end - max_len) : end] for u, start, end in chosen]
+        targets = torch.from_numpy(np.array([train[u][end] for u, _, end in chosen], np.int64))
         yield torch.from_numpy(chosen[:, 0].copy()), left_pad(sessions, max_len), targets
 
 
@@ -62,15 +68,17 @@ def train_session_model(
     device: str | None = None,
     checkpoint: Path | None = None,
     progress: bool = True,
+    examples: np.ndarray | None = None,
 ) -> SASRecTrainResult:
-    """Train ``model`` on the prefixes of the ``train`` sequences; keep the state with the
-    best ``validate(model)`` (higher is better) and stop after ``patience`` epochs without
+    """Train ``model`` on ``examples`` ``(user, start, end)`` of the ``train`` sequences
+    (default: every prefix, :func:`prefixes`); keep the state with the best
+    ``validate(model)`` (higher is better) and stop after ``patience`` epochs without
     improvement. The model ends in its best state, in eval mode."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
-    examples = prefixes(train)
+    examples = prefixes(train) if examples is None else examples
     if len(examples) == 0:
         raise ValueError("no sequence has two or more training items: nothing to learn from")
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)

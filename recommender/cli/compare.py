@@ -16,6 +16,7 @@ from recommender.experiments.grids import BUDGET, PEERS
 from recommender.experiments.session_kinds import INTENT_PREFIX, SESSION_MODELS
 
 if TYPE_CHECKING:
+    from learners.augmentation import AugmentConfig
     from recommender.experiments.session_graphs import IntentSource
 
 
@@ -26,6 +27,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from kgstore.export import count_vectors
     from kgstore.personas import persona_model
     from kgstore.splits import load_split, recorded_split_hash
+    from learners.augmentation import AugmentConfig
     from recommender.experiments import compare
     from recommender.experiments.comparison import run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint
@@ -78,6 +80,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     memory = load_memory(home, args.dataset, inputs.persona_version)
     anonymous = session_ways(inputs, memory) if args.anonymous else {}
     kinds = tuple(args.session_graphs or ())
+    augment_config = AugmentConfig()
+    cut = None
+    if args.session_gap is not None:
+        from kgstore.splits import in_time_order
+        from learners.sessiongraph.sessions import SessionCut, Timeline
+
+        timeline = Timeline.from_split(in_time_order(split), inputs.data.users)
+        cut = SessionCut(timeline, args.session_gap * 3600.0)
     intents = None
     if any(kind.startswith(INTENT_PREFIX) for kind in kinds):
         intents = intent_source(args, titles, inputs.data.items, store_root)
@@ -89,6 +99,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     comparison = run_comparison(
         inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
         anonymous=anonymous or None, session_models=kinds, intents=intents,
+        augment=tuple(args.augment or ()), augment_config=augment_config, session_cut=cut,
     )  # fmt: skip
     if args.unseen:
         from recommender.config import HDGIConfig
@@ -119,6 +130,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ),
         *compare.native_lines(found),
         *(intent_lines(intents) if intents is not None else []),
+        *(augment_lines(augment_config) if args.augment else []),
+        *(gap_lines(args.session_gap) if cut is not None else []),
     ]  # fmt: skip
     command = (
         f"kgrec experiment compare --dataset {args.dataset} --seeds {args.seeds} "
@@ -128,6 +141,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         + ("" if args.anonymous else " --no-anonymous")
         + (" --unseen" if args.unseen else "")
         + (f" --session-graphs {' '.join(args.session_graphs)}" if args.session_graphs else "")
+        + (f" --augment {' '.join(args.augment)}" if args.augment else "")
+        + (f" --session-gap {args.session_gap:g}" if cut is not None else "")
         + (backend_options(args) if intents is not None else "")
     )
     paths = write_all(
@@ -165,6 +180,36 @@ def intent_lines(source: IntentSource) -> list[str]:
         f"Generator `{source.generator.name}` (greedy, cached), embedder "
         f"`{source.embedder.name}`; inferred once per dataset and backbone from the first "
         "seed's candidates (recommender/experiments/session_graphs.py).",
+        "",
+    ]
+
+
+def augment_lines(config: AugmentConfig) -> list[str]:
+    """The report's note on the counterfactual augmentation's settings."""
+    d = config.diffusion
+    return [
+        "## Counterfactual augmentation",
+        "",
+        f"Settings fixed before the run, not tuned: {config.ratio} generated sessions per user "
+        f"of {config.length} items each, targets drawn uniformly from the training targets "
+        f"outside the most popular {config.head_share:.0%} of items; diffusion with {d.steps} "
+        f"steps (linear variance {d.beta_start} to {d.beta_end}), an MLP denoiser of width "
+        f"{d.hidden}, {d.epochs} epochs, condition dropped from {d.drop_condition:.0%} of "
+        f"examples, guidance weight {d.guidance}; each item the nearest training item to the "
+        "generated vector (learners/augmentation/).",
+        "",
+    ]
+
+
+def gap_lines(hours: float) -> list[str]:
+    """The report's note on sessions cut at inactivity gaps."""
+    return [
+        "## Sessions",
+        "",
+        f"The session-graph rows (SR-GNN, GCE-GNN, LLM-DMsRec, SR-GNN with augmentation) cut "
+        f"each user's sequence wherever two interactions are more than {hours:g} hours apart: "
+        "they train on the prefixes of those sessions and read only the user's latest session "
+        "before the target. Every other row reads the whole history; targets are the same.",
         "",
     ]
 
@@ -226,6 +271,21 @@ def register(experiments: Any) -> None:
         "llm-dmsrec-gcegnn and their ablations (suffix -no-explicit, -no-latent, -no-kl; "
         "intents inferred once per dataset: about 1 user/s with the packaged SmolLM2 on one "
         "CPU core, point --chat-endpoint at a GPU server for a real model)",
+    )
+    q.add_argument(
+        "--augment",
+        nargs="+",
+        choices=("sasrec", "srgnn"),
+        help="also these models retrained with counterfactual sessions a guided diffusion "
+        "model draws for tail items (a few minutes of diffusion training per seed on CPU, "
+        "then one more training of the model)",
+    )
+    q.add_argument(
+        "--session-gap",
+        type=float,
+        metavar="HOURS",
+        help="the session-graph rows cut sequences into sessions at inactivity gaps of more "
+        "than HOURS (data with timestamps only); default: the whole sequence is one session",
     )
     add_model_options(q)
     q.add_argument(

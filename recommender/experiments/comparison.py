@@ -12,14 +12,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from learners.augmentation import AugmentConfig
+from learners.popularity import item_popularity
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import EpochLog
+from learners.sessiongraph.base import SessionScorer
+from learners.sessiongraph.sessions import SessionCut
 from recommender.config import CANDIDATES, SASRecConfig
-from recommender.evaluation.evaluator import rank_users
+from recommender.evaluation.evaluator import Scorer, rank_users
 from recommender.evaluation.metrics import summarise
-from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
+from recommender.evaluation.popularity import list_measures, tail_users, top_items
+from recommender.evaluation.ranking import (
+    choose_weight,
+    full_ranks,
+    reranked_ranks,
+    sasrec_scorer,
+)
 from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
+from recommender.experiments.augmentation_rows import AUGMENTED, fit_augmented
 from recommender.experiments.fingerprint import user_tag
 from recommender.experiments.runstore import RunStore, restore
 from recommender.experiments.scenarios import (
@@ -92,6 +103,7 @@ class RunResult:
     seconds_per_epoch: float = 0.0
     best_epoch: int = -1
     weight: float | None = None  # the blended row's retriever weight
+    lists: dict[str, float] = field(default_factory=dict)  # Coverage@10, ARP@10 (see below)
 
 
 @dataclass
@@ -111,6 +123,8 @@ class RetrieverComparison:
     # Scenarios by session (history) length: scenario prefix -> row key -> length ("all":
     # the whole history) -> test NDCG@10 per seed.
     sweep: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    # Per evaluated user: whether the test target is a tail item (popularity-bias measures).
+    tail: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def rows(self) -> list[Row]:
         """The standard scenario's rows, in the order they were run."""
@@ -140,6 +154,9 @@ def run_comparison(
     anonymous: dict[str, SessionPersonas] | None = None,
     session_models: tuple[str, ...] = (),
     intents: IntentSource | None = None,
+    augment: tuple[str, ...] = (),
+    augment_config: AugmentConfig | None = None,
+    session_cut: SessionCut | None = None,
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -156,7 +173,11 @@ def run_comparison(
     scored on anonymous sessions (:mod:`recommender.experiments.scenarios`). Each of
     ``session_models`` (``srgnn``, ``gcegnn``, ``llm-dmsrec-...``) is a row too
     (:mod:`recommender.experiments.session_graphs`); LLM-DMsRec rows infer their intents
-    through ``intents``.
+    through ``intents``. Each of ``augment`` (``sasrec``, ``srgnn``) adds that model retrained
+    with counterfactual sessions (:mod:`recommender.experiments.augmentation_rows`). Rows
+    with a model of their own also get the popularity-bias measures of their top-10 lists
+    (:mod:`recommender.evaluation.popularity`). With ``session_cut``, the session-graph rows
+    (and SR-GNN with augmentation) train on and read sessions cut at inactivity gaps.
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -164,6 +185,7 @@ def run_comparison(
     data = inputs.data
     users = data.evaluable("test")
     cold = users[cold_mask(data, users)]
+    popularity = item_popularity(data.train, data.n_items)
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
     sweep: dict[str, dict[str, list[float]]] = {}
@@ -178,18 +200,45 @@ def run_comparison(
             if run.fusion is not None:
                 chosen[variant.key] = run.fusion
             _score(run, full_ranks(model, data, "test", users), users, cold)
+            run.lists = _lists(sasrec_scorer(model), data, users, popularity)
             runs.append(run)
             models[variant] = model
         for kind in session_models:
             graph_model, valid, epoch, per_epoch = fit_session_model(
-                kind, data, config, seed, device, store, progress, log, intents
-            )
+                kind, data, config, seed, device, store, progress, log, intents,
+                cut=session_cut,
+            )  # fmt: skip
             run = RunResult(
                 Row(kind, SESSION_MODELS[kind]), seed, None, {"NDCG@10": valid}, {}, None,
                 np.zeros(0, np.int64), seconds_per_epoch=per_epoch, best_epoch=epoch,
             )  # fmt: skip
-            graph_ranks = rank_users(session_scorer(graph_model), data, "test", users)
-            _score(run, graph_ranks, users, cold)
+            graph_scorer = session_scorer(graph_model, session_cut)
+            _score(run, rank_users(graph_scorer, data, "test", users), users, cold)
+            run.lists = _lists(graph_scorer, data, users, popularity)
+            runs.append(run)
+        for kind in augment:
+            base: SASRec | SessionScorer | None = models.get(PLAIN)
+            if kind == "srgnn":
+                base, *_ = fit_session_model(
+                    "srgnn", data, config, seed, device, store, progress, log, cut=session_cut
+                )
+            if base is None:
+                raise ValueError("augmenting SASRec needs the plain SASRec row among the variants")
+            grown, valid, epoch, per_epoch = fit_augmented(
+                kind, inputs, base, config, augment_config or AugmentConfig(), seed, device,
+                store, progress, log, session_cut,
+            )  # fmt: skip
+            run = RunResult(
+                Row(f"{kind}-augmented", AUGMENTED[kind]), seed, None, {"NDCG@10": valid}, {},
+                None, np.zeros(0, np.int64), seconds_per_epoch=per_epoch, best_epoch=epoch,
+            )  # fmt: skip
+            scorer = (
+                sasrec_scorer(grown)
+                if isinstance(grown, SASRec)
+                else session_scorer(grown, session_cut)
+            )
+            _score(run, rank_users(scorer, data, "test", users), users, cold)
+            run.lists = _lists(scorer, data, users, popularity)
             runs.append(run)
         retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
         reranker = models.get(PLAIN)
@@ -254,6 +303,7 @@ def run_comparison(
             {ANONYMOUS_PREFIX: {key: dict(by_length) for key, by_length in sweep.items()}}
             if sweep
             else {},
+            tail_users(data, "test", users),
         )
         if on_seed is not None:
             on_seed(comparison)
@@ -338,6 +388,13 @@ def _blend(
     run = RunResult(row, seed, None, {"NDCG@10": valid}, {}, None, ranks, weight=weight)
     _score(run, ranks, users, cold)
     return run
+
+
+def _lists(
+    scorer: Scorer, data: SequenceData, users: np.ndarray, popularity: np.ndarray
+) -> dict[str, float]:
+    """Coverage@10 and ARP@10 of the row's test top-10 lists."""
+    return list_measures(top_items(scorer, data, "test", users), popularity)
 
 
 def _score(run: RunResult, ranks: np.ndarray, users: np.ndarray, cold: np.ndarray) -> None:

@@ -23,6 +23,7 @@ from recommender.experiments.report_sections import (
     length_chart,
     mean_std,
     paired_p_values,
+    popularity_markdown,
     scenario_markdown,
     session_paper_metrics,
 )
@@ -88,6 +89,7 @@ def markdown(
         )
         lines.append("")
     lines += session_paper_metrics(table)
+    lines += popularity_markdown(table)
     lines += [f"## Cold users (at most 5 training interactions): {table.cold_users:,}", ""]
     if table.cold_users:
         cold = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
@@ -269,6 +271,7 @@ def write_all(
                 "cold": r.cold,
                 "best_epoch": r.best_epoch,
                 "weight": r.weight,
+                "lists": r.lists,
                 "seconds_per_epoch": r.seconds_per_epoch,
                 "curve": [[e.epoch, e.loss, e.valid, e.seconds] for e in r.curve],
             }

@@ -1,5 +1,5 @@
 """Report sections shared by the comparison's tables: means over seeds, paired tests, the
-session-graph papers' measures, and each scenario's section and by-length chart
+session-graph papers' measures, popularity bias, and each scenario's section and by-length chart
 (:mod:`recommender.experiments.scenarios`)."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from learners.popularity import HEAD_SHARE
 from recommender.evaluation.metrics import mrr, per_user, precision
+from recommender.evaluation.popularity import tail_measures
 from recommender.evaluation.sessions import SESSION_LENGTH
 from recommender.evaluation.statistics import holm, paired_wilcoxon
 from recommender.experiments.comparison import RetrieverComparison, Row
@@ -25,7 +27,8 @@ TESTED = (("NDCG", 10), ("HR", 100))
 
 
 def mean_std(values: list[float]) -> str:
-    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+    """``mean ± std`` to four places; ``-`` where there is no value."""
+    return f"{np.mean(values):.4f} ± {np.std(values):.4f}" if values else "-"
 
 
 def paired_p_values(
@@ -140,6 +143,34 @@ def session_paper_metrics(table: RetrieverComparison) -> list[str]:
         "",
         "The same test ranks: P@K is 1/K when the target is in the top K (one target per "
         "user), MRR@K the reciprocal rank inside the top K.",
+        "",
+        *markdown_table(header, rows),
+        "",
+    ]
+
+
+def popularity_markdown(table: RetrieverComparison) -> list[str]:
+    """Accuracy on tail targets, catalogue coverage and the average popularity of what each
+    row recommends (mean ± std over seeds); rows that are reorderings of other rows' lists
+    (rerank, blends) have no lists of their own here."""
+    if not table.tail.size:
+        return []
+    header = ("user / item representation", "Tail HR@10", "Tail NDCG@10", "Coverage@10",
+              "ARP@10")  # fmt: skip
+    rows = []
+    for row in table.rows():
+        runs = table.by_row(row)
+        tail = [tail_measures(r.ranks, table.tail) for r in runs]
+        cells = [mean_std([t[key] for t in tail if key in t]) for key in header[1:3]]
+        cells += [mean_std([r.lists[key] for r in runs if key in r.lists]) for key in header[3:]]
+        rows.append((row.label, *cells))
+    return [
+        "## Popularity bias",
+        "",
+        f"Tail: items outside the most popular {HEAD_SHARE:.0%} of the catalogue by training "
+        f"interactions; {int(table.tail.sum()):,} of the {len(table.tail):,} test users have a "
+        "tail target. Coverage@10: share of the catalogue in at least one top 10; ARP@10: mean "
+        "training interactions of the recommended items (lower is less popularity-biased).",
         "",
         *markdown_table(header, rows),
         "",

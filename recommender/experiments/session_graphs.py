@@ -33,6 +33,7 @@ from learners.semantics.generators import Generator
 from learners.sessiongraph import GCEGNN, SRGNN, global_graph
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.llm_dmsrec import LLMDMsRec
+from learners.sessiongraph.sessions import SessionCut
 from learners.sessiongraph.train import train_session_model
 from recommender.config import SASRecConfig
 from recommender.evaluation.evaluator import Scorer, rank_users
@@ -57,13 +58,15 @@ class IntentSource:
     folder: Path
 
 
-def session_scorer(model: SessionScorer) -> Scorer:
-    """Scores of every item after each user's input sequence (and for LLM-DMsRec with the
-    user's intents)."""
+def session_scorer(model: SessionScorer, cut: SessionCut | None = None) -> Scorer:
+    """Scores of every item after each user's input sequence, or with ``cut`` after its
+    latest session (and for LLM-DMsRec with the user's intents)."""
     device = next(model.parameters()).device
     model.eval()
 
     def scorer(rows: np.ndarray, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        if cut is not None:
+            histories = cut.latest(rows, histories)
         users = torch.from_numpy(np.asarray(rows)).to(device) if model.uses_users else None
         with torch.no_grad():
             seq = left_pad(list(histories), model.max_len).to(device)
@@ -116,10 +119,16 @@ def fit_session_model(
     progress: bool,
     log: Callable[[str], None] = print,
     intents: IntentSource | None = None,
+    key: str | None = None,
+    extra_tag: str = "",
+    cut: SessionCut | None = None,
 ) -> tuple[SessionScorer, float, int, float]:
     """The session model ``kind`` (a key of :data:`SESSION_MODELS`) of ``seed``, kept in (or
-    loaded from) ``store``: the model, its best validation NDCG@10, its best epoch and its
-    seconds per epoch. LLM-DMsRec rows need ``intents``."""
+    loaded from) ``store`` under ``key`` (default: ``kind``) and its tag plus ``extra_tag``:
+    the model, its best validation NDCG@10, its best epoch and its seconds per epoch.
+    LLM-DMsRec rows need ``intents``. With ``cut``, the model trains on and reads sessions
+    cut at inactivity gaps (:mod:`learners.sessiongraph.sessions`)."""
+    key = key or kind
     backbone_kind, suffix = parse_kind(kind)
     torch.manual_seed(seed)
     backbone, tag = build(backbone_kind, data, config)
@@ -128,11 +137,12 @@ def fit_session_model(
         if intents is None:
             raise ValueError(f"{kind} needs a generator and an embedder for its intents")
         found, digest = intents_for(
-            backbone_kind, data, config, device, store, progress, log, intents
+            backbone_kind, data, config, device, store, progress, log, intents, cut
         )
         model = with_intents(backbone, found, suffix, config.hidden)
         tag = f"{tag}-intents{digest}"
-    stored = store.load(kind, None, seed, tag) if store is not None else None
+    tag += extra_tag + (f"-gap{cut.gap_seconds:g}s" if cut is not None else "")
+    stored = store.load(key, None, seed, tag) if store is not None else None
     if stored is not None:
         model.load_state_dict(stored.state, strict=False)  # graphs and intents are rebuilt
         model.to(device).eval()
@@ -141,16 +151,18 @@ def fit_session_model(
         valid_users = data.evaluable("valid")
 
         def validate(candidate: SessionScorer) -> float:
-            return ndcg(rank_users(session_scorer(candidate), data, "valid", valid_users), 10)
+            scorer = session_scorer(candidate, cut)
+            return ndcg(rank_users(scorer, data, "valid", valid_users), 10)
 
         result = train_session_model(
             model, data.train, validate, epochs=config.epochs, batch_size=config.batch_size,
             lr=config.lr, patience=config.patience, seed=seed, device=device, progress=progress,
+            examples=None if cut is None else cut.examples(data.train),
         )  # fmt: skip
         if store is not None:
-            store.save(kind, None, seed, model, result, tag)
+            store.save(key, None, seed, model, result, tag)
     log(
-        f"seed {seed} {kind}: valid NDCG@10 {result.best_valid:.4f} at epoch "
+        f"seed {seed} {key}: valid NDCG@10 {result.best_valid:.4f} at epoch "
         f"{result.best_epoch}, {result.seconds_per_epoch:.2f} s/epoch"
         + (" (kept from an earlier run)" if stored is not None else "")
     )
@@ -166,13 +178,15 @@ def intents_for(
     progress: bool,
     log: Callable[[str], None],
     source: IntentSource,
+    cut: SessionCut | None = None,
 ) -> tuple[SessionIntents, str]:
     """Every user's intents with ``backbone_kind``'s candidates (its first-seed model), kept
     in ``source.folder`` under a digest of the backbone, the titles and the backends."""
     first = 0
     digest = fingerprint(
         {
-            "backbone": f"{backbone_kind}-{backbone_tag(backbone_kind)}-seed{first}",
+            "backbone": f"{backbone_kind}-{backbone_tag(backbone_kind)}-seed{first}"
+            + (f"-gap{cut.gap_seconds:g}s" if cut is not None else ""),
             "titles": list(source.titles),
             "generator": source.generator.name,
             "embedder": source.embedder.name,
@@ -186,13 +200,14 @@ def intents_for(
         log(f"intents with {backbone_kind}'s candidates kept from an earlier run: {path}")
         return found, digest
     trained, *_ = fit_session_model(
-        backbone_kind, data, config, first, device, store, progress, log
+        backbone_kind, data, config, first, device, store, progress, log, cut=cut
     )
     trained.cpu()
     log(f"inferring every user's intents with {source.generator.name} (once per dataset)")
     found = infer_intents(
-        data, source.titles, trained, source.generator, source.embedder, progress=progress
-    )
+        data, source.titles, trained, source.generator, source.embedder, cut=cut,
+        progress=progress,
+    )  # fmt: skip
     trained.to(device)
     found.save(path)
     log(f"intents: {found.summary()}; kept in {path}")

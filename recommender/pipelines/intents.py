@@ -27,6 +27,7 @@ from learners.semantics.generators import Generator
 from learners.semantics.prompts import session_intents_prompt
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.intents import classify_intents, parse_intents
+from learners.sessiongraph.sessions import SessionCut
 from recommender.util.files import atomic_path
 
 CANDIDATES = 10  # items the pre-trained model proposes to the prompt
@@ -92,6 +93,7 @@ def infer_intents(
     limit: int = INTENTS,
     batch_size: int = 16,
     users: Sequence[int] | None = None,
+    cut: SessionCut | None = None,
     progress: bool = True,
 ) -> SessionIntents:
     """The intents of every user with a training sequence.
@@ -101,6 +103,8 @@ def infer_intents(
             title.
         backbone: the pre-trained session-graph model that proposes the candidates.
         users: only these rows of the data (default: every user with a training item).
+        cut: read each user's latest session (cut at inactivity gaps), not the whole
+            training sequence.
     """
     wanted = range(len(data.users)) if users is None else users
     n_users = len(data.users)
@@ -114,7 +118,10 @@ def infer_intents(
     bar = tqdm(total=len(active), desc="intents", unit="user", disable=not progress)
     for start in range(0, len(active), batch_size):
         rows = active[start : start + batch_size]
-        sessions = [data.train[u][-backbone.max_len :] for u in rows]
+        sessions = [data.train[u] for u in rows]
+        if cut is not None:
+            sessions = cut.latest(rows, sessions)
+        sessions = [session[-backbone.max_len :] for session in sessions]
         with torch.no_grad():
             scores = backbone.full_sort_predict(left_pad(sessions, backbone.max_len))
         for k, session in enumerate(sessions):

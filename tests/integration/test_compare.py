@@ -47,6 +47,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "--venv", str(venv),
         "--out", str(out), "--quiet", "--unseen",
         "--session-graphs", "srgnn", "gcegnn", "llm-dmsrec-srgnn", "llm-dmsrec-srgnn-no-kl",
+        "--augment", "sasrec", "srgnn",
     ]  # fmt: skip
     assert main(command) == 0, capsys.readouterr().err
     plan = out / f"compare-{graph.dataset}-plan.md"
@@ -73,6 +74,16 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     ):
         assert row in report, row
     assert "## LLM-DMsRec's intents" in report and "SmolLM2-135M-Instruct" in report
+    for row in (
+        "| SASRec + counterfactual augmentation (guided diffusion, tail targets) |",
+        "| SR-GNN + counterfactual augmentation (guided diffusion, tail targets) |",
+    ):
+        assert row in report, row
+    assert "## Counterfactual augmentation" in report
+    bias = report[report.index("## Popularity bias") :]
+    augmented_row = next(line for line in bias.splitlines() if "SASRec + counterfactual" in line)
+    coverage = float(augmented_row.split("|")[4].split("±")[0])
+    assert 0.0 < coverage <= 1.0
     assert len(list((home / "experiments" / "table3").rglob("intents-srgnn-*.npz"))) == 1
     # The session-graph papers' measures, from the same ranks
     paper = report[report.index("## P@K and MRR@K") :]
@@ -120,3 +131,13 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     again = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     strip = [line for line in again.splitlines() if "minutes in all" not in line]
     assert strip == [line for line in report.splitlines() if "minutes in all" not in line]
+
+    # Sessions cut at inactivity gaps (every gap here is one second: one session per user):
+    # the session-graph rows train again under their own tag; the report says so.
+    assert main([*command, "--session-gap", "0.5"]) == 0
+    gapped = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
+    assert "## Sessions" in gapped and "more than 0.5 hours apart" in gapped
+    assert "--session-gap 0.5" in gapped
+    kept = {p.name for p in (home / "experiments" / "table3").rglob("*.pt")}
+    assert any(name.startswith("srgnn--") and "-gap1800s" in name for name in kept)
+    assert any(name.startswith("srgnn-augmented--") and "-gap1800s" in name for name in kept)

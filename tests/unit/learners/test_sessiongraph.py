@@ -9,6 +9,7 @@ import torch
 
 from learners.sasrec.data import SequenceData, left_pad
 from learners.sessiongraph import GCEGNN, SRGNN, batch_graphs, global_graph, session_graph
+from learners.sessiongraph.sessions import SessionCut, Timeline
 from learners.sessiongraph.train import prefixes, train_session_model
 from recommender.evaluation.evaluator import rank_users
 from recommender.evaluation.metrics import ndcg
@@ -92,8 +93,36 @@ def test_the_interface_is_sasrecs() -> None:
 
 
 def test_prefixes_cover_every_target_once() -> None:
-    pairs = prefixes([np.array([1, 2, 3]), np.array([4]), np.array([5, 6])])
-    assert pairs.tolist() == [[0, 1], [0, 2], [2, 1]]
+    train = [np.array([1, 2, 3]), np.array([4]), np.array([5, 6])]
+    assert prefixes(train).tolist() == [[0, 0, 1], [0, 0, 2], [2, 0, 1]]
+    # Without prefix augmentation: each sequence's last item only.
+    assert prefixes(train, every=False).tolist() == [[0, 0, 2], [2, 0, 1]]
+
+
+def test_inactivity_gaps_cut_training_examples_and_the_evaluated_history() -> None:
+    hour = 3600.0
+    split = pd.DataFrame(
+        {
+            "user": ["b", "a", "a", "a", "a", "a", "a", "b", "b"],
+            "split": ["train", "train", "train", "train", "train", "valid", "test", "train",
+                      "valid"],
+            "timestamp": [0.0, 0.0, 60.0, 5 * hour, 5 * hour + 60, 5 * hour + 120, 9 * hour,
+                          10.0, 3 * hour],
+        }
+    )  # fmt: skip
+    timeline = Timeline.from_split(split, np.array(["a", "b"], object))
+    np.testing.assert_array_equal(timeline.train[0], [0, 60, 5 * hour, 5 * hour + 60])
+    assert timeline.valid.tolist() == [5 * hour + 120, 3 * hour]
+    cut = SessionCut(timeline, gap_seconds=hour)
+    train = [np.array([1, 2, 3, 4]), np.array([5, 6])]
+    # a: sessions [1, 2] and [3, 4]; item 3 starts a session, so it is no target; b: one.
+    assert cut.examples(train).tolist() == [[0, 0, 1], [0, 2, 3], [1, 0, 1]]
+    # Validation reads a's latest session [3, 4]; the test history adds the valid item 7
+    # (two minutes later, same session); b's valid item 8 comes 3 hours on: a new session.
+    latest = cut.latest([0, 1], [np.array([1, 2, 3, 4, 7]), np.array([5, 6, 8])])
+    assert [s.tolist() for s in latest] == [[3, 4, 7], [8]]
+    with pytest.raises(ValueError, match="timestamp on every interaction"):
+        Timeline.from_split(split.assign(timestamp=np.nan), np.array(["a", "b"], object))
 
 
 def cyclic_data(users: int = 30, items: int = 12) -> SequenceData:

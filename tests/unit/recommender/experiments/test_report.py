@@ -54,3 +54,20 @@ def test_hand_written_notes_survive_a_rerun(tmp_path: Path) -> None:
     assert text.startswith(generated) and text.endswith("## What changed\n\nThe blend won.\n")
     write_all(table(), tmp_path, "cmd", "machine")  # rewriting does not stack the notes
     assert (tmp_path / "table3-toy.md").read_text(encoding="utf-8").count("The blend won.") == 1
+
+
+def test_popularity_section_reads_tail_users_and_each_rows_lists() -> None:
+    found = table()
+    found.tail = np.arange(300) < 100  # the first 100 users have a tail target
+    for run in found.runs:
+        run.lists = {"Coverage@10": 0.5, "ARP@10": 10.0 + run.seed} if run.row != BAD else {}
+    text = markdown(found, "cmd", "machine")
+    section = text[text.index("## Popularity bias") :]
+    assert "100 of the 300 test users have a tail target" in section
+    good = next(line for line in section.splitlines() if line.startswith("| good |"))
+    # Tail HR@10 over the tail users only (every good rank is under 5); ARP over seeds 10..12.
+    assert good.split("|")[2].strip() == "1.0000 ± 0.0000"
+    assert good.split("|")[5].strip() == "11.0000 ± 0.8165"
+    bad = next(line for line in section.splitlines() if line.startswith("| bad |"))
+    assert bad.split("|")[4].strip() == "-"  # no lists of its own
+    assert "## Popularity bias" not in markdown(table(), "cmd", "machine")

@@ -1,0 +1,109 @@
+"""Counterfactual augmentation as rows of the comparison: SASRec and SR-GNN retrained on the
+real training sequences plus sessions a guided diffusion model drew for tail items
+(:mod:`learners.augmentation`).
+
+For each seed the diffusion model learns sessions in the item-embedding space of the same
+seed's model of that kind without augmentation (the plain SASRec row, the SR-GNN row), then
+the model is trained again from a fresh initialisation on the grown data, with the settings
+of its row without augmentation, stopped on the same validation NDCG@10 and scored on the
+same test targets; the generated users are never evaluated. The augmentation's settings are
+:class:`~learners.augmentation.AugmentConfig`'s defaults, fixed before any run (not tuned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+
+import learners.augmentation
+from learners.augmentation import AugmentConfig, augmented, counterfactual_sessions
+from learners.sasrec.model import SASRec
+from learners.sessiongraph.base import SessionScorer
+from learners.sessiongraph.sessions import SessionCut
+from recommender.config import SASRecConfig
+from recommender.experiments.runstore import RunStore, restore
+from recommender.experiments.session_graphs import backbone_tag, fit_session_model
+from recommender.pipelines import inputs as training
+from recommender.pipelines.inputs import PLAIN, TrainingInputs
+from recommender.util.hashing import code_digest, fingerprint
+
+AUGMENTED = {
+    "sasrec": "SASRec + counterfactual augmentation (guided diffusion, tail targets)",
+    "srgnn": "SR-GNN + counterfactual augmentation (guided diffusion, tail targets)",
+}
+
+
+def augmentation_tag(config: AugmentConfig) -> str:
+    """The store tag of a model trained with ``config``'s augmentation and this code."""
+    code = code_digest(Path(learners.augmentation.__file__).parent)[:8]
+    return f"aug{fingerprint(asdict(config), 8)}-code{code}"
+
+
+def fit_augmented(
+    kind: str,
+    inputs: TrainingInputs,
+    base: SASRec | SessionScorer,
+    config: SASRecConfig,
+    augment: AugmentConfig,
+    seed: int,
+    device: str,
+    store: RunStore | None,
+    progress: bool,
+    log: Callable[[str], None] = print,
+    cut: SessionCut | None = None,
+) -> tuple[SASRec | SessionScorer, float, int, float]:
+    """``kind`` (a key of :data:`AUGMENTED`) of ``seed`` trained on the real and the generated
+    sessions (``base``: the same seed's model without augmentation, whose item embeddings the
+    diffusion works in); kept in (or loaded from) ``store``. Returns the model, its best
+    validation NDCG@10, best epoch and seconds per epoch. ``cut`` (SR-GNN only): sessions
+    cut at inactivity gaps, as the SR-GNN row without augmentation."""
+    if kind not in AUGMENTED:
+        raise ValueError(f"no augmented row for {kind!r}; choose from {sorted(AUGMENTED)}")
+    data, key, tag = inputs.data, f"{kind}-augmented", augmentation_tag(augment)
+    cached: list[TrainingInputs] = []
+
+    def grown() -> TrainingInputs:
+        """The training data with the generated sessions (drawn once, when needed)."""
+        if not cached:
+            embeddings = item_embeddings(base)
+            sessions = counterfactual_sessions(
+                data.train, data.n_items, embeddings, augment, seed, device, progress
+            )
+            log(f"seed {seed} {kind}: {len(sessions):,} counterfactual sessions generated")
+            cached.append(replace(inputs, data=augmented(data, sessions)))
+        return cached[0]
+
+    if kind == "srgnn":
+        gap = f"-gap{cut.gap_seconds:g}s" if cut is not None else ""
+        full_tag = f"{backbone_tag(kind)}-{tag}{gap}"  # as fit_session_model names it
+        stored = store.load(key, None, seed, full_tag) if store is not None else None
+        target = inputs if stored is not None else grown()
+        return fit_session_model(
+            "srgnn", target.data, config, seed, device, store, progress, log,
+            key=key, extra_tag=f"-{tag}", cut=cut,
+        )  # fmt: skip
+    kept = store.load(key, None, seed, tag) if store is not None else None
+    if kept is not None:
+        model = restore(training.build_model(PLAIN, None, inputs, config), kept.state)
+        model.to(device).eval()
+        result = kept.result
+    else:
+        model, result = training.fit(PLAIN, None, grown(), config, seed, device, progress)
+        if store is not None:
+            store.save(key, None, seed, model, result, tag)
+    log(
+        f"seed {seed} {key}: valid NDCG@10 {result.best_valid:.4f} at epoch "
+        f"{result.best_epoch}, {result.seconds_per_epoch:.2f} s/epoch"
+        + (" (kept from an earlier run)" if kept is not None else "")
+    )
+    return model, result.best_valid, result.best_epoch, result.seconds_per_epoch
+
+
+def item_embeddings(model: SASRec | SessionScorer) -> torch.Tensor:
+    """``(n_items + 1, dim)`` the model's item representations."""
+    if isinstance(model, SASRec):
+        return model.item_vectors().detach().cpu()
+    return model.item_embedding.weight.detach().cpu()
