@@ -31,7 +31,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments import compare
     from recommender.experiments.comparison import run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint
-    from recommender.experiments.peers.driver import recbole_python
+    from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
     from recommender.experiments.report import write_all
     from recommender.experiments.runstore import RunStore
     from recommender.experiments.scenarios import session_ways
@@ -115,9 +115,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if peers:
         python = recbole_python(args.venv or home / "bench" / "recbole-venv")
         cache = home / "experiments" / "compare" / args.dataset / "peers"
+        knowledge = None
+        if KNOWLEDGE_PEERS & set(peers):
+            from recommender.experiments.peers.knowledge import knowledge_files
+
+            knowledge = knowledge_files(export, progress=progress)
         found = compare.run_peers(
-            python, split, inputs, peers, seeds, chosen, device, cache, args.budget
-        )
+            python, split, inputs, peers, seeds, chosen, device, cache, args.budget,
+            knowledge=knowledge,
+        )  # fmt: skip
     strongest = compare.add_peers(comparison, found, inputs.data)
     sections = [
         "## Analysis plan (as written before the run)",

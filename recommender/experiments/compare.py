@@ -35,7 +35,8 @@ from recommender.experiments.comparison import (
 )
 from recommender.experiments.fingerprint import experiment_fingerprint
 from recommender.experiments.grids import BUDGET, PEER_GRIDS, grid_lines, kgrec_configs
-from recommender.experiments.peers.driver import PeerResult, PeerSpec, run_peer
+from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, PeerResult, PeerSpec, run_peer
+from recommender.experiments.peers.knowledge import KnowledgeFiles
 from recommender.experiments.runstore import RunStore
 from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
 from recommender.util.files import write_text_atomic
@@ -107,9 +108,11 @@ def run_peers(
     cache: Path,
     limit: int = BUDGET,
     log: Callable[[str], None] = print,
+    knowledge: KnowledgeFiles | None = None,
 ) -> dict[str, PeerRuns]:
     """Each peer: every configuration of its grid with seed 0, the best on validation, then
-    that configuration with every seed. Each run is kept in ``cache`` and reused."""
+    that configuration with every seed. Each run is kept in ``cache`` and reused. Knowledge-
+    aware peers (KSR) read ``knowledge`` and are left out, with a note, where it is None."""
     data = experiment_fingerprint(inputs, SASRecConfig(), device)  # once: it hashes all data
 
     def run(spec: PeerSpec, seed: int) -> PeerResult:
@@ -122,13 +125,15 @@ def run_peers(
             "device": device.split(":")[0],
             "data": data,
         }
+        if spec.model in KNOWLEDGE_PEERS and knowledge is not None:
+            key["knowledge"] = knowledge.digest
         path = cache / f"{fingerprint(key)}.json"
         if path.exists():
             return PeerResult.from_json(json.loads(path.read_text()))
         with tempfile.TemporaryDirectory() as work:
             result = run_peer(
                 python, split, inputs.data, spec, seed, Path(work), config.epochs,
-                config.patience, config.max_len, device,
+                config.patience, config.max_len, device, knowledge,
             )  # fmt: skip
         write_text_atomic(path, json.dumps(result.to_json()))
         return result
@@ -137,6 +142,9 @@ def run_peers(
     for model in models:
         if model not in PEER_GRIDS:
             raise ValueError(f"no grid for peer {model!r}; known: {', '.join(PEER_GRIDS)}")
+        if model in KNOWLEDGE_PEERS and knowledge is None:
+            log(f"{model} left out: this dataset's graph has no knowledge beside the interactions")
+            continue
         tried = [run(PeerSpec(model, settings), 0) for settings in PEER_GRIDS[model][:limit]]
         for result in tried:
             log(f"{result.spec.name}: valid NDCG@10 {result.best_valid:.4f}")

@@ -59,6 +59,14 @@ PEER_GRIDS: dict[str, tuple[dict[str, Any], ...]] = {
         {"train_batch_size": 256, "learning_rate": 3e-3},
         {"train_batch_size": 64},
     ),
+    "KSR": (
+        {"train_batch_size": 2048},
+        {"train_batch_size": 256},
+        {"train_batch_size": 256, "dropout_prob": 0.3},
+        {"train_batch_size": 256, "freeze_kg": True},
+        {"train_batch_size": 256, "learning_rate": 3e-3},
+        {"train_batch_size": 64},
+    ),
 }  # fmt: skip
 PEERS = tuple(PEER_GRIDS)
 

@@ -44,7 +44,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     out = tmp_path / "results"
     command = [
         "experiment", "compare", "--dataset", graph.dataset, "--seeds", "2", "--epochs", "2",
-        "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "--venv", str(venv),
+        "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "KSR", "--venv", str(venv),
         "--out", str(out), "--quiet", "--unseen",
         "--session-graphs", "srgnn", "gcegnn", "llm-dmsrec-srgnn", "llm-dmsrec-srgnn-no-kl",
         "--augment", "sasrec", "srgnn",
@@ -62,6 +62,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert first.startswith("| Blend: reranker and KG+LLM retriever") and "Peer: RecBole" in first
     for row in (
         "| Peer: RecBole GRU4Rec (tuned, kgrec's evaluator) |",
+        "| Peer: RecBole KSR (tuned, kgrec's evaluator) |",
         "| Control: blend of two plain SASRecs",
         "| Control: blend of the reranker and the Random / Description (LLM) retriever |",
         "| KG+LLM (shuffled) / Description (LLM) |",

@@ -23,6 +23,7 @@ import torch
 
 from kgstore.splits import in_time_order
 from learners.sasrec.data import SequenceData, Stage
+from recommender.experiments.peers.knowledge import KnowledgeFiles
 
 RECBOLE = ["numpy<2", "pandas<3", "setuptools<81", "scipy<1.15"]
 RECBOLE_DEPS = [
@@ -34,6 +35,7 @@ RECBOLE_NO_DEPS = ["recbole==1.2.1", "thop"]
 KGREC_ROOT = Path(__file__).resolve().parents[3]  # the tree holding kgstore/ and recommender/
 # What every peer needs to train on the full softmax, as kgrec's SASRec does.
 COMMON = {"loss_type": "CE", "train_neg_sample_args": None}
+KNOWLEDGE_PEERS = frozenset({"KSR"})  # peers that read the graph's knowledge files
 
 
 class PeerError(RuntimeError):
@@ -44,7 +46,7 @@ class PeerError(RuntimeError):
 class PeerSpec:
     """One configuration of one RecBole model."""
 
-    model: str  # RecBole's name: SASRec, BERT4Rec, GRU4Rec, SRGNN
+    model: str  # RecBole's name: SASRec, BERT4Rec, GRU4Rec, SRGNN, KSR
     settings: dict[str, Any] = field(default_factory=dict)  # RecBole config keys
 
     @property
@@ -159,11 +161,18 @@ def run_peer(
     patience: int,
     max_len: int,
     device: str = "cpu",
+    knowledge: KnowledgeFiles | None = None,
 ) -> PeerResult:
     """Train ``spec`` from ``seed`` on the split (in ``work``) and rank every validation and
-    test target of ``data``'s evaluable users with kgrec's evaluator."""
+    test target of ``data``'s evaluable users with kgrec's evaluator. Knowledge-aware peers
+    (:data:`KNOWLEDGE_PEERS`) also read ``knowledge``."""
     check_same_split(split)
     write_atomic(split, work, "kgrec")
+    uses_knowledge = spec.model in KNOWLEDGE_PEERS
+    if uses_knowledge:
+        if knowledge is None:
+            raise PeerError(f"{spec.model} needs a knowledge graph; this dataset has none")
+        knowledge.write(work, "kgrec")
     users: dict[str, list[dict[str, Any]]] = {}
     for stage in ("valid", "test"):
         typed: Stage = "valid" if stage == "valid" else "test"
@@ -183,6 +192,7 @@ def run_peer(
         "max_len": max_len,
         "device": device,
         "threads": torch.get_num_threads(),
+        "knowledge": uses_knowledge,
     }
     (work / "inputs.json").write_text(json.dumps(spec_file))
     runner = Path(__file__).with_name("recbole_runner.py")

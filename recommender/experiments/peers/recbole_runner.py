@@ -43,6 +43,23 @@ def main() -> None:
         next(inter)
         catalogue = len({line.split("\t")[1] for line in inter})
     torch.set_num_threads(int(spec.get("threads") or os.cpu_count() or 1))
+    load_col: dict[str, list[str]] = {"inter": ["user_id", "item_id", "timestamp"]}
+    knowledge: dict[str, object] = {}
+    if spec.get("knowledge"):  # KSR: the graph's triples, links and TransE vectors
+        load_col |= {
+            "kg": ["head_id", "relation_id", "tail_id"],
+            "link": ["item_id", "entity_id"],
+            "ent": ["ent_id", "ent_emb"],
+            "rel": ["rel_id", "rel_emb"],
+        }
+        knowledge = {
+            "additional_feat_suffix": ["ent", "rel"],
+            "alias_of_entity_id": ["ent_id"],
+            "alias_of_relation_id": ["rel_id"],
+            "preload_weight": {"ent_id": "ent_emb", "rel_id": "rel_emb"},
+            "entity_kg_num_interval": "[0,inf)",
+            "relation_kg_num_interval": "[0,inf)",
+        }
     config = Config(
         model=spec["model"],
         dataset="kgrec",
@@ -52,7 +69,8 @@ def main() -> None:
             "USER_ID_FIELD": "user_id",
             "ITEM_ID_FIELD": "item_id",
             "TIME_FIELD": "timestamp",
-            "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
+            "load_col": load_col,
+            **knowledge,
             "user_inter_num_interval": "[0,inf)",
             "item_inter_num_interval": "[0,inf)",
             "MAX_ITEM_LIST_LENGTH": spec["max_len"],
@@ -83,6 +101,10 @@ def main() -> None:
     dataset = create_dataset(config)
     train, valid, test = data_preparation(config, dataset)
     model = get_model(config["model"])(config, train.dataset).to(config["device"])
+    if isinstance(getattr(model, "relation_Matrix", None), torch.Tensor):
+        # RecBole 1.2.1's KSR keeps its preloaded relation vectors in float64, which its own
+        # float32 memory read cannot multiply with: the same values, as float32.
+        model.relation_Matrix = model.relation_Matrix.float()
     trainer = Trainer(config, model)
 
     # kgrec's sequences, catalogue and targets, in RecBole's item ids.
