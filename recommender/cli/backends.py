@@ -70,7 +70,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="CPU threads for a local model")
 
 
-def add_generator_options(p: argparse.ArgumentParser) -> None:
+def add_generator_backend(p: argparse.ArgumentParser) -> None:
+    """The options that choose the text generator (see :func:`make_generator`)."""
     p.add_argument(
         "--generator",
         help="local model: a .gguf file or model directory "
@@ -82,6 +83,11 @@ def add_generator_options(p: argparse.ArgumentParser) -> None:
         "(default: KGREC_CHAT_ENDPOINT), e.g. vLLM serving Qwen3-8B",
     )
     p.add_argument("--chat-model", help="model name at the chat endpoint")
+
+
+def add_generator_options(p: argparse.ArgumentParser) -> None:
+    """The generator's options and those of the commands that generate per node."""
+    add_generator_backend(p)
     p.add_argument("--limit", type=int, help="at most this many (default: all)")
     p.add_argument("--force", action="store_true", help="redo those already done")
     common.add_quiet(p)

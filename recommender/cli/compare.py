@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from kgstore.settings import SettingsError, kgrec_home
 from recommender.cli import common
-from recommender.cli.backends import add_model_options
+from recommender.cli.backends import add_generator_backend, add_model_options
 from recommender.cli.experiments import prepare
 from recommender.experiments.grids import BUDGET, PEERS
 from recommender.experiments.session_kinds import INTENT_PREFIX, SESSION_MODELS
@@ -293,14 +293,8 @@ def register(experiments: Any) -> None:
         help="the session-graph rows cut sequences into sessions at inactivity gaps of more "
         "than HOURS (data with timestamps only); default: the whole sequence is one session",
     )
-    add_model_options(q)
-    q.add_argument(
-        "--generator",
-        help="LLM-DMsRec's generator: a .gguf file or model directory "
-        "(default: KGREC_GENERATOR_MODEL, else the packaged SmolLM2-135M)",
-    )
-    q.add_argument("--chat-endpoint", help="OpenAI-compatible API root for generation")
-    q.add_argument("--chat-model", help="model name at the chat endpoint")
+    add_model_options(q)  # LLM-DMsRec's embedder and generator
+    add_generator_backend(q)
     common.add_device(q)
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
     common.add_quiet(q)

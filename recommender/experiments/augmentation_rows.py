@@ -24,7 +24,7 @@ from learners.sasrec.model import SASRec
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.sessions import SessionCut
 from recommender.config import SASRecConfig
-from recommender.experiments.runstore import RunStore, restore
+from recommender.experiments.runstore import RunStore, fit_line, restore
 from recommender.experiments.session_graphs import backbone_tag, fit_session_model
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import PLAIN, TrainingInputs
@@ -94,11 +94,7 @@ def fit_augmented(
         model, result = training.fit(PLAIN, None, grown(), config, seed, device, progress)
         if store is not None:
             store.save(key, None, seed, model, result, tag)
-    log(
-        f"seed {seed} {key}: valid NDCG@10 {result.best_valid:.4f} at epoch "
-        f"{result.best_epoch}, {result.seconds_per_epoch:.2f} s/epoch"
-        + (" (kept from an earlier run)" if kept is not None else "")
-    )
+    log(fit_line(seed, key, result, kept is not None))
     return model, result.best_valid, result.best_epoch, result.seconds_per_epoch
 
 

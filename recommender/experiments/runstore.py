@@ -97,3 +97,12 @@ def restore(model: SASRec, state: dict[str, Tensor]) -> SASRec:
             f"(missing {sorted(missing)}, unexpected {unexpected})"
         )
     return model
+
+
+def fit_line(seed: int, name: str, result: SASRecTrainResult, kept: bool) -> str:
+    """The log line of one model of one seed, trained now or kept from an earlier run."""
+    return (
+        f"seed {seed} {name}: valid NDCG@10 {result.best_valid:.4f} at epoch "
+        f"{result.best_epoch}, {result.seconds_per_epoch:.2f} s/epoch"
+        + (" (kept from an earlier run)" if kept else "")
+    )

@@ -38,7 +38,7 @@ from learners.sessiongraph.train import train_session_model
 from recommender.config import SASRecConfig
 from recommender.evaluation.evaluator import Scorer, rank_users
 from recommender.evaluation.metrics import ndcg
-from recommender.experiments.runstore import RunStore
+from recommender.experiments.runstore import RunStore, fit_line
 from recommender.experiments.session_kinds import ABLATIONS, BACKBONES, parse_kind
 from recommender.pipelines.intents import SessionIntents, infer_intents
 from recommender.util.hashing import code_digest, fingerprint
@@ -161,11 +161,7 @@ def fit_session_model(
         )  # fmt: skip
         if store is not None:
             store.save(key, None, seed, model, result, tag)
-    log(
-        f"seed {seed} {key}: valid NDCG@10 {result.best_valid:.4f} at epoch "
-        f"{result.best_epoch}, {result.seconds_per_epoch:.2f} s/epoch"
-        + (" (kept from an earlier run)" if stored is not None else "")
-    )
+    log(fit_line(seed, key, result, stored is not None))
     return model, result.best_valid, result.best_epoch, result.seconds_per_epoch
 
 
