@@ -3,6 +3,7 @@
 from learners.augmentation.counterfactual import (
     AugmentConfig,
     augmented,
+    coherence,
     counterfactual_sessions,
     session_windows,
 )
@@ -13,6 +14,7 @@ __all__ = [
     "DiffusionConfig",
     "SessionDiffusion",
     "augmented",
+    "coherence",
     "counterfactual_sessions",
     "session_windows",
 ]

@@ -83,9 +83,12 @@ def counterfactual_sessions(
     """
     contexts, targets = session_windows(train, config.length)
     unit = F.normalize(embeddings.detach().float().cpu(), dim=-1)
+    # Unit vectors have a per-dimension spread of 1/sqrt(dim); the diffusion's noise schedule
+    # assumes about 1, so the sessions are scaled up (the nearest items are the same).
+    scaled = unit * unit.shape[1] ** 0.5
     torch.manual_seed(seed)  # the denoiser's initial weights
     diffusion = SessionDiffusion(config.length, unit.shape[1], config.diffusion, device)
-    diffusion.fit(unit[torch.from_numpy(contexts)], unit[torch.from_numpy(targets)], seed,
+    diffusion.fit(scaled[torch.from_numpy(contexts)], scaled[torch.from_numpy(targets)], seed,
                   progress)  # fmt: skip
     popularity = item_popularity(train, n_items)
     tail = ~head_mask(popularity, config.head_share)
@@ -97,7 +100,7 @@ def counterfactual_sessions(
     rng = np.random.default_rng(seed)
     users = sum(1 for seq in train if len(seq))
     chosen = rng.choice(pool, size=max(1, round(config.ratio * users)))
-    vectors = diffusion.sample(unit[torch.from_numpy(chosen)], seed=seed)
+    vectors = diffusion.sample(scaled[torch.from_numpy(chosen)], seed=seed)
     allowed = np.flatnonzero(popularity > 0)
     similarity = F.normalize(vectors.cpu(), dim=-1) @ unit[torch.from_numpy(allowed)].T
     own = torch.from_numpy(np.searchsorted(allowed, chosen))  # each target's column
@@ -119,3 +122,14 @@ def augmented(data: SequenceData, sessions: Sequence[np.ndarray]) -> SequenceDat
         np.concatenate([data.valid, np.zeros(extra, data.valid.dtype)]),
         np.concatenate([data.test, np.zeros(extra, data.test.dtype)]),
     )
+
+
+def coherence(sessions: Sequence[np.ndarray], embeddings: torch.Tensor) -> float:
+    """Mean cosine between a session's mean item vector and its last item (the target):
+    how much the sessions point at what they lead to (near 0 for random sessions)."""
+    if not len(sessions):
+        return 0.0
+    unit = F.normalize(embeddings.detach().float().cpu(), dim=-1)
+    rows = torch.from_numpy(np.stack([np.asarray(s, np.int64) for s in sessions]))
+    context = F.normalize(unit[rows[:, :-1]].mean(dim=1), dim=-1)
+    return float((context * unit[rows[:, -1]]).sum(dim=-1).mean())

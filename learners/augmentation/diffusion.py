@@ -65,8 +65,8 @@ class DiffusionConfig:
     steps: int = 200  # diffusion steps T
     beta_start: float = 1e-4
     beta_end: float = 0.02
-    hidden: int = 256
-    epochs: int = 30
+    hidden: int = 512
+    epochs: int = 60
     batch_size: int = 256
     lr: float = 1e-3
     drop_condition: float = 0.1  # share of training examples without their condition

@@ -31,6 +31,7 @@ MAX_INTENT_CHARS = 80
 MAX_INTENT_WORDS = 8  # longer is a sentence, not an intent
 _NUMBERING = re.compile(r"^\s*(?:[-*•]+|\(?\d+[.):]|intent(?:ion)?\s*\d*\s*[:.-])\s*", re.I)
 _WORDS = re.compile(r"[^\w]+")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def parse_intents(text: str, limit: int = 5) -> ParsedIntents:
         key = _normalise(phrase)
         if (
             not key
+            or not _LETTER.search(key)  # a bare number or symbol names nothing
             or len(phrase) > MAX_INTENT_CHARS
             or len(key.split()) > MAX_INTENT_WORDS
             or raw.rstrip().endswith(":")  # a heading, or the prompt read back

@@ -16,10 +16,17 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import learners.augmentation
-from learners.augmentation import AugmentConfig, augmented, counterfactual_sessions
+from learners.augmentation import (
+    AugmentConfig,
+    augmented,
+    coherence,
+    counterfactual_sessions,
+    session_windows,
+)
 from learners.sasrec.model import SASRec
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.sessions import SessionCut
@@ -72,7 +79,13 @@ def fit_augmented(
             sessions = counterfactual_sessions(
                 data.train, data.n_items, embeddings, augment, seed, device, progress
             )
-            log(f"seed {seed} {kind}: {len(sessions):,} counterfactual sessions generated")
+            contexts, targets = session_windows(data.train, augment.length)
+            real = np.concatenate([contexts, targets[:, None]], axis=1)
+            log(
+                f"seed {seed} {kind}: {len(sessions):,} counterfactual sessions generated; "
+                f"coherence {coherence(sessions, embeddings):.3f} (real training sessions "
+                f"{coherence(list(real), embeddings):.3f}, random ones near 0)"
+            )
             cached.append(replace(inputs, data=augmented(data, sessions)))
         return cached[0]
 

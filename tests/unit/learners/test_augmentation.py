@@ -14,6 +14,7 @@ from learners.augmentation import (
     DiffusionConfig,
     SessionDiffusion,
     augmented,
+    coherence,
     counterfactual_sessions,
     session_windows,
 )
@@ -115,3 +116,11 @@ def test_counterfactual_sessions_use_training_items_only_and_aim_at_the_tail() -
         data.train, data.n_items, embeddings, config, seed=0, progress=False
     )
     assert all(np.array_equal(a, b) for a, b in zip(generated, again, strict=True))
+
+
+def test_coherence_is_the_cosine_of_the_context_mean_and_the_target() -> None:
+    embeddings = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]])
+    # Context (1, 0) and (0, 1): mean along the diagonal; item 3 lies on it, item 4 not.
+    assert np.isclose(coherence([np.array([1, 2, 3])], embeddings), 1.0)
+    assert np.isclose(coherence([np.array([1, 2, 4])], embeddings), -(2**-0.5))
+    assert coherence([], embeddings) == 0.0

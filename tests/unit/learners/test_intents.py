@@ -42,9 +42,11 @@ def test_partial_answers_keep_what_is_usable() -> None:
 
 
 def test_garbage_is_malformed_and_never_an_error() -> None:
-    for garbage in ("", "   ", "\n\n", "1.\n2.\n-", "." * 5, "x" * 500, None):
+    for garbage in ("", "   ", "\n\n", "1.\n2.\n-", "." * 5, "x" * 500, "1, 2, 3", None):
         found = parse_intents(garbage)  # type: ignore[arg-type]
         assert found.malformed and found.intents == ()
+    # A bare number beside real intents names nothing: dropped, the rest kept.
+    assert parse_intents("Space opera, 1, 1977").intents == ("Space opera",)
 
 
 def test_explicit_intents_occur_in_the_session_text_latent_ones_do_not() -> None:
