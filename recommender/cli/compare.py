@@ -29,7 +29,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from kgstore.splits import load_split, recorded_split_hash
     from learners.augmentation import AugmentConfig
     from recommender.experiments import compare
-    from recommender.experiments.comparison import run_comparison
+    from recommender.experiments.comparison import RetrieverComparison, run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint
     from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
     from recommender.experiments.report import write_all
@@ -96,10 +96,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "anonymous sessions: no persona memory for these personas, so no encoder row "
             "(kgrec personas --restore-memory rebuilds it)"
         )
+    command = (
+        f"kgrec experiment compare --dataset {args.dataset} --seeds {args.seeds} "
+        f"--epochs {args.epochs} --patience {args.patience} --budget {args.budget}"
+        + (f" --peers {' '.join(peers)}" if peers else " --peers")
+        + (f" --device {args.device}" if args.device else "")
+        + ("" if args.anonymous else " --no-anonymous")
+        + (" --unseen" if args.unseen else "")
+        + (f" --session-graphs {' '.join(args.session_graphs)}" if args.session_graphs else "")
+        + (f" --augment {' '.join(args.augment)}" if args.augment else "")
+        + (f" --session-gap {args.session_gap:g}" if cut is not None else "")
+        + (backend_options(args) if intents is not None else "")
+    )
+    where = f"{machine()}; accelerator: {accelerator()}"
+    partial = home / "experiments" / "compare" / args.dataset / "partial"
+
+    def after_seed(so_far: RetrieverComparison) -> None:
+        """Each finished seed's report, so a long run that stops still leaves one."""
+        done = f"partial: {len(so_far.seeds)} of {len(seeds)} seeds, no peers yet"
+        write_all(so_far, partial, command, where, name="compare", title=f"Comparison ({done})")
+        print(f"report so far ({done}): {partial}")
+
     comparison = run_comparison(
         inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
         anonymous=anonymous or None, session_models=kinds, intents=intents,
         augment=tuple(args.augment or ()), augment_config=augment_config, session_cut=cut,
+        on_seed=after_seed if len(seeds) > 1 else None,
     )  # fmt: skip
     if args.unseen:
         from recommender.config import HDGIConfig
@@ -139,23 +161,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         *(augment_lines(augment_config) if args.augment else []),
         *(gap_lines(args.session_gap) if cut is not None else []),
     ]  # fmt: skip
-    command = (
-        f"kgrec experiment compare --dataset {args.dataset} --seeds {args.seeds} "
-        f"--epochs {args.epochs} --patience {args.patience} --budget {args.budget}"
-        + (f" --peers {' '.join(peers)}" if peers else " --peers")
-        + (f" --device {args.device}" if args.device else "")
-        + ("" if args.anonymous else " --no-anonymous")
-        + (" --unseen" if args.unseen else "")
-        + (f" --session-graphs {' '.join(args.session_graphs)}" if args.session_graphs else "")
-        + (f" --augment {' '.join(args.augment)}" if args.augment else "")
-        + (f" --session-gap {args.session_gap:g}" if cut is not None else "")
-        + (backend_options(args) if intents is not None else "")
-    )
     paths = write_all(
         comparison,
         out,
         command,
-        f"{machine()}; accelerator: {accelerator()}",
+        where,
         name="compare",
         title="Comparison",
         sections=sections,

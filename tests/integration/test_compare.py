@@ -50,6 +50,9 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "--augment", "sasrec", "srgnn",
     ]  # fmt: skip
     assert main(command) == 0, capsys.readouterr().err
+    partial = home / "experiments" / "compare" / graph.dataset / "partial"
+    so_far = (partial / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
+    assert so_far.startswith("# Comparison (partial: 2 of 2 seeds, no peers yet)")
     plan = out / f"compare-{graph.dataset}-plan.md"
     planned = plan.read_text(encoding="utf-8")
     assert "Primary comparison" in planned and "RecBole GRU4Rec" in planned
