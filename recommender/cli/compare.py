@@ -54,7 +54,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if plan.exists():
         print(f"analysis plan kept as written before: {plan}")
     else:
-        write_text_atomic(plan, compare.plan_text(args.dataset, seeds, peers, args.budget))
+        text = compare.plan_text(
+            args.dataset, seeds, peers, args.budget, anonymous=args.anonymous,
+            unseen=args.unseen, session_models=tuple(args.session_graphs or ()),
+            augment=tuple(args.augment or ()),
+        )  # fmt: skip
+        write_text_atomic(plan, text)
         print(f"analysis plan written before any training: {plan}")
     with common.graph(args.dataset) as graph:
         wanted = {UserVector.NONE, UserVector.RANDOM, UserVector.PERSONA, UserVector.SHUFFLED}

@@ -24,6 +24,7 @@ import pandas as pd
 from learners.sasrec.data import SequenceData
 from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import summarise
+from recommender.experiments.augmentation_rows import AUGMENTED
 from recommender.experiments.comparison import (
     BLENDED,
     COLD_MAX_TRAIN,
@@ -38,6 +39,7 @@ from recommender.experiments.grids import BUDGET, PEER_GRIDS, grid_lines, kgrec_
 from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, PeerResult, PeerSpec, run_peer
 from recommender.experiments.peers.knowledge import KnowledgeFiles
 from recommender.experiments.runstore import RunStore
+from recommender.experiments.session_kinds import SESSION_MODELS
 from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
 from recommender.util.files import write_text_atomic
 from recommender.util.hashing import fingerprint
@@ -196,8 +198,19 @@ def primary_pairs(strongest_peer: Row | None) -> list[tuple[Row, Row]]:
     return [(BLENDED, strongest_peer), *pairs] if strongest_peer is not None else pairs
 
 
-def plan_text(dataset: str, seeds: tuple[int, ...], peers: tuple[str, ...], limit: int) -> str:
-    """The analysis plan, fixed before any model is trained."""
+def plan_text(
+    dataset: str,
+    seeds: tuple[int, ...],
+    peers: tuple[str, ...],
+    limit: int,
+    *,
+    anonymous: bool = True,
+    unseen: bool = False,
+    session_models: tuple[str, ...] = (),
+    augment: tuple[str, ...] = (),
+) -> str:
+    """The analysis plan, fixed before any model is trained: the rows and scenarios the
+    command's options ask for."""
     return "\n".join(
         [
             f"# Analysis plan: comparison on {dataset}",
@@ -228,12 +241,51 @@ def plan_text(dataset: str, seeds: tuple[int, ...], peers: tuple[str, ...], limi
             "and HR@100: difference with a 95% bootstrap interval over users and seeds, "
             "Wilcoxon signed-rank on per-user values averaged over seeds, Holm-adjusted over "
             "the comparisons of each metric, and p per seed. Target: at least +5% on both.",
-            "- **Scenario: anonymous sessions** (secondary, a Holm family of its own): the same "
-            "models, each test user's last 5 items before the test item as a session without "
-            "their id; rows: plain SASRec, the blend with no persona, with the persona of the "
-            "20 users sharing most items, with the KG persona by the trained HDGI encoder "
-            "(where its memory is kept), and the two-plain-SASRec blend; blend weights as "
-            "chosen on validation for the standard rows.",
+            *(
+                [
+                    "- **Scenario: anonymous sessions** (secondary, a Holm family of its own): "
+                    "the same models, each test user's last 5 items before the test item as a "
+                    "session without their id; rows: plain SASRec, the blend with no persona, "
+                    "with the persona of the 20 users sharing most items, with the KG persona "
+                    "by the trained HDGI encoder (where its memory is kept), and the "
+                    "two-plain-SASRec blend; blend weights as chosen on validation for the "
+                    "standard rows."
+                ]
+                if anonymous
+                else []
+            ),
+            *(
+                [
+                    "- **Scenario: unseen users** (secondary, a Holm family of its own): a fixed "
+                    "10% of users removed from HDGI's graph and every SASRec's data, everything "
+                    "trained again without them, then each scored on their last item as their "
+                    "earlier items arrive, their KG persona from the trained encoder; also by "
+                    "the length of the history read."
+                ]
+                if unseen
+                else []
+            ),
+            *(
+                [
+                    "- **Session-model rows** (secondary, no target): "
+                    + "; ".join(SESSION_MODELS[kind] for kind in session_models)
+                    + ". They take the settings chosen for kgrec's SASRec (not tuned on their "
+                    "own)."
+                ]
+                if session_models
+                else []
+            ),
+            *(
+                [
+                    "- **Augmentation rows** (secondary, no target): "
+                    + "; ".join(AUGMENTED[kind] for kind in augment)
+                    + ", with the augmentation's defaults (not tuned)."
+                ]
+                if augment
+                else []
+            ),
+            "- **Popularity bias** (descriptive, no test): tail HR/NDCG@10, coverage@10 and "
+            "ARP@10 for every row with lists of its own.",
             "- **Grids**:",
             *[f"  - {line}" for line in grid_lines(limit)],
             "",

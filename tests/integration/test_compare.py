@@ -56,6 +56,8 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     plan = out / f"compare-{graph.dataset}-plan.md"
     planned = plan.read_text(encoding="utf-8")
     assert "Primary comparison" in planned and "RecBole GRU4Rec" in planned
+    assert "**Scenario: unseen users**" in planned and "LLM-DMsRec on SR-GNN" in planned
+    assert "SR-GNN + counterfactual augmentation" in planned
     report = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     assert report.startswith(f"# Comparison on {graph.dataset}")
     assert "## Analysis plan (as written before the run)" in report
