@@ -18,16 +18,13 @@ import time
 
 import torch
 
-from kgstore.connection import open_driver
+from benchmarks.common import plain_inputs
 from kgstore.explain import item_titles
-from kgstore.export import export_graph
-from kgstore.graph import Database
-from kgstore.settings import Neo4jSettings, kgrec_home
 from learners.semantics import SentenceTransformerEmbedder
 from learners.semantics.generators import Generator, OpenAIChatGenerator, TransformersGenerator
 from learners.sessiongraph import SRGNN
 from learners.sessiongraph.train import train_session_model
-from recommender.pipelines.inputs import PLAIN, load_inputs
+from recommender.cli.common import graph as open_graph
 from recommender.pipelines.intents import infer_intents, title_list
 from recommender.util.machine import accelerator, machine
 
@@ -43,11 +40,8 @@ def main() -> int:
     parser.add_argument("--chat-model")
     args = parser.parse_args()
     print(f"machine: {machine()}; accelerator: {accelerator()}")
-    settings = Neo4jSettings.from_env()
-    with open_driver(settings) as driver:
-        graph = Database(driver, settings.database).graph(args.dataset)
-        export = export_graph(graph, kgrec_home() / "cache" / "export", progress=False)
-        inputs = load_inputs(graph, kgrec_home(), export, (PLAIN,))
+    with open_graph(args.dataset) as graph:
+        inputs = plain_inputs(graph)
         titles = title_list(item_titles(graph), inputs.data.items)
     data = inputs.data
     sample = range(min(args.sessions, len(data.users)))

@@ -20,17 +20,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from kgstore.connection import open_driver
-from kgstore.export import export_graph
-from kgstore.graph import Database
-from kgstore.settings import Neo4jSettings, kgrec_home
+from benchmarks.common import plain_inputs
 from learners.sasrec.data import left_pad
 from learners.sessiongraph import GCEGNN, SRGNN, global_graph
 from learners.sessiongraph.train import train_session_model
+from recommender.cli.common import graph as open_graph
 from recommender.config import SASRecConfig
 from recommender.evaluation.evaluator import rank_users
 from recommender.evaluation.metrics import ndcg
-from recommender.pipelines.inputs import PLAIN, fit, load_inputs
+from recommender.pipelines.inputs import PLAIN, fit
 from recommender.util.machine import machine
 
 
@@ -41,11 +39,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     print(f"machine: {machine()}; torch threads: {torch.get_num_threads()}")
-    settings = Neo4jSettings.from_env()
-    with open_driver(settings) as driver:
-        graph = Database(driver, settings.database).graph(args.dataset)
-        export = export_graph(graph, kgrec_home() / "cache" / "export", progress=False)
-        inputs = load_inputs(graph, kgrec_home(), export, (PLAIN,))
+    with open_graph(args.dataset) as graph:
+        inputs = plain_inputs(graph)
     data = inputs.data
     config = SASRecConfig(epochs=args.epochs, patience=args.epochs, batch_size=args.batch_size)
     _, sasrec = fit(PLAIN, None, inputs, config, 0, "cpu", progress=False)
