@@ -16,7 +16,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -152,13 +151,3 @@ class SessionDiffusion:
                 noise = torch.randn(shape, generator=generator).to(self.device)
                 x = x + beta.sqrt() * noise
         return x
-
-
-def nearest_items(vectors: Tensor, embeddings: Tensor, allowed: np.ndarray) -> np.ndarray:
-    """``(N, length)`` item indices: for each generated vector the allowed item whose
-    embedding is closest by cosine (``embeddings`` ``(n_items + 1, dim)``, unit-norm rows;
-    ``allowed`` the candidate item indices)."""
-    candidates = embeddings[torch.from_numpy(allowed)]
-    similarity = F.normalize(vectors, dim=-1) @ candidates.T
-    best = similarity.argmax(dim=-1).cpu().numpy()
-    return np.asarray(allowed[best], dtype=np.int64)

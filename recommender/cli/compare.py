@@ -16,7 +16,6 @@ from recommender.experiments.grids import BUDGET, PEERS
 from recommender.experiments.session_kinds import INTENT_PREFIX, SESSION_MODELS
 
 if TYPE_CHECKING:
-    from learners.augmentation import AugmentConfig
     from recommender.experiments.session_graphs import IntentSource
 
 
@@ -27,8 +26,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from kgstore.export import count_vectors
     from kgstore.personas import persona_model
     from kgstore.splits import load_split, recorded_split_hash
-    from learners.augmentation import AugmentConfig
     from recommender.experiments import compare
+    from recommender.experiments.companions import Companions, companion_lines
     from recommender.experiments.comparison import RetrieverComparison, run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint
     from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
@@ -50,14 +49,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise SettingsError(f"--budget must be from 1 to {BUDGET}, not {args.budget}")
     seeds, out, home = tuple(range(args.seeds)), Path(args.out), kgrec_home()
     peers = tuple(args.peers)
+    kinds, augment = tuple(args.session_graphs or ()), tuple(args.augment or ())
     plan = out / f"compare-{args.dataset}-plan.md"
     if plan.exists():
         print(f"analysis plan kept as written before: {plan}")
     else:
         text = compare.plan_text(
             args.dataset, seeds, peers, args.budget, anonymous=args.anonymous,
-            unseen=args.unseen, session_models=tuple(args.session_graphs or ()),
-            augment=tuple(args.augment or ()),
+            unseen=args.unseen, session_models=kinds, augment=augment,
         )  # fmt: skip
         write_text_atomic(plan, text)
         print(f"analysis plan written before any training: {plan}")
@@ -74,7 +73,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         inputs = load_inputs(graph, home, export, variants)
         split = load_split(home, args.dataset, recorded_split_hash(graph))
         personas = persona_model(graph)
-        titles = item_titles(graph)
+        # Item titles only for LLM-DMsRec's prompts.
+        titles = item_titles(graph) if any(k.startswith(INTENT_PREFIX) for k in kinds) else None
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     progress = not args.quiet
     store_root = home / "experiments" / "table3" / args.dataset
@@ -84,8 +84,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
     memory = load_memory(home, args.dataset, inputs.persona_version)
     anonymous = session_ways(inputs, memory) if args.anonymous else {}
-    kinds = tuple(args.session_graphs or ())
-    augment_config = AugmentConfig()
     cut = None
     if args.session_gap is not None:
         from kgstore.splits import in_time_order
@@ -94,8 +92,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         timeline = Timeline.from_split(in_time_order(split), inputs.data.users)
         cut = SessionCut(timeline, args.session_gap * 3600.0)
     intents = None
-    if any(kind.startswith(INTENT_PREFIX) for kind in kinds):
+    if titles is not None:
         intents = intent_source(args, titles, inputs.data.items, store_root)
+    companions = Companions(kinds, intents, augment, cut=cut)
     if args.anonymous and "encoder" not in anonymous:
         print(
             "anonymous sessions: no persona memory for these personas, so no encoder row "
@@ -108,8 +107,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         + (f" --device {args.device}" if args.device else "")
         + ("" if args.anonymous else " --no-anonymous")
         + (" --unseen" if args.unseen else "")
-        + (f" --session-graphs {' '.join(args.session_graphs)}" if args.session_graphs else "")
-        + (f" --augment {' '.join(args.augment)}" if args.augment else "")
+        + (f" --session-graphs {' '.join(kinds)}" if kinds else "")
+        + (f" --augment {' '.join(augment)}" if augment else "")
         + (f" --session-gap {args.session_gap:g}" if cut is not None else "")
         + (backend_options(args) if intents is not None else "")
     )
@@ -124,8 +123,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     comparison = run_comparison(
         inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
-        anonymous=anonymous or None, session_models=kinds, intents=intents,
-        augment=tuple(args.augment or ()), augment_config=augment_config, session_cut=cut,
+        anonymous=anonymous or None, companions=companions,
         on_seed=after_seed if len(seeds) > 1 else None,
     )  # fmt: skip
     if args.unseen:
@@ -162,9 +160,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             [selection, *(p.selection for p in found.values())], personas, chosen.user_dropout
         ),
         *compare.native_lines(found),
-        *(intent_lines(intents) if intents is not None else []),
-        *(augment_lines(augment_config) if args.augment else []),
-        *(gap_lines(args.session_gap) if cut is not None else []),
+        *companion_lines(companions),
     ]  # fmt: skip
     paths = write_all(
         comparison,
@@ -191,48 +187,6 @@ def intent_source(
     return IntentSource(
         title_list(titles, list(items)), make_generator(args), make_embedder(args), folder
     )
-
-
-def intent_lines(source: IntentSource) -> list[str]:
-    """The report's note on how LLM-DMsRec's intents were made."""
-    return [
-        "## LLM-DMsRec's intents",
-        "",
-        f"Generator `{source.generator.name}` (greedy, cached), embedder "
-        f"`{source.embedder.name}`; inferred once per dataset and backbone from the first "
-        "seed's candidates (recommender/experiments/session_graphs.py).",
-        "",
-    ]
-
-
-def augment_lines(config: AugmentConfig) -> list[str]:
-    """The report's note on the counterfactual augmentation's settings."""
-    d = config.diffusion
-    return [
-        "## Counterfactual augmentation",
-        "",
-        f"Settings fixed before the run, not tuned: {config.ratio} generated sessions per user "
-        f"of {config.length} items each, targets drawn uniformly from the training targets "
-        f"outside the most popular {config.head_share:.0%} of items; diffusion with {d.steps} "
-        f"steps (linear variance {d.beta_start} to {d.beta_end}), an MLP denoiser of width "
-        f"{d.hidden}, {d.epochs} epochs, condition dropped from {d.drop_condition:.0%} of "
-        f"examples, guidance weight {d.guidance}; each item the nearest training item to the "
-        "generated vector (learners/augmentation/).",
-        "",
-    ]
-
-
-def gap_lines(hours: float) -> list[str]:
-    """The report's note on sessions cut at inactivity gaps."""
-    return [
-        "## Sessions",
-        "",
-        f"The session-graph rows (SR-GNN, GCE-GNN, LLM-DMsRec, SR-GNN with augmentation) cut "
-        f"each user's sequence wherever two interactions are more than {hours:g} hours apart: "
-        "they train on the prefixes of those sessions and read only the user's latest session "
-        "before the target. Every other row reads the whole history; targets are the same.",
-        "",
-    ]
 
 
 def backend_options(args: argparse.Namespace) -> str:

@@ -27,12 +27,13 @@ from learners.augmentation import (
     counterfactual_sessions,
     session_windows,
 )
+from learners.sasrec.data import SequenceData
 from learners.sasrec.model import SASRec
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.sessions import SessionCut
 from recommender.config import SASRecConfig
 from recommender.experiments.runstore import RunStore, fit_line, restore
-from recommender.experiments.session_graphs import backbone_tag, fit_session_model
+from recommender.experiments.session_graphs import fit_session_model
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import PLAIN, TrainingInputs
 from recommender.util.hashing import code_digest, fingerprint
@@ -70,33 +71,26 @@ def fit_augmented(
     if kind not in AUGMENTED:
         raise ValueError(f"no augmented row for {kind!r}; choose from {sorted(AUGMENTED)}")
     data, key, tag = inputs.data, f"{kind}-augmented", augmentation_tag(augment)
-    cached: list[TrainingInputs] = []
 
-    def grown() -> TrainingInputs:
-        """The training data with the generated sessions (drawn once, when needed)."""
-        if not cached:
-            embeddings = item_embeddings(base)
-            sessions = counterfactual_sessions(
-                data.train, data.n_items, embeddings, augment, seed, device, progress
-            )
-            contexts, targets = session_windows(data.train, augment.length)
-            real = np.concatenate([contexts, targets[:, None]], axis=1)
-            log(
-                f"seed {seed} {kind}: {len(sessions):,} counterfactual sessions generated; "
-                f"coherence {coherence(sessions, embeddings):.3f} (real training sessions "
-                f"{coherence(list(real), embeddings):.3f}, random ones near 0)"
-            )
-            cached.append(replace(inputs, data=augmented(data, sessions)))
-        return cached[0]
+    def grown() -> SequenceData:
+        """The training data with the generated sessions (drawn only to train)."""
+        embeddings = item_embeddings(base)
+        sessions = counterfactual_sessions(
+            data.train, data.n_items, embeddings, augment, seed, device, progress
+        )
+        contexts, targets = session_windows(data.train, augment.length)
+        real = np.concatenate([contexts, targets[:, None]], axis=1)
+        log(
+            f"seed {seed} {kind}: {len(sessions):,} counterfactual sessions generated; "
+            f"coherence {coherence(sessions, embeddings):.3f} (real training sessions "
+            f"{coherence(list(real), embeddings):.3f}, random ones near 0)"
+        )
+        return augmented(data, sessions)
 
-    if kind == "srgnn":
-        gap = f"-gap{cut.gap_seconds:g}s" if cut is not None else ""
-        full_tag = f"{backbone_tag(kind)}-{tag}{gap}"  # as fit_session_model names it
-        stored = store.load(key, None, seed, full_tag) if store is not None else None
-        target = inputs if stored is not None else grown()
+    if kind == "srgnn":  # validated on the real users, trained on the grown sequences
         return fit_session_model(
-            "srgnn", target.data, config, seed, device, store, progress, log,
-            key=key, extra_tag=f"-{tag}", cut=cut,
+            "srgnn", data, config, seed, device, store, progress, log,
+            key=key, extra_tag=f"-{tag}", cut=cut, train=lambda: grown().train,
         )  # fmt: skip
     kept = store.load(key, None, seed, tag) if store is not None else None
     if kept is not None:
@@ -104,7 +98,8 @@ def fit_augmented(
         model.to(device).eval()
         result = kept.result
     else:
-        model, result = training.fit(PLAIN, None, grown(), config, seed, device, progress)
+        grown_inputs = replace(inputs, data=grown())
+        model, result = training.fit(PLAIN, None, grown_inputs, config, seed, device, progress)
         if store is not None:
             store.save(key, None, seed, model, result, tag)
     log(fit_line(seed, key, result, kept is not None))

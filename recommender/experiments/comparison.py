@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from learners.augmentation import AugmentConfig
 from learners.popularity import item_popularity
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
 from learners.sasrec.train import EpochLog
-from learners.sessiongraph.base import SessionScorer
-from learners.sessiongraph.sessions import SessionCut
 from recommender.config import CANDIDATES, SASRecConfig
 from recommender.evaluation.evaluator import Scorer, rank_users
 from recommender.evaluation.metrics import summarise
@@ -30,9 +27,9 @@ from recommender.evaluation.ranking import (
     sasrec_scorer,
 )
 from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
-from recommender.experiments.augmentation_rows import AUGMENTED, fit_augmented
+from recommender.experiments.companions import Companions, companion_fits
 from recommender.experiments.fingerprint import user_tag
-from recommender.experiments.runstore import RunStore, restore
+from recommender.experiments.runstore import RunStore, fit_line, restore
 from recommender.experiments.scenarios import (
     ANONYMOUS_PREFIX,
     SCENARIO_PREFIXES,
@@ -40,12 +37,6 @@ from recommender.experiments.scenarios import (
     anonymous_ranks,
 )
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
-from recommender.experiments.session_graphs import (
-    IntentSource,
-    fit_session_model,
-    session_scorer,
-)
-from recommender.experiments.session_kinds import SESSION_MODELS
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
     FUSIONS,
@@ -152,11 +143,7 @@ def run_comparison(
     store: RunStore | None = None,
     controls: bool = True,
     anonymous: dict[str, SessionPersonas] | None = None,
-    session_models: tuple[str, ...] = (),
-    intents: IntentSource | None = None,
-    augment: tuple[str, ...] = (),
-    augment_config: AugmentConfig | None = None,
-    session_cut: SessionCut | None = None,
+    companions: Companions | None = None,
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -170,14 +157,11 @@ def run_comparison(
     ``store``, every trained model is kept there and a model already in it is loaded, not
     trained. With ``anonymous`` (ways of making a session's persona,
     :func:`~recommender.experiments.scenarios.session_ways`), the same models are also
-    scored on anonymous sessions (:mod:`recommender.experiments.scenarios`). Each of
-    ``session_models`` (``srgnn``, ``gcegnn``, ``llm-dmsrec-...``) is a row too
-    (:mod:`recommender.experiments.session_graphs`); LLM-DMsRec rows infer their intents
-    through ``intents``. Each of ``augment`` (``sasrec``, ``srgnn``) adds that model retrained
-    with counterfactual sessions (:mod:`recommender.experiments.augmentation_rows`). Rows
-    with a model of their own also get the popularity-bias measures of their top-10 lists
-    (:mod:`recommender.evaluation.popularity`). With ``session_cut``, the session-graph rows
-    (and SR-GNN with augmentation) train on and read sessions cut at inactivity gaps.
+    scored on anonymous sessions (:mod:`recommender.experiments.scenarios`). The
+    ``companions`` (session models, LLM-DMsRec, augmentation;
+    :mod:`recommender.experiments.companions`) are rows too. Rows with a model of their own
+    also get the popularity-bias measures of their top-10 lists
+    (:mod:`recommender.evaluation.popularity`).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -203,42 +187,17 @@ def run_comparison(
             run.lists = _lists(sasrec_scorer(model), data, users, popularity)
             runs.append(run)
             models[variant] = model
-        for kind in session_models:
-            graph_model, valid, epoch, per_epoch = fit_session_model(
-                kind, data, config, seed, device, store, progress, log, intents,
-                cut=session_cut,
-            )  # fmt: skip
+        for fit in companion_fits(
+            companions or Companions(), inputs, config, seed, device, store, progress, log,
+            models.get(PLAIN),
+        ):  # fmt: skip
             run = RunResult(
-                Row(kind, SESSION_MODELS[kind]), seed, None, {"NDCG@10": valid}, {}, None,
-                np.zeros(0, np.int64), seconds_per_epoch=per_epoch, best_epoch=epoch,
+                Row(fit.key, fit.label), seed, None, {"NDCG@10": fit.valid}, {}, None,
+                np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
+                best_epoch=fit.best_epoch,
             )  # fmt: skip
-            graph_scorer = session_scorer(graph_model, session_cut)
-            _score(run, rank_users(graph_scorer, data, "test", users), users, cold)
-            run.lists = _lists(graph_scorer, data, users, popularity)
-            runs.append(run)
-        for kind in augment:
-            base: SASRec | SessionScorer | None = models.get(PLAIN)
-            if kind == "srgnn":
-                base, *_ = fit_session_model(
-                    "srgnn", data, config, seed, device, store, progress, log, cut=session_cut
-                )
-            if base is None:
-                raise ValueError("augmenting SASRec needs the plain SASRec row among the variants")
-            grown, valid, epoch, per_epoch = fit_augmented(
-                kind, inputs, base, config, augment_config or AugmentConfig(), seed, device,
-                store, progress, log, session_cut,
-            )  # fmt: skip
-            run = RunResult(
-                Row(f"{kind}-augmented", AUGMENTED[kind]), seed, None, {"NDCG@10": valid}, {},
-                None, np.zeros(0, np.int64), seconds_per_epoch=per_epoch, best_epoch=epoch,
-            )  # fmt: skip
-            scorer = (
-                sasrec_scorer(grown)
-                if isinstance(grown, SASRec)
-                else session_scorer(grown, session_cut)
-            )
-            _score(run, rank_users(scorer, data, "test", users), users, cold)
-            run.lists = _lists(scorer, data, users, popularity)
+            _score(run, rank_users(fit.scorer, data, "test", users), users, cold)
+            run.lists = _lists(fit.scorer, data, users, popularity)
             runs.append(run)
         retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
         reranker = models.get(PLAIN)
@@ -351,13 +310,8 @@ def _best_fusion(
             seconds_per_epoch=result.seconds_per_epoch,
             best_epoch=result.best_epoch,
         )
-        log(
-            f"seed {seed} {variant.label}"
-            + (f" (fusion {fusion})" if fusion else "")
-            + f": valid NDCG@10 {result.best_valid:.4f} at epoch {result.best_epoch}, "
-            f"{result.seconds_per_epoch:.2f} s/epoch"
-            + (" (kept from an earlier run)" if stored is not None else "")
-        )
+        name = variant.label + (f" (fusion {fusion})" if fusion else "")
+        log(fit_line(seed, name, result, stored is not None))
         if best is None or result.best_valid > best[0]:
             best = (result.best_valid, model, run)
     assert best is not None

@@ -20,7 +20,7 @@ its own seed, as its backbone's row does, so the two rows differ by the intents 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,9 @@ class IntentSource:
     generator: Generator
     embedder: Embedder
     folder: Path
+    # Intents already read or inferred in this process, by file: every seed and ablation of
+    # a backbone shares one.
+    loaded: dict[Path, SessionIntents] = field(default_factory=dict, compare=False)
 
 
 def session_scorer(model: SessionScorer, cut: SessionCut | None = None) -> Scorer:
@@ -73,6 +76,11 @@ def session_scorer(model: SessionScorer, cut: SessionCut | None = None) -> Score
             return model.full_sort_predict(seq, users)
 
     return scorer
+
+
+def gap_tag(cut: SessionCut | None) -> str:
+    """The store-tag suffix of models that read sessions cut at inactivity gaps."""
+    return f"-gap{cut.gap_seconds:g}s" if cut is not None else ""
 
 
 def backbone_tag(kind: str) -> str:
@@ -122,12 +130,14 @@ def fit_session_model(
     key: str | None = None,
     extra_tag: str = "",
     cut: SessionCut | None = None,
+    train: Callable[[], list[np.ndarray]] | None = None,
 ) -> tuple[SessionScorer, float, int, float]:
     """The session model ``kind`` (a key of :data:`SESSION_MODELS`) of ``seed``, kept in (or
     loaded from) ``store`` under ``key`` (default: ``kind``) and its tag plus ``extra_tag``:
     the model, its best validation NDCG@10, its best epoch and its seconds per epoch.
     LLM-DMsRec rows need ``intents``. With ``cut``, the model trains on and reads sessions
-    cut at inactivity gaps (:mod:`learners.sessiongraph.sessions`)."""
+    cut at inactivity gaps (:mod:`learners.sessiongraph.sessions`). ``train`` gives other
+    training sequences than ``data.train`` (called only when the model is not kept)."""
     key = key or kind
     backbone_kind, suffix = parse_kind(kind)
     torch.manual_seed(seed)
@@ -141,7 +151,7 @@ def fit_session_model(
         )
         model = with_intents(backbone, found, suffix, config.hidden)
         tag = f"{tag}-intents{digest}"
-    tag += extra_tag + (f"-gap{cut.gap_seconds:g}s" if cut is not None else "")
+    tag += extra_tag + gap_tag(cut)
     stored = store.load(key, None, seed, tag) if store is not None else None
     if stored is not None:
         model.load_state_dict(stored.state, strict=False)  # graphs and intents are rebuilt
@@ -154,10 +164,11 @@ def fit_session_model(
             scorer = session_scorer(candidate, cut)
             return ndcg(rank_users(scorer, data, "valid", valid_users), 10)
 
+        sequences = data.train if train is None else train()
         result = train_session_model(
-            model, data.train, validate, epochs=config.epochs, batch_size=config.batch_size,
+            model, sequences, validate, epochs=config.epochs, batch_size=config.batch_size,
             lr=config.lr, patience=config.patience, seed=seed, device=device, progress=progress,
-            examples=None if cut is None else cut.examples(data.train),
+            examples=None if cut is None else cut.examples(sequences),
         )  # fmt: skip
         if store is not None:
             store.save(key, None, seed, model, result, tag)
@@ -181,8 +192,7 @@ def intents_for(
     first = 0
     digest = fingerprint(
         {
-            "backbone": f"{backbone_kind}-{backbone_tag(backbone_kind)}-seed{first}"
-            + (f"-gap{cut.gap_seconds:g}s" if cut is not None else ""),
+            "backbone": f"{backbone_kind}-{backbone_tag(backbone_kind)}-seed{first}" + gap_tag(cut),
             "titles": list(source.titles),
             "generator": source.generator.name,
             "embedder": source.embedder.name,
@@ -191,10 +201,12 @@ def intents_for(
         12,
     )
     path = source.folder / f"intents-{backbone_kind}-{digest}.npz"
+    if path in source.loaded:
+        return source.loaded[path], digest
     if path.exists():
-        found = SessionIntents.load(path)
+        source.loaded[path] = SessionIntents.load(path)
         log(f"intents with {backbone_kind}'s candidates kept from an earlier run: {path}")
-        return found, digest
+        return source.loaded[path], digest
     trained, *_ = fit_session_model(
         backbone_kind, data, config, first, device, store, progress, log, cut=cut
     )
@@ -206,5 +218,6 @@ def intents_for(
     )  # fmt: skip
     trained.to(device)
     found.save(path)
+    source.loaded[path] = found
     log(f"intents: {found.summary()}; kept in {path}")
     return found, digest

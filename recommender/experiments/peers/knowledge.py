@@ -9,6 +9,7 @@ RecBole's ``.inter``); each item is an entity of its own (``Item:<id>``), linked
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,21 +25,39 @@ KG_DIM = 64  # KSR's kg_embedding_size default
 
 @dataclass(frozen=True)
 class KnowledgeFiles:
-    """Entity tokens, relation names, the triples over them and their TransE vectors."""
+    """Entity tokens, relation names, the triples over them and their TransE vectors, which
+    are learned on first use (a run whose peers are all kept never trains TransE)."""
 
     entities: np.ndarray  # (n,) str, "Label:id"
     relations: np.ndarray  # (r,) str
     triples: np.ndarray  # (m, 3) int: head, relation, tail
     items: np.ndarray  # (i,) str: the item ids, each linked to entity "Item:<id>"
-    entity_vectors: np.ndarray
-    relation_vectors: np.ndarray
+    dim: int = KG_DIM
+    seed: int = 0
+    progress: bool = True
+
+    @cached_property
+    def digest(self) -> str:
+        """Names what the files hold (for keeping peer runs): the triples over their
+        entities, and the settings TransE learns its vectors with."""
+        settings = np.array([self.dim, self.seed], np.int64)
+        return array_digest(self.triples, settings, np.array(list(self.entities), dtype=str))
+
+    @cached_property
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        entities, relations, _ = transe(
+            self.triples, len(self.entities), len(self.relations), self.dim, seed=self.seed,
+            progress=self.progress,
+        )  # fmt: skip
+        return entities, relations
 
     @property
-    def digest(self) -> str:
-        """Names what the files hold (for keeping peer runs)."""
-        return array_digest(
-            self.triples, self.entity_vectors, np.array(list(self.entities), dtype=str)
-        )
+    def entity_vectors(self) -> np.ndarray:
+        return self._vectors[0]
+
+    @property
+    def relation_vectors(self) -> np.ndarray:
+        return self._vectors[1]
 
     def write(self, folder: Path, name: str) -> None:
         """``name.kg``, ``name.link``, ``name.ent`` and ``name.rel`` in ``folder/name``."""
@@ -71,8 +90,8 @@ class KnowledgeFiles:
 def knowledge_files(
     export: GraphExport, dim: int = KG_DIM, seed: int = 0, progress: bool = True
 ) -> KnowledgeFiles | None:
-    """The export's knowledge graph with TransE vectors; None where it has no edge beside
-    the interactions (no knowledge for KSR to use)."""
+    """The export's knowledge graph (TransE vectors learned on first use); None where it
+    has no edge beside the interactions (no knowledge for KSR to use)."""
     offsets: dict[str, int] = {}
     tokens: list[str] = []
     for label, ids in export.ids.items():
@@ -95,15 +114,12 @@ def knowledge_files(
         parts.append(part)
     if not parts:
         return None
-    triples = np.concatenate(parts).astype(np.int64)
-    entity_vectors, relation_vectors, _ = transe(
-        triples, len(tokens), len(relations), dim, seed=seed, progress=progress
-    )
     return KnowledgeFiles(
         np.array(tokens, dtype=object),
         np.array(relations, dtype=object),
-        triples,
+        np.concatenate(parts).astype(np.int64),
         np.asarray(export.ids["Item"], dtype=str),
-        entity_vectors,
-        relation_vectors,
+        dim,
+        seed,
+        progress,
     )
