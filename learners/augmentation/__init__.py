@@ -2,6 +2,7 @@
 
 from learners.augmentation.counterfactual import (
     AugmentConfig,
+    Counterfactuals,
     augmented,
     coherence,
     counterfactual_sessions,
@@ -11,6 +12,7 @@ from learners.augmentation.diffusion import DiffusionConfig, SessionDiffusion
 
 __all__ = [
     "AugmentConfig",
+    "Counterfactuals",
     "DiffusionConfig",
     "SessionDiffusion",
     "augmented",

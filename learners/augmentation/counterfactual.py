@@ -11,6 +11,11 @@ sessions for items of the popularity tail, which become extra training sequences
 - **Items** of a generated session are the nearest training items to the generated vectors
   (never the session's own target); only items that occur in the training sequences can
   appear, so no validation or test interaction reaches training through the augmentation.
+  Sampling snaps each step's estimate of the clean session to those items (``snap``).
+- **Guidance** is calibrated on training data only: the smallest weight whose generated
+  sessions point at their targets (:func:`coherence`) at least as much as the real training
+  windows that lead to a tail item do, so that in this respect the generated sessions look
+  like real ones.
 - The generated sessions are appended as extra users with training sequences only: they are
   never evaluated and no real user's sequence changes.
 """
@@ -31,13 +36,22 @@ from learners.sasrec.data import SequenceData
 PREFIX = "augmented:"  # user id prefix of the generated sessions
 
 
+GUIDANCES = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0)  # the calibration's candidates, smallest first
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
-    """How many counterfactual sessions, of what length (chosen before any run, not tuned)."""
+    """How many counterfactual sessions, of what length, and how strongly guided (chosen
+    before any run, not tuned on validation or test)."""
 
     length: int = 5  # items before the target
     ratio: float = 0.5  # generated sessions per user with a training sequence
     head_share: float = HEAD_SHARE
+    # Classifier-free guidance weight; None: calibrated on the training sessions, the
+    # smallest of GUIDANCES whose sessions point at their targets as much as real ones do.
+    guidance: float | None = None
+    calibration: int = 512  # generated sessions the calibration scores per candidate weight
+    snap: bool = False  # every sampling step snaps its clean estimate to items (Diffusion-LM)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
 
     def __post_init__(self) -> None:
@@ -45,6 +59,18 @@ class AugmentConfig:
             raise ValueError(f"a session needs at least one item, not {self.length}")
         if self.ratio <= 0:
             raise ValueError(f"the ratio of generated sessions must be positive, not {self.ratio}")
+        if self.guidance is not None and self.guidance < 0:
+            raise ValueError(f"the guidance weight cannot be negative, not {self.guidance}")
+
+
+@dataclass(frozen=True)
+class Counterfactuals:
+    """Generated sessions and how they were drawn."""
+
+    sessions: list[np.ndarray]  # each ``length`` items, then its (tail) target
+    guidance: float  # the weight they were drawn with
+    coherence: float  # :func:`coherence` of the sessions
+    real_coherence: float  # :func:`coherence` of the real training windows with tail targets
 
 
 def session_windows(train: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +100,7 @@ def counterfactual_sessions(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
-) -> list[np.ndarray]:
+) -> Counterfactuals:
     """Generated training sequences (``length`` items, then a tail target), about
     ``ratio`` per user with a training sequence.
 
@@ -95,19 +121,43 @@ def counterfactual_sessions(
     seen_targets = np.zeros(n_items + 1, bool)
     seen_targets[targets] = True
     pool = np.flatnonzero(tail & seen_targets)
+    # The reference: real training windows that lead to a tail item, as the generated do.
+    windows = np.concatenate([contexts, targets[:, None]], axis=1)[tail[targets]]
+    real = coherence(list(windows), unit)
+    guidance = config.guidance if config.guidance is not None else GUIDANCES[-1]
     if not len(pool):
-        return []
+        return Counterfactuals([], guidance, 0.0, real)
     rng = np.random.default_rng(seed)
     users = sum(1 for seq in train if len(seq))
     chosen = rng.choice(pool, size=max(1, round(config.ratio * users)))
-    vectors = diffusion.sample(scaled[torch.from_numpy(chosen)], seed=seed)
     allowed = np.flatnonzero(popularity > 0)
-    similarity = F.normalize(vectors.cpu(), dim=-1) @ unit[torch.from_numpy(allowed)].T
-    own = torch.from_numpy(np.searchsorted(allowed, chosen))  # each target's column
-    similarity[torch.arange(len(chosen)), :, own] = float("-inf")  # never the target itself
+
+    def draw(targets: np.ndarray, w: float) -> list[np.ndarray]:
+        table = scaled[torch.from_numpy(allowed)] if config.snap else None
+        vectors = diffusion.sample(scaled[torch.from_numpy(targets)], w, seed, table)
+        return nearest_items(vectors.cpu(), unit, allowed, targets)
+
+    if config.guidance is None:  # the smallest weight whose sessions are as coherent as real
+        probe = chosen[: config.calibration]
+        for w in GUIDANCES:
+            guidance = w
+            if coherence(draw(probe, w), unit) >= real:
+                break
+    sessions = draw(chosen, guidance)
+    return Counterfactuals(sessions, guidance, coherence(sessions, unit), real)
+
+
+def nearest_items(
+    vectors: torch.Tensor, unit: torch.Tensor, allowed: np.ndarray, targets: np.ndarray
+) -> list[np.ndarray]:
+    """Each generated session ``(N, length, dim)`` as the ``allowed`` items (by cosine to
+    ``unit`` item vectors) nearest to its vectors, never its own target, then the target."""
+    similarity = F.normalize(vectors, dim=-1) @ unit[torch.from_numpy(allowed)].T
+    own = torch.from_numpy(np.searchsorted(allowed, targets))  # each target's column
+    similarity[torch.arange(len(targets)), :, own] = float("-inf")  # never the target itself
     items = allowed[similarity.argmax(dim=-1).numpy()]
     return [
-        np.append(row, target).astype(np.int64) for row, target in zip(items, chosen, strict=True)
+        np.append(row, target).astype(np.int64) for row, target in zip(items, targets, strict=True)
     ]
 
 

@@ -2,12 +2,13 @@
 session's next item, with classifier-free guidance.
 
 A session of ``length`` items is the ``(length, dim)`` matrix of its items' (unit-norm)
-embeddings; the model learns to remove Gaussian noise from it (DDPM, linear variance
-schedule, the noise predicted), given the embedding of the item the session led to. The
-condition is dropped from a share of training examples (a learned "no condition" vector
-takes its place), so at sampling time the conditional and unconditional predictions can be
-mixed: ``eps = (1 + w) eps(x, c) - w eps(x, none)`` pushes the samples towards sessions
-that lead to ``c`` (Ho and Salimans, 2022).
+embeddings; Gaussian noise is added to it (DDPM, linear variance schedule) and the model
+learns to recover the clean session from the noisy one, given the embedding of the item the
+session led to (predicting the clean session, as DiffuRec and Diffusion-LM do, or the noise,
+as DDPM does). The condition is dropped from a share of training examples (a learned "no
+condition" vector takes its place), so at sampling time the conditional and unconditional
+predictions can be mixed: ``(1 + w) f(x, c) - w f(x, none)`` pushes the samples towards
+sessions that lead to ``c`` (Ho and Salimans, 2022).
 """
 
 from __future__ import annotations
@@ -57,19 +58,28 @@ class Denoiser(nn.Module):
         return out
 
 
+PREDICTS = ("noise", "clean")
+
+
 @dataclass(frozen=True)
 class DiffusionConfig:
     """The diffusion model's settings (chosen before any run, not tuned)."""
 
     steps: int = 200  # diffusion steps T
-    beta_start: float = 1e-4
-    beta_end: float = 0.02
+    # DDPM's linear schedule (1e-4 to 0.02 over 1,000 steps) scaled to T steps, so that the
+    # last step is pure noise, as sampling assumes (alpha_bar_T about 5e-5 for T = 200).
+    beta_start: float = 5e-4
+    beta_end: float = 0.1
+    predict: str = "clean"  # what the denoiser outputs: "clean" sessions or "noise" (DDPM)
     hidden: int = 512
     epochs: int = 60
     batch_size: int = 256
     lr: float = 1e-3
     drop_condition: float = 0.1  # share of training examples without their condition
-    guidance: float = 2.0  # w of classifier-free guidance at sampling
+
+    def __post_init__(self) -> None:
+        if self.predict not in PREDICTS:
+            raise ValueError(f"predict must be one of {PREDICTS}, not {self.predict!r}")
 
 
 class SessionDiffusion:
@@ -98,7 +108,8 @@ class SessionDiffusion:
         drop = (torch.rand(batch, generator=generator) < self.config.drop_condition).to(self.device)
         bar = self.alpha_bars[steps][:, None, None]
         noisy = bar.sqrt() * sessions + (1 - bar).sqrt() * noise
-        return F.mse_loss(self.model(noisy, steps, conditions, drop), noise)
+        goal = noise if self.config.predict == "noise" else sessions
+        return F.mse_loss(self.model(noisy, steps, conditions, drop), goal)
 
     def fit(
         self, sessions: Tensor, conditions: Tensor, seed: int = 0, progress: bool = True
@@ -128,10 +139,18 @@ class SessionDiffusion:
         return losses
 
     @torch.no_grad()
-    def sample(self, conditions: Tensor, seed: int = 0, guidance: float | None = None) -> Tensor:
+    def sample(
+        self, conditions: Tensor, guidance: float, seed: int = 0, table: Tensor | None = None
+    ) -> Tensor:
         """``(N, length, dim)`` sessions drawn by ancestral sampling, guided towards the
-        ``conditions`` ``(N, dim)`` with weight ``guidance`` (default: the config's)."""
-        w = self.config.guidance if guidance is None else guidance
+        ``conditions`` ``(N, dim)`` with weight ``guidance`` (0: the conditional model alone).
+
+        With ``table`` ``(K, dim)`` (the vectors of the items a session may hold), every step
+        snaps its estimate of the clean session to the nearest rows of ``table`` before
+        stepping on (the clamping of Li et al., 2022, Diffusion-LM), so the samples stay on
+        items rather than drifting between them; the result's rows are then rows of
+        ``table``."""
+        w = guidance
         generator = torch.Generator().manual_seed(seed)
         n = len(conditions)
         conditions = conditions.to(self.device)
@@ -139,15 +158,38 @@ class SessionDiffusion:
         x = torch.randn(shape, generator=generator).to(self.device)
         keep = torch.zeros(n, dtype=torch.bool, device=self.device)
         drop = torch.ones(n, dtype=torch.bool, device=self.device)
+        if table is not None:
+            table = table.to(self.device)
         self.model.eval()
         for t in reversed(range(self.config.steps)):
             steps = torch.full((n,), t, device=self.device)
-            guided = self.model(x, steps, conditions, keep)
+            guided: Tensor = self.model(x, steps, conditions, keep)
             if w:
                 guided = (1 + w) * guided - w * self.model(x, steps, conditions, drop)
             alpha, bar, beta = self.alphas[t], self.alpha_bars[t], self.betas[t]
-            x = (x - beta / (1 - bar).sqrt() * guided) / alpha.sqrt()
-            if t > 0:
-                noise = torch.randn(shape, generator=generator).to(self.device)
-                x = x + beta.sqrt() * noise
+            if self.config.predict == "noise":
+                clean = (x - (1 - bar).sqrt() * guided) / bar.sqrt()
+            else:
+                clean = guided
+            if table is not None:
+                clean = nearest_rows(clean, table)
+            if t == 0:
+                return clean
+            # The mean of q(x_{t-1} | x_t, clean), then DDPM's variance beta_t.
+            before = self.alpha_bars[t - 1]
+            x = (before.sqrt() * beta * clean + alpha.sqrt() * (1 - before) * x) / (1 - bar)
+            noise = torch.randn(shape, generator=generator).to(self.device)
+            x = x + beta.sqrt() * noise
         return x
+
+
+def nearest_rows(vectors: Tensor, table: Tensor, chunk: int = 1024) -> Tensor:
+    """Each vector of ``vectors`` ``(N, length, dim)`` replaced by the row of ``table``
+    ``(K, dim)`` nearest to it in Euclidean distance (in chunks of ``chunk`` sessions)."""
+    norms = (table * table).sum(dim=1)
+    out = torch.empty_like(vectors)
+    for start in range(0, len(vectors), chunk):
+        part = vectors[start : start + chunk]
+        distance = norms - 2 * part @ table.T  # |v|^2 is the same for every row
+        out[start : start + chunk] = table[distance.argmin(dim=-1)]
+    return out

@@ -7,7 +7,8 @@ seed's model of that kind without augmentation (the plain SASRec row, the SR-GNN
 the model is trained again from a fresh initialisation on the grown data, with the settings
 of its row without augmentation, stopped on the same validation NDCG@10 and scored on the
 same test targets; the generated users are never evaluated. The augmentation's settings are
-:class:`~learners.augmentation.AugmentConfig`'s defaults, fixed before any run (not tuned).
+:class:`~learners.augmentation.AugmentConfig`'s defaults, fixed before any run; the guidance
+weight is calibrated per seed on training sessions only (never on validation or test).
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import learners.augmentation
 from learners.augmentation import (
     AugmentConfig,
     augmented,
-    coherence,
     counterfactual_sessions,
-    session_windows,
 )
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import SASRec
@@ -74,18 +72,15 @@ def fit_augmented(
 
     def grown() -> SequenceData:
         """The training data with the generated sessions (drawn only to train)."""
-        embeddings = item_embeddings(base)
-        sessions = counterfactual_sessions(
-            data.train, data.n_items, embeddings, augment, seed, device, progress
+        drawn = counterfactual_sessions(
+            data.train, data.n_items, item_embeddings(base), augment, seed, device, progress
         )
-        contexts, targets = session_windows(data.train, augment.length)
-        real = np.concatenate([contexts, targets[:, None]], axis=1)
         log(
-            f"seed {seed} {kind}: {len(sessions):,} counterfactual sessions generated; "
-            f"coherence {coherence(sessions, embeddings):.3f} (real training sessions "
-            f"{coherence(list(real), embeddings):.3f}, random ones near 0)"
+            f"seed {seed} {kind}: {len(drawn.sessions):,} counterfactual sessions generated "
+            f"with guidance {drawn.guidance:g}; coherence {drawn.coherence:.3f} (real training "
+            f"sessions with tail targets {drawn.real_coherence:.3f})"
         )
-        return augmented(data, sessions)
+        return augmented(data, drawn.sessions)
 
     if kind == "srgnn":  # validated on the real users, trained on the grown sequences
         return fit_session_model(

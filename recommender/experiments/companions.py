@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from learners.augmentation import AugmentConfig
+from learners.augmentation.counterfactual import GUIDANCES
 from learners.sasrec.model import SASRec
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.sessions import SessionCut
@@ -124,9 +125,23 @@ def companion_lines(companions: Companions) -> list[str]:
             f"user of {config.length} items each, targets drawn uniformly from the training "
             f"targets outside the most popular {config.head_share:.0%} of items; diffusion "
             f"with {d.steps} steps (linear variance {d.beta_start} to {d.beta_end}), an MLP "
-            f"denoiser of width {d.hidden}, {d.epochs} epochs, condition dropped from "
-            f"{d.drop_condition:.0%} of examples, guidance weight {d.guidance}; each item the "
-            "nearest training item to the generated vector (learners/augmentation/).",
+            f"denoiser of width {d.hidden} predicting the {d.predict}, {d.epochs} epochs, "
+            f"condition dropped from {d.drop_condition:.0%} of examples; "
+            + (
+                f"guidance weight {config.guidance:g}"
+                if config.guidance is not None
+                else "guidance weight calibrated per seed on training data only (the smallest "
+                f"of {', '.join(f'{w:g}' for w in GUIDANCES)} whose generated sessions point "
+                "at their targets as much as real training sessions with tail targets do; "
+                "the run's log gives the weight)"
+            )
+            + (
+                "; every sampling step snaps its clean estimate to training items"
+                if config.snap
+                else ""
+            )
+            + "; each item the nearest training item to the generated vector "
+            "(learners/augmentation/).",
             "",
         ]
     if companions.cut is not None:

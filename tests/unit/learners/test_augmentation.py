@@ -4,6 +4,8 @@ reaching training."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,8 @@ from learners.augmentation import (
     counterfactual_sessions,
     session_windows,
 )
+from learners.augmentation.counterfactual import GUIDANCES
+from learners.augmentation.diffusion import nearest_rows
 from learners.popularity import head_mask, item_popularity
 from learners.sasrec.data import SequenceData
 
@@ -68,10 +72,28 @@ def test_guided_samples_lead_to_their_condition() -> None:
     losses = model.fit(torch.stack(sessions), torch.stack(conditions), progress=False)
     assert losses[-1] < losses[0]
     targets = torch.tensor([3] * 20 + [15] * 20)
-    drawn = model.sample(embeddings[targets], seed=0)
+    drawn = model.sample(embeddings[targets], 2.0, seed=0)
     axis = embeddings[1:11].mean(dim=0)
     side = (drawn @ axis).mean(dim=1)  # > 0: the first cluster
     assert (side[:20] > 0).float().mean() >= 0.9 and (side[20:] < 0).float().mean() >= 0.9
+
+    # Clamped to the items: every drawn vector is an item's, still in the right cluster.
+    table = embeddings[1:]
+    snapped = model.sample(embeddings[targets], 2.0, seed=0, table=table)
+    matches = (snapped[:, :, None, :] == table[None, None]).all(dim=-1)
+    assert bool((matches.sum(dim=-1) == 1).all())
+    first = matches[..., :10].any(dim=-1).float().mean(dim=1)  # share of first-cluster items
+    assert (first[:20] > 0.5).float().mean() >= 0.9 and (first[20:] < 0.5).float().mean() >= 0.9
+    again = model.sample(embeddings[targets], 2.0, seed=0, table=table)
+    assert torch.equal(snapped, again)
+
+
+def test_nearest_rows_by_euclidean_distance_in_chunks() -> None:
+    table = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    vectors = torch.tensor([[[0.9, 0.2], [0.1, 0.8]], [[-2.0, 0.1], [0.4, 0.5]]])
+    expected = torch.stack([table[[0, 1]], table[[2, 1]]])
+    assert torch.equal(nearest_rows(vectors, table, chunk=1), expected)
+    assert torch.equal(nearest_rows(vectors, table), expected)
 
 
 def sequences() -> SequenceData:
@@ -95,9 +117,12 @@ def test_counterfactual_sessions_use_training_items_only_and_aim_at_the_tail() -
     config = AugmentConfig(
         length=2, ratio=5.0, diffusion=DiffusionConfig(steps=10, epochs=2, hidden=16)
     )
-    generated = counterfactual_sessions(
+    drawn = counterfactual_sessions(
         data.train, data.n_items, embeddings, config, seed=0, progress=False
     )
+    generated = drawn.sessions
+    assert drawn.guidance in GUIDANCES  # calibrated: the first weight as coherent as real ones
+    assert drawn.coherence >= drawn.real_coherence or drawn.guidance == GUIDANCES[-1]
     assert len(generated) == 20  # 5 per user with a training sequence
     training_items = set(np.concatenate(data.train).tolist())
     head = head_mask(item_popularity(data.train, data.n_items), config.head_share)
@@ -115,7 +140,16 @@ def test_counterfactual_sessions_use_training_items_only_and_aim_at_the_tail() -
     again = counterfactual_sessions(
         data.train, data.n_items, embeddings, config, seed=0, progress=False
     )
-    assert all(np.array_equal(a, b) for a, b in zip(generated, again, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(generated, again.sessions, strict=True))
+    fixed = replace(config, guidance=0.0, snap=False)
+    unguided = counterfactual_sessions(
+        data.train, data.n_items, embeddings, fixed, seed=0, progress=False
+    )
+    assert unguided.guidance == 0.0 and len(unguided.sessions) == 20
+    with pytest.raises(ValueError, match="guidance"):
+        AugmentConfig(guidance=-1.0)
+    with pytest.raises(ValueError, match="predict"):
+        DiffusionConfig(predict="velocity")
 
 
 def test_coherence_is_the_cosine_of_the_context_mean_and_the_target() -> None:
