@@ -117,31 +117,10 @@ def companion_lines(companions: Companions) -> list[str]:
             "",
         ]
     if companions.augment:
-        config, d = companions.augment_config, companions.augment_config.diffusion
         lines += [
             "## Counterfactual augmentation",
             "",
-            f"Settings fixed before the run, not tuned: {config.ratio} generated sessions per "
-            f"user of {config.length} items each, targets drawn uniformly from the training "
-            f"targets outside the most popular {config.head_share:.0%} of items; diffusion "
-            f"with {d.steps} steps (linear variance {d.beta_start} to {d.beta_end}), an MLP "
-            f"denoiser of width {d.hidden} predicting the {d.predict}, {d.epochs} epochs, "
-            f"condition dropped from {d.drop_condition:.0%} of examples; "
-            + (
-                f"guidance weight {config.guidance:g}"
-                if config.guidance is not None
-                else "guidance weight calibrated per seed on training data only (the smallest "
-                f"of {', '.join(f'{w:g}' for w in GUIDANCES)} whose generated sessions point "
-                "at their targets as much as real training sessions with tail targets do; "
-                "the run's log gives the weight)"
-            )
-            + (
-                "; every sampling step snaps its clean estimate to training items"
-                if config.snap
-                else ""
-            )
-            + "; each item the nearest training item to the generated vector "
-            "(learners/augmentation/).",
+            augmentation_settings(companions.augment_config),
             "",
         ]
     if companions.cut is not None:
@@ -157,3 +136,27 @@ def companion_lines(companions: Companions) -> list[str]:
             "",
         ]
     return lines
+
+
+def augmentation_settings(config: AugmentConfig) -> str:
+    """The augmentation's settings as the report states them."""
+    d = config.diffusion
+    if config.guidance is not None:
+        guidance = f"guidance weight {config.guidance:g}"
+    else:
+        guidance = (
+            "guidance weight calibrated per seed on training data only (the smallest of "
+            f"{', '.join(f'{w:g}' for w in GUIDANCES)} whose generated sessions point at their "
+            "targets as much as real training sessions with tail targets do; the run's log "
+            "gives the weight)"
+        )
+    snap = "; every sampling step snaps its clean estimate to training items" if config.snap else ""
+    return (
+        f"Settings fixed before the run, not tuned: {config.ratio} generated sessions per user "
+        f"of {config.length} items each, targets drawn uniformly from the training targets "
+        f"outside the most popular {config.head_share:.0%} of items; diffusion with {d.steps} "
+        f"steps (linear variance {d.beta_start} to {d.beta_end}), an MLP denoiser of width "
+        f"{d.hidden} predicting the {d.predict}, {d.epochs} epochs, condition dropped from "
+        f"{d.drop_condition:.0%} of examples; {guidance}{snap}; each item the nearest training "
+        "item to the generated vector (learners/augmentation/)."
+    )
