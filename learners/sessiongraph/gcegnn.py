@@ -81,18 +81,27 @@ class GCEGNN(SessionScorer):
         neighbours = self.get_buffer("neighbours")[items]  # (B, N, K)
         counts = self.get_buffer("neighbour_weights")[items]  # (B, N, K)
         hn = self.item_embedding(neighbours)  # (B, N, K, C)
-        features = torch.cat([session[:, None, None, :] * hn, counts[..., None]], dim=-1)
-        logits = self.neighbour_query(F.leaky_relu(self.neighbour_score(features), 0.2))
-        weights = _masked_softmax(logits.squeeze(-1), neighbours > 0)
-        around = (weights[..., None] * hn).sum(dim=2)
+        batch, nodes, top, width = hn.shape
+        # neighbour_score([session * hn, count]) without building that (B, N, K, C + 1)
+        # input: the session vector scales the weight's columns instead, one matrix per row
+        weight = self.neighbour_score.weight  # (C, C + 1)
+        scaled = session[:, :, None] * weight[:, :width].T[None]  # (B, C, C)
+        scored = torch.bmm(hn.reshape(batch, nodes * top, width), scaled)
+        scored = scored.reshape(batch, nodes, top, -1) + counts[..., None] * weight[:, width]
+        logits = self.neighbour_query(F.leaky_relu(scored, 0.2)).squeeze(-1)
+        weights = _masked_softmax(logits, neighbours > 0)
+        around = torch.matmul(weights[:, :, None, :], hn).squeeze(2)  # (B, N, C)
         states: Tensor = F.relu(self.global_mix(torch.cat([h, around], dim=-1)))
         return states
 
     def _session_states(self, h: Tensor, graphs: GraphBatch) -> Tensor:
         kinds = graphs.relations  # (B, N, N)
-        pair = h[:, :, None, :] * h[:, None, :, :]  # (B, N, N, C)
-        logits = F.leaky_relu((pair * self.relation_vectors[kinds]).sum(-1), 0.2)
-        weights = _masked_softmax(logits, kinds > 0)
+        # sum_c h_i[c] r[c] h_j[c] for every edge type r as one (B, N, N) matrix each,
+        # then each pair reads its own type's matrix
+        typed = self.relation_vectors[1:, None, :] * h[:, None]  # (B, R - 1, N, C)
+        per_type = torch.matmul(typed, h[:, None].transpose(-1, -2))  # (B, R - 1, N, N)
+        chosen = per_type.gather(1, (kinds - 1).clamp(min=0)[:, None]).squeeze(1)
+        weights = _masked_softmax(F.leaky_relu(chosen, 0.2), kinds > 0)
         return torch.bmm(weights, h)
 
     def session_vectors(self, seq: Tensor) -> Tensor:

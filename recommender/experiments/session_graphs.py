@@ -45,6 +45,9 @@ from recommender.util.hashing import code_digest, fingerprint
 
 STEPS = 1  # SR-GNN's propagation steps
 EPSILON, NEIGHBOURS = 2, 12  # GCE-GNN's global graph
+# The modules only one backbone reads: a backbone's models are named by the code of the
+# package less the other backbone's modules, so a change to one keeps the other's models.
+OWN_MODULES = {"srgnn": ("srgnn.py",), "gcegnn": ("gcegnn.py", "global_graph.py")}
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,21 @@ def gap_tag(cut: SessionCut | None) -> str:
 
 
 def backbone_tag(kind: str) -> str:
-    """The store tag of a backbone of ``kind``: its settings and its code."""
-    code = code_digest(Path(learners.sessiongraph.__file__).parent)[:8]
-    settings = f"steps{STEPS}" if kind == "srgnn" else f"eps{EPSILON}-top{NEIGHBOURS}"
-    return f"{settings}-code{code}"
+    """The store tag of a backbone of ``kind``: its settings and its code (see
+    :data:`OWN_MODULES`)."""
+    return f"{backbone_settings(kind)}-code{backbone_code(kind)}"
+
+
+def backbone_code(kind: str) -> str:
+    """A short digest of the session-graph modules a ``kind`` backbone's models depend on."""
+    others = {name for other, own in OWN_MODULES.items() if other != kind for name in own}
+    folder = Path(learners.sessiongraph.__file__).parent
+    return code_digest(*(p for p in sorted(folder.rglob("*.py")) if p.name not in others))[:8]
+
+
+def backbone_settings(kind: str) -> str:
+    """The fixed settings of a ``kind`` backbone, as a tag."""
+    return f"steps{STEPS}" if kind == "srgnn" else f"eps{EPSILON}-top{NEIGHBOURS}"
 
 
 def build(kind: str, data: SequenceData, config: SASRecConfig) -> tuple[SRGNN | GCEGNN, str]:

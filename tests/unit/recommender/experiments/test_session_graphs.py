@@ -3,6 +3,7 @@ that reload exactly, and a kept model that reloads to the same scores."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+import learners.sessiongraph
 from learners.sasrec.data import SequenceData
 from learners.sessiongraph.llm_dmsrec import LLMDMsRec
 from recommender.config import SASRecConfig
@@ -18,6 +20,7 @@ from recommender.experiments import session_graphs
 from recommender.experiments.runstore import RunStore
 from recommender.experiments.session_graphs import (
     IntentSource,
+    backbone_code,
     build,
     fit_session_model,
     session_scorer,
@@ -111,3 +114,25 @@ def test_a_kept_llm_dmsrec_row_reloads_to_the_same_ranks(
     )
     stored = torch.load(next(store.folder.glob("llm-dmsrec-srgnn--*.pt")), weights_only=True)
     assert "explicit" not in stored["state"]  # inputs are rebuilt, not stored per model
+
+
+def test_a_backbones_models_are_named_by_its_own_code_and_the_shared_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing one backbone's module renames only that backbone's models; editing a shared
+    module renames both."""
+    source = Path(learners.sessiongraph.__file__).parent
+
+    def codes(edited: str | None) -> dict[str, str]:
+        folder = tmp_path / (edited or "none") / "sessiongraph"
+        shutil.copytree(source, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        if edited is not None:
+            path = folder / edited
+            path.write_text(path.read_text(encoding="utf-8") + "\nEDITED = 1\n", "utf-8")
+        monkeypatch.setattr(learners.sessiongraph, "__file__", str(folder / "__init__.py"))
+        return {kind: backbone_code(kind) for kind in ("srgnn", "gcegnn")}
+
+    base, gce, srgnn, shared = codes(None), codes("gcegnn.py"), codes("srgnn.py"), codes("graph.py")
+    assert gce["srgnn"] == base["srgnn"] and gce["gcegnn"] != base["gcegnn"]
+    assert srgnn["gcegnn"] == base["gcegnn"] and srgnn["srgnn"] != base["srgnn"]
+    assert shared["srgnn"] != base["srgnn"] and shared["gcegnn"] != base["gcegnn"]
