@@ -13,7 +13,7 @@ full pipeline with the strongest peer (by validation) and with the ensembling co
 from __future__ import annotations
 
 import json
-import tempfile
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,12 +132,14 @@ def run_peers(
         path = cache / f"{fingerprint(key)}.json"
         if path.exists():
             return PeerResult.from_json(json.loads(path.read_text()))
-        with tempfile.TemporaryDirectory() as work:
-            result = run_peer(
-                python, split, inputs.data, spec, seed, Path(work), config.epochs,
-                config.patience, config.max_len, device, knowledge,
-            )  # fmt: skip
+        # A stable work folder: a run stopped part-way continues from its last epoch.
+        work = path.with_suffix(".work")
+        result = run_peer(
+            python, split, inputs.data, spec, seed, work, config.epochs, config.patience,
+            config.max_len, device, knowledge,
+        )  # fmt: skip
         write_text_atomic(path, json.dumps(result.to_json()))
+        shutil.rmtree(work, ignore_errors=True)
         return result
 
     found: dict[str, PeerRuns] = {}

@@ -36,10 +36,15 @@ KGREC_ROOT = Path(__file__).resolve().parents[3]  # the tree holding kgstore/ an
 # What every peer needs to train on the full softmax, as kgrec's SASRec does.
 COMMON = {"loss_type": "CE", "train_neg_sample_args": None}
 KNOWLEDGE_PEERS = frozenset({"KSR"})  # peers that read the graph's knowledge files
+PAUSED = 75  # the runner's exit status after --pause-after (recbole_runner.PAUSED)
 
 
 class PeerError(RuntimeError):
     """RecBole could not be set up, or a peer run failed."""
+
+
+class PeerPaused(PeerError):
+    """A run stopped by ``pause_after``; its state is kept in its work folder to resume."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class PeerResult:
     # RecBole's own evaluator on its own test split (the native protocol; empty for runs
     # kept from before it was recorded)
     native_test: dict[str, float] = field(default_factory=dict)
+    resumed_after: int = 0  # epochs an earlier, stopped call of this run had trained
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +87,7 @@ class PeerResult:
             "valid_ranks": self.valid_ranks.tolist(),
             "test_ranks": self.test_ranks.tolist(),
             "native_test": self.native_test,
+            "resumed_after": self.resumed_after,
         }
 
     @classmethod
@@ -95,6 +102,7 @@ class PeerResult:
             np.asarray(raw["valid_ranks"], dtype=np.int64),
             np.asarray(raw["test_ranks"], dtype=np.int64),
             {str(k): float(v) for k, v in (raw.get("native_test") or {}).items()},
+            int(raw.get("resumed_after", 0)),
         )
 
 
@@ -162,10 +170,16 @@ def run_peer(
     max_len: int,
     device: str = "cpu",
     knowledge: KnowledgeFiles | None = None,
+    pause_after: int | None = None,
 ) -> PeerResult:
     """Train ``spec`` from ``seed`` on the split (in ``work``) and rank every validation and
     test target of ``data``'s evaluable users with kgrec's evaluator. Knowledge-aware peers
-    (:data:`KNOWLEDGE_PEERS`) also read ``knowledge``."""
+    (:data:`KNOWLEDGE_PEERS`) also read ``knowledge``.
+
+    The run keeps its state in ``work`` after every epoch: called again with the same
+    ``work`` and arguments after a stop (a kill, a lost machine, or ``pause_after`` epochs
+    of this call, which raises :class:`PeerPaused`), it continues where it stopped and ends
+    as an uninterrupted run would."""
     check_same_split(split)
     write_atomic(split, work, "kgrec")
     uses_knowledge = spec.model in KNOWLEDGE_PEERS
@@ -196,14 +210,17 @@ def run_peer(
     }
     (work / "inputs.json").write_text(json.dumps(spec_file))
     runner = Path(__file__).with_name("recbole_runner.py")
+    pause = ["--pause-after", str(pause_after)] if pause_after is not None else []
     done = subprocess.run(
-        [str(python), str(runner), "--work", str(work), "--kgrec", str(KGREC_ROOT)],
+        [str(python), str(runner), "--work", str(work), "--kgrec", str(KGREC_ROOT), *pause],
         stdout=subprocess.PIPE,  # RecBole's log and the epochs go to stderr, shown as they come
         text=True,
         cwd=work,  # RecBole writes log/ and log_tensorboard/ into the working directory
         env={**os.environ, "PYTHONNOUSERSITE": "1"},
         check=False,
     )
+    if done.returncode == PAUSED:
+        raise PeerPaused(f"{spec.name} seed {seed} paused; its state is kept in {work}")
     if done.returncode != 0:
         raise PeerError(f"{spec.name} seed {seed} failed (exit {done.returncode}); see above")
     raw = json.loads(done.stdout.strip().splitlines()[-1])
@@ -217,4 +234,5 @@ def run_peer(
         np.asarray(raw["valid_ranks"], dtype=np.int64),
         np.asarray(raw["test_ranks"], dtype=np.int64),
         {str(k): float(v) for k, v in raw.get("native_test", {}).items()},
+        int(raw.get("resumed_after", 0)),
     )

@@ -6,24 +6,36 @@ RecBole trains the model its own way; every validation score that decides early 
 and the final validation and test ranks, come from kgrec's
 :func:`~recommender.evaluation.evaluator.target_ranks` over all items, from the model's own
 ``full_sort_predict`` scores, with the user's history excluded.
+
+After every epoch the run's whole state (the model, the optimiser, the early-stopping
+counters, every random generator, the curve so far) is written to ``resume.pt`` in the work
+folder, whole or not at all; a run started again in the same folder with the same inputs
+continues from there and ends exactly as an uninterrupted run would. ``--pause-after N``
+stops after N epochs of this call (exit status :data:`PAUSED`), leaving that state.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # RecBole 1.2.1 pickles
+PAUSED = 75  # exit status of a run stopped by --pause-after, its state kept to resume
+RESUME = "resume.pt"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", required=True, help="folder with inputs.json and the data")
     parser.add_argument("--kgrec", required=True, help="kgrec's source tree (for the evaluator)")
+    parser.add_argument("--pause-after", type=int, help="stop after this many epochs of this call")
     args = parser.parse_args()
     sys.path.append(args.kgrec)
 
@@ -38,6 +50,9 @@ def main() -> None:
 
     work = Path(args.work)
     spec = json.loads((work / "inputs.json").read_text())
+    # What a kept state must match to be resumed (the thread count may change between calls).
+    same = {k: v for k, v in spec.items() if k != "threads"}
+    inputs_digest = hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()
     # RecBole's top-k cannot exceed its item count: a small catalogue reports k = 10 only.
     with (work / "kgrec" / "kgrec.inter").open() as inter:
         next(inter)
@@ -178,9 +193,61 @@ def main() -> None:
         )
         return score, {"ndcg@10": score}
 
+    state_file = work / RESUME
+
+    def save_state(epoch: int, _: float) -> None:
+        """The run's state after ``epoch``, written whole or not at all."""
+        state: dict[str, Any] = {
+            "inputs": inputs_digest,
+            "epoch": epoch,
+            "cur_step": trainer.cur_step,
+            "best_valid_score": trainer.best_valid_score,
+            "best_file": str(trainer.saved_model_file),
+            "model": model.state_dict(),
+            "optimizer": trainer.optimizer.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "shuffle_rng": train.generator.get_state(),
+            "numpy_rng": np.random.get_state(),
+            "python_rng": random.getstate(),
+            "curve": curve,
+            "epoch_seconds": epoch_seconds,
+            # early stopping or the last epoch ended the run (RecBole stops past stopping_step)
+            "finished": trainer.cur_step > trainer.stopping_step or epoch + 1 >= trainer.epochs,
+        }
+        if torch.cuda.is_available():
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        partial = state_file.with_suffix(".partial")
+        torch.save(state, partial)
+        os.replace(partial, state_file)
+        if args.pause_after is not None and len(epoch_seconds) - resumed >= args.pause_after:
+            print(f"{spec['model']} paused after epoch {epoch}", file=sys.stderr, flush=True)
+            sys.exit(PAUSED)
+
+    resumed, finished = 0, False
+    if state_file.exists():
+        state = torch.load(state_file, map_location="cpu", weights_only=False)
+        if state["inputs"] == inputs_digest and Path(state["best_file"]).exists():
+            model.load_state_dict(state["model"])
+            trainer.optimizer.load_state_dict(state["optimizer"])
+            trainer.start_epoch = state["epoch"] + 1
+            trainer.cur_step = state["cur_step"]
+            trainer.best_valid_score = state["best_valid_score"]
+            trainer.saved_model_file = state["best_file"]
+            torch.set_rng_state(state["torch_rng"])
+            train.generator.set_state(state["shuffle_rng"])
+            np.random.set_state(state["numpy_rng"])
+            random.setstate(state["python_rng"])
+            if "cuda_rng" in state and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            curve[:], epoch_seconds[:] = state["curve"], state["epoch_seconds"]
+            resumed, finished = len(epoch_seconds), bool(state["finished"])
+            print(
+                f"{spec['model']} resumed after epoch {state['epoch']}", file=sys.stderr, flush=True
+            )
     trainer._train_epoch = timed
     trainer._valid_epoch = validated
-    trainer.fit(train, valid, saved=True, show_progress=False)
+    if not finished:
+        trainer.fit(train, valid, saved=True, show_progress=False, callback_fn=save_state)
     checkpoint = torch.load(trainer.saved_model_file, map_location="cpu")
     model.load_state_dict(checkpoint["state_dict"])
     best = max(range(len(curve)), key=lambda i: (curve[i][2], -i))
@@ -198,6 +265,7 @@ def main() -> None:
                 "valid_ranks": ranks("valid"),
                 "test_ranks": ranks("test"),
                 "native_test": {str(k): float(v) for k, v in native.items()},
+                "resumed_after": resumed,
             }
         )
     )
