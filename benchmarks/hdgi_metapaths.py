@@ -4,7 +4,7 @@ validation only.
 
 Usage:
     python -m benchmarks.hdgi_metapaths --dataset ml-100k [--epochs 800] [--patience 100]
-        [--seed 0] [--out FILE.json]
+        [--seed 0] [--out FILE.json] [--only N [N ...]]
 
 Needs the dataset in the graph (the export is cached); writes nothing to the graph. Each
 row trains HDGI once (the product's settings otherwise) and scores its personas (centred,
@@ -53,6 +53,9 @@ def main() -> int:
     parser.add_argument("--patience", type=int, default=HDGIConfig().patience)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="also write the rows as JSON here")
+    parser.add_argument(
+        "--only", type=int, nargs="+", help="run only these rows (0-based, in the printed order)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     home = kgrec_home()
@@ -83,6 +86,10 @@ def main() -> int:
         rest = [p for p in paths if p != left]
         if rest:
             variants.append((f"mean, without {'-'.join(left)}", variants[3][1], rest))
+    if args.only:
+        if not all(0 <= i < len(variants) for i in args.only):
+            parser.error(f"--only takes row numbers from 0 to {len(variants) - 1}")
+        variants = [variants[i] for i in args.only]
     found: list[dict[str, Any]] = []
     for name, config, keep in variants:
         started = time.perf_counter()
