@@ -109,6 +109,12 @@ HDGI_GRID: tuple[dict[str, int], ...] = (
     {"epochs": 200, "patience": 25},
 )
 HDGI_TUNED = ("epochs", "patience")
+# The metapath fusions `kgrec personas` also chooses between per dataset (with every training
+# length above), unless --path-norm on/off, --fusion mean or --path-dropout is given: HAN's
+# semantic attention as published, and the same attention over layer-normalised metapath
+# outputs, which keeps it from settling on one metapath where another carries signal
+# (docs/results/personas.md). One HDGI run per fusion.
+HDGI_FUSIONS: tuple[dict[str, bool], ...] = ({}, {"path_norm": True})
 
 
 class ServingConfig(BaseModel):

@@ -146,6 +146,14 @@ def add_metapath_options(p: argparse.ArgumentParser) -> None:
         default=d.path_dropout,
         help=f"chance a metapath is left out of a training pass ({d.path_dropout:g})",
     )
+    p.add_argument(
+        "--path-norm",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="layer-normalise each metapath's output before fusing them: auto (default) "
+        "chooses on the dataset's validation split where training lengths are chosen "
+        "(kgrec personas --tune), and is off otherwise",
+    )
 
 
 def hdgi_config(args: argparse.Namespace) -> HDGIConfig:
@@ -159,6 +167,7 @@ def hdgi_config(args: argparse.Namespace) -> HDGIConfig:
         profile_weight=args.profile_weight,
         fusion=getattr(args, "fusion", "attention"),
         path_dropout=getattr(args, "path_dropout", 0.0),
+        path_norm=getattr(args, "path_norm", "off") == "on",
         **{k: v for k, v in given.items() if v is not None},
     )
 

@@ -130,9 +130,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from recommender.config import HDGIConfig
         from recommender.experiments.scenarios import UNSEEN_PREFIX
         from recommender.experiments.unseen import run_unseen
+        from recommender.pipelines.persona_learning import published_config
 
+        # HDGI retrained without the held-out users as the published personas were trained
+        hdgi = published_config(personas) if personas else HDGIConfig()
         unseen, _, by_length = run_unseen(
-            inputs, export, chosen, HDGIConfig(), seeds, device, store_root, progress
+            inputs, export, chosen, hdgi, seeds, device, store_root, progress
         )
         comparison.runs.extend(unseen)
         comparison.sweep[UNSEEN_PREFIX] = by_length

@@ -10,7 +10,7 @@ from typing import Any
 from kgstore.settings import kgrec_home
 from learners.hdgi.encoder import attention_entropy
 from recommender.cli import common
-from recommender.config import HDGI_GRID, HDGI_TUNED, HDGIConfig
+from recommender.config import HDGI_FUSIONS, HDGI_GRID, HDGI_TUNED, HDGIConfig
 
 
 def cmd_personas(args: argparse.Namespace) -> int:
@@ -30,6 +30,11 @@ def cmd_personas(args: argparse.Namespace) -> int:
     config = common.hdgi_config(args)  # checked before connecting
     given = [name for name in HDGI_TUNED if getattr(args, name) is not None]
     grid = HDGI_GRID if args.tune and not given else ()
+    # the fusion is chosen too where it was left to the default
+    default = HDGIConfig()
+    open_fusion = args.path_norm == "auto" and args.fusion == default.fusion
+    open_fusion = open_fusion and args.path_dropout == default.path_dropout
+    fusions = HDGI_FUSIONS if args.tune and open_fusion else ()
     with common.graph(args.dataset) as graph:
         report = learn_personas(
             graph,
@@ -40,6 +45,7 @@ def cmd_personas(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             if_stale=args.if_stale,
             grid=grid,
+            fusions=fusions,
         )
     if report is None:
         print(f"personas of {args.dataset} are up to date with the graph (left as they are)")
@@ -52,13 +58,15 @@ def cmd_personas(args: argparse.Namespace) -> int:
     )
     for tried in report.tuning:
         print(
-            f"  limits {tried['changes']}: stopped after {tried['epochs_run']} epochs, "
+            f"  tried {tried['changes']}: stopped after {tried['epochs_run']} epochs, "
             f"neighbours' valid NDCG@10 {tried['valid_ndcg10']}"
         )
     how = "chosen on validation" if report.tuning else "as given"
     print(
         f"training length: {report.config.epochs} epochs at most, patience "
-        f"{report.config.patience} ({how}); model {report.model}"
+        f"{report.config.patience}, metapath outputs "
+        f"{'layer-normalised' if report.config.path_norm else 'as they are'} ({how}); "
+        f"model {report.model}"
     )
     for metapath, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
         print(f"  metapath {metapath:<32} attention {weight:.3f}")
@@ -142,8 +150,9 @@ def register(sub: Any, explain: Any) -> None:
         "--tune",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help=f"choose the training length from {len(HDGI_GRID)} settings on the dataset's "
-        "validation split (default); off when --epochs or --patience is given",
+        help=f"choose the training length from {len(HDGI_GRID)} settings, and whether to "
+        "layer-normalise the metapaths (--path-norm auto), on the dataset's validation split "
+        "(default); the length is given when --epochs or --patience is",
     )
     p.add_argument("--seed", type=int, default=0)
     common.add_device(p)

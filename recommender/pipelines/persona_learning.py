@@ -55,71 +55,103 @@ def learn_personas(
     progress: bool = True,
     if_stale: bool = False,
     grid: Sequence[dict[str, int]] = (),
+    fusions: Sequence[dict[str, bool]] = (),
 ) -> PersonaReport | None:
     """Train HDGI on the dataset's graph (training interactions only) and publish personas
     for every user with at least one training interaction. With ``if_stale``, return None
     instead when personas of the same model were already learned from this graph.
 
     With a ``grid`` of changes to ``config``'s epochs and patience (such as
-    :data:`~recommender.config.HDGI_GRID`), one run with the longest limits gives the
-    personas of each, and the personas whose nearest users best find each user's validation
-    item (NDCG@10, :mod:`recommender.evaluation.neighbours`) are published; a tie keeps the
-    earlier setting."""
+    :data:`~recommender.config.HDGI_GRID`), and ``fusions``, changes to how the metapaths
+    are fused (such as :data:`~recommender.config.HDGI_FUSIONS`), every combination is a
+    candidate: one run per fusion with the longest limits gives the personas of each length,
+    and the personas whose nearest users best find each user's validation item (NDCG@10,
+    :mod:`recommender.evaluation.neighbours`) are published; a tie keeps the earlier
+    candidate."""
     export = export_graph(graph, home / "cache" / "export", progress)
-    candidates = [config.model_copy(update=change) for change in grid]
+    # each fusion with every setting any fusion changes, so that each candidate has one
+    keys = sorted({k for f in fusions for k in f})
+    structures = [{k: f.get(k, getattr(config, k)) for k in keys} for f in fusions] or [{}]
+    lengths = [dict(c) for c in grid] or [{}]
+    candidates = (
+        [config.model_copy(update={**f, **c}) for f in structures for c in lengths]
+        if grid or fusions
+        else []
+    )
     family = model_name(config, seed, candidates)
     if if_stale and personas_current(graph, export.version, family):
         return None
     active = active_users(export)
     if len(active) == 0:
         raise ExportError(f"no user of {graph.dataset!r} has a training interaction")
-    run = config
-    if candidates:
+    # One training run per fusion, as long as its longest candidate.
+    runs: list[tuple[dict[str, bool], TrainResult]] = []
+    for structure in structures:
+        own = [c for c in candidates if _structure(c, structure)] or [config]
         run = config.model_copy(
             update={
-                "epochs": max(c.epochs for c in candidates),
-                "patience": max(c.patience for c in candidates),
+                **structure,
+                "epochs": max(c.epochs for c in own),
+                "patience": max(c.patience for c in own),
             }
         )
-    result = train_on_export(
-        export,
-        run,
-        seed,
-        device,
-        progress,
-        checkpoint=home / "models" / graph.dataset / f"{family}.pt",
-        stops=[(c.epochs, c.patience) for c in candidates],
-    )
+        changed = {k: v for k, v in structure.items() if getattr(config, k) != v}
+        name = family + "".join(f"-{k.replace('_', '')}{v}" for k, v in changed.items())
+        result = train_on_export(
+            export,
+            run,
+            seed,
+            device,
+            progress,
+            checkpoint=home / "models" / graph.dataset / f"{name}.pt",
+            stops=[(c.epochs, c.patience) for c in own] if candidates else (),
+        )
+        runs.append((structure, result))
     users = export.ids["User"][active].tolist()
-    chosen, personas, memory = run, centred(result.personas[active]), result.memory
+    result = runs[0][1]
+    chosen, personas, memory = config, centred(result.personas[active]), result.memory
+    mean = result.personas[active].mean(axis=0)
     tuning: list[dict[str, object]] = []
     if candidates:
         split = load_split(home, graph.dataset, recorded_split_hash(graph))
         data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
-        scores = []
+        scores, stops = [], []
         for candidate in candidates:
-            stop = result.stopped[(candidate.epochs, candidate.patience)]
+            found = next(r for s, r in runs if _structure(candidate, s))
+            stop = found.stopped[(candidate.epochs, candidate.patience)]
             score = validation_ndcg(users, centred(stop.personas[active]), data)
             scores.append(-np.inf if np.isnan(score) else score)
+            stops.append((found, stop))
+            changes = {k: getattr(candidate, k) for k in HDGI_TUNED}
+            if fusions:
+                changes |= {k: getattr(candidate, k) for f in structures for k in f}
             tuning.append(
                 {
-                    "changes": {k: getattr(candidate, k) for k in HDGI_TUNED},
+                    "changes": changes,
                     "valid_ndcg10": round(score, 5),
                     "epochs_run": stop.epochs_run,
                     "best_epoch": stop.best_epoch,
                 }
             )
-        chosen = candidates[int(np.argmax(scores))]  # the first of equals
-        stop = result.stopped[(chosen.epochs, chosen.patience)]
+        best = int(np.argmax(scores))  # the first of equals
+        chosen, (result, stop) = candidates[best], stops[best]
         personas, memory = centred(stop.personas[active]), stop.memory
-    model = f"{family}:epochs{chosen.epochs}-patience{chosen.patience}" if candidates else family
+        mean = stop.personas[active].mean(axis=0)
+    model = family
+    if candidates:
+        fused = "pathnorm-" if chosen.path_norm and not config.path_norm else ""
+        model = f"{family}:{fused}epochs{chosen.epochs}-patience{chosen.patience}"
     version = write_personas(
         graph, users, personas, model=model, progress=progress, graph_version=export.version
     )
     if memory is not None:
-        mean = (stop.personas if candidates else result.personas)[active].mean(axis=0)
         save_memory(home, graph.dataset, version, memory, export.ids["Item"], mean)
     return PersonaReport(version, len(users), result, chosen, model, tuning)
+
+
+def _structure(candidate: HDGIConfig, structure: dict[str, bool]) -> bool:
+    """Whether ``candidate`` has the settings of ``structure``."""
+    return all(getattr(candidate, k) == v for k, v in structure.items())
 
 
 def memory_path(home: Path, dataset: str, version: str) -> Path:
@@ -306,7 +338,10 @@ def model_name(config: HDGIConfig, seed: int, candidates: Sequence[HDGIConfig] =
     chosen after a colon)."""
     if candidates:
         limits = [(c.epochs, c.patience) for c in candidates]
-        length = f"-tuned{fingerprint({'limits': limits})[:8]}"
+        tuned: dict[str, object] = {"limits": limits}
+        if any(c.path_norm != config.path_norm for c in candidates):
+            tuned["path_norm"] = [c.path_norm for c in candidates]
+        length = f"-tuned{fingerprint(tuned)[:8]}"
     else:
         length = f"-epochs{config.epochs}-patience{config.patience}"
     # Settings added later name themselves only when changed, so that personas trained
@@ -318,6 +353,36 @@ def model_name(config: HDGIConfig, seed: int, candidates: Sequence[HDGIConfig] =
         f"hdgi-{config.hidden_channels}d-lr{config.lr:g}-taste{config.taste_weight:g}"
         f"-profile{config.profile_weight:g}{extra}{length}"
         f"-seed{seed}-code{code_digest(Path(learners.hdgi.__file__).parent)[:8]}"
+    )
+
+
+_NUMBER = r"([0-9.e+-]+?)"
+
+
+def published_config(model: str) -> HDGIConfig:
+    """The HDGI settings a published persona model's name records (:func:`model_name`'s
+    format; a chosen length and fusion after the colon), so that experiments which retrain
+    HDGI (the unseen-user scenario) train it as the published personas were."""
+    family, _, chosen = model.partition(":")
+
+    def found(pattern: str, text: str) -> str:
+        match = re.search(pattern, text)
+        if match is None:
+            raise PersonaError(f"cannot read HDGI settings from the persona model {model!r}")
+        return match.group(1)
+
+    rest = r"(?=-pathnorm|-mean|-pathdrop|-epochs|-tuned)"
+    dropout = re.search(rf"-pathdrop{_NUMBER}(?=-epochs|-tuned)", family)
+    return HDGIConfig(
+        hidden_channels=int(found(r"^hdgi-(\d+)d-", family)),
+        lr=float(found(rf"-lr{_NUMBER}-taste", family)),
+        taste_weight=float(found(rf"-taste{_NUMBER}-profile", family)),
+        profile_weight=float(found(rf"-profile{_NUMBER}{rest}", family)),
+        path_norm="-pathnorm" in family or chosen.startswith("pathnorm-"),
+        fusion="mean" if "-mean" in family else "attention",
+        path_dropout=float(dropout.group(1)) if dropout else 0.0,
+        epochs=int(found(r"epochs(\d+)", chosen or family)),
+        patience=int(found(r"patience(\d+)", chosen or family)),
     )
 
 

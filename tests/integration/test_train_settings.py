@@ -49,7 +49,11 @@ def test_train_chooses_and_records_settings_on_validation(
         lengths = {
             f"epochs{c.get('epochs', 800)}-patience{c.get('patience', 100)}" for c in HDGI_GRID
         }
-        assert model.split(":")[1] in lengths
+        family, chosen = model.split(":")
+        assert chosen.removeprefix("pathnorm-") in lengths
+        # both fusions trained once each (every length from one run), the better published
+        kept = tmp_path / "home" / "models" / name
+        assert (kept / f"{family}.pt").exists() and (kept / f"{family}-pathnormTrue.pt").exists()
         # the same settings again: up to date, whichever length was chosen
         assert main(["personas", "--dataset", name, "--quiet", "--if-stale"]) == 0
         assert persona_model(db.graph(name)) == model

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import learners.hdgi
-from recommender.config import HDGI_GRID, HDGIConfig
-from recommender.pipelines.persona_learning import centred, model_name
+from recommender.config import HDGI_FUSIONS, HDGI_GRID, HDGIConfig
+from recommender.pipelines.persona_learning import (
+    PersonaError,
+    centred,
+    model_name,
+    published_config,
+)
 from recommender.util.hashing import code_digest
 
 
@@ -30,6 +36,9 @@ def test_a_tuned_model_is_named_by_its_candidates_not_by_one_length() -> None:
     assert "-tuned" in name and "epochs" not in name and ":" not in name
     assert model_name(config, 2, candidates[:2]) != name
     assert model_name(config, 2, candidates) == name
+    # choosing the fusion too names another model
+    both = [config.model_copy(update={**f, **c}) for f in HDGI_FUSIONS for c in HDGI_GRID]
+    assert len(both) == 2 * len(candidates) and model_name(config, 2, both) != name
 
 
 def test_centred_personas_have_zero_mean() -> None:
@@ -37,3 +46,24 @@ def test_centred_personas_have_zero_mean() -> None:
     personas = rng.standard_normal((5, 3)).astype(np.float32) + 4.0
     np.testing.assert_allclose(centred(personas).mean(axis=0), 0, atol=1e-6)
     assert centred(personas).dtype == np.float32
+
+
+def test_the_settings_are_read_back_from_a_published_model_name() -> None:
+    for config in (
+        HDGIConfig(),
+        HDGIConfig(lr=1e-5, taste_weight=0.5, path_norm=True),
+        HDGIConfig(fusion="mean", path_dropout=0.3, epochs=200, patience=25, profile_weight=0),
+    ):
+        assert published_config(model_name(config, 3)) == config
+    # a length and fusion chosen on validation follow the colon
+    base = HDGIConfig()
+    tuned = [base.model_copy(update={**f, **c}) for f in HDGI_FUSIONS for c in HDGI_GRID]
+    name = model_name(base, 0, tuned) + ":pathnorm-epochs200-patience25"
+    assert published_config(name) == base.model_copy(
+        update={"path_norm": True, "epochs": 200, "patience": 25}
+    )
+    assert published_config(model_name(base, 0, tuned) + ":epochs800-patience25") == (
+        base.model_copy(update={"patience": 25})
+    )
+    with pytest.raises(PersonaError):
+        published_config("not-a-persona-model")
