@@ -130,7 +130,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from recommender.config import HDGIConfig
         from recommender.experiments.scenarios import UNSEEN_PREFIX
         from recommender.experiments.unseen import run_unseen
-        from recommender.pipelines.persona_learning import published_config
+        from recommender.pipelines.persona_names import published_config
 
         # HDGI retrained without the held-out users as the published personas were trained
         hdgi = published_config(personas) if personas else HDGIConfig()

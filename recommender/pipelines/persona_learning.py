@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-import learners.hdgi
 from kgstore.export import ExportError, GraphExport, export_graph
 from kgstore.graph import Graph
 from kgstore.personas import (
@@ -32,7 +31,8 @@ from learners.sasrec.data import SequenceData
 from recommender.config import HDGI_TUNED, HDGIConfig
 from recommender.evaluation.metrics import ndcg
 from recommender.evaluation.neighbours import neighbour_ranks
-from recommender.util.hashing import code_digest, fingerprint
+from recommender.pipelines.persona_names import PersonaError as PersonaError
+from recommender.pipelines.persona_names import model_name, published_config
 
 
 @dataclass
@@ -69,31 +69,22 @@ def learn_personas(
     :mod:`recommender.evaluation.neighbours`) are published; a tie keeps the earlier
     candidate."""
     export = export_graph(graph, home / "cache" / "export", progress)
-    # each fusion with every setting any fusion changes, so that each candidate has one
+    # Each fusion with every length; one run per fusion, as long as its longest candidate.
     keys = sorted({k for f in fusions for k in f})
     structures = [{k: f.get(k, getattr(config, k)) for k in keys} for f in fusions] or [{}]
-    lengths = [dict(c) for c in grid] or [{}]
-    candidates = (
-        [config.model_copy(update={**f, **c}) for f in structures for c in lengths]
-        if grid or fusions
-        else []
-    )
+    plans = [(s, [config.model_copy(update={**s, **c}) for c in grid or [{}]]) for s in structures]
+    tuned = bool(grid or fusions)
+    candidates = [c for _, own in plans for c in own] if tuned else []
     family = model_name(config, seed, candidates)
     if if_stale and personas_current(graph, export.version, family):
         return None
     active = active_users(export)
     if len(active) == 0:
         raise ExportError(f"no user of {graph.dataset!r} has a training interaction")
-    # One training run per fusion, as long as its longest candidate.
-    runs: list[tuple[dict[str, bool], TrainResult]] = []
-    for structure in structures:
-        own = [c for c in candidates if _structure(c, structure)] or [config]
-        run = config.model_copy(
-            update={
-                **structure,
-                "epochs": max(c.epochs for c in own),
-                "patience": max(c.patience for c in own),
-            }
+    trained: list[TrainResult] = []  # each candidate's run, in the order of ``candidates``
+    for structure, own in plans:
+        run = own[0].model_copy(
+            update={"epochs": max(c.epochs for c in own), "patience": max(c.patience for c in own)}
         )
         changed = {k: v for k, v in structure.items() if getattr(config, k) != v}
         name = family + "".join(f"-{k.replace('_', '')}{v}" for k, v in changed.items())
@@ -104,39 +95,34 @@ def learn_personas(
             device,
             progress,
             checkpoint=home / "models" / graph.dataset / f"{name}.pt",
-            stops=[(c.epochs, c.patience) for c in own] if candidates else (),
+            stops=[(c.epochs, c.patience) for c in own] if tuned else (),
         )
-        runs.append((structure, result))
+        trained += [result] * len(own)
     users = export.ids["User"][active].tolist()
-    result = runs[0][1]
-    chosen, personas, memory = config, centred(result.personas[active]), result.memory
-    mean = result.personas[active].mean(axis=0)
+    chosen, result = config, trained[0]
+    best_personas, memory = result.personas, result.memory
     tuning: list[dict[str, object]] = []
     if candidates:
         split = load_split(home, graph.dataset, recorded_split_hash(graph))
         data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
-        scores, stops = [], []
-        for candidate in candidates:
-            found = next(r for s, r in runs if _structure(candidate, s))
-            stop = found.stopped[(candidate.epochs, candidate.patience)]
+        pairs = zip(candidates, trained, strict=True)
+        stops = [run.stopped[(c.epochs, c.patience)] for c, run in pairs]
+        scores = []
+        for candidate, stop in zip(candidates, stops, strict=True):
             score = validation_ndcg(users, centred(stop.personas[active]), data)
             scores.append(-np.inf if np.isnan(score) else score)
-            stops.append((found, stop))
-            changes = {k: getattr(candidate, k) for k in HDGI_TUNED}
-            if fusions:
-                changes |= {k: getattr(candidate, k) for f in structures for k in f}
             tuning.append(
                 {
-                    "changes": changes,
+                    "changes": {k: getattr(candidate, k) for k in (*HDGI_TUNED, *keys)},
                     "valid_ndcg10": round(score, 5),
                     "epochs_run": stop.epochs_run,
                     "best_epoch": stop.best_epoch,
                 }
             )
         best = int(np.argmax(scores))  # the first of equals
-        chosen, (result, stop) = candidates[best], stops[best]
-        personas, memory = centred(stop.personas[active]), stop.memory
-        mean = stop.personas[active].mean(axis=0)
+        chosen, result = candidates[best], trained[best]
+        best_personas, memory = stops[best].personas, stops[best].memory
+    personas = centred(best_personas[active])
     model = family
     if candidates:
         fused = "pathnorm-" if chosen.path_norm and not config.path_norm else ""
@@ -145,13 +131,9 @@ def learn_personas(
         graph, users, personas, model=model, progress=progress, graph_version=export.version
     )
     if memory is not None:
+        mean = best_personas[active].mean(axis=0)
         save_memory(home, graph.dataset, version, memory, export.ids["Item"], mean)
     return PersonaReport(version, len(users), result, chosen, model, tuning)
-
-
-def _structure(candidate: HDGIConfig, structure: dict[str, bool]) -> bool:
-    """Whether ``candidate`` has the settings of ``structure``."""
-    return all(getattr(candidate, k) == v for k, v in structure.items())
 
 
 def memory_path(home: Path, dataset: str, version: str) -> Path:
@@ -226,10 +208,6 @@ def add_user_personas(graph: Graph, home: Path, users: Sequence[str]) -> AddedPe
     return AddedPersonas(current, list(users), vectors.astype(np.float32), unknown)
 
 
-class PersonaError(RuntimeError):
-    """Personas cannot be computed as asked."""
-
-
 def restore_memory(graph: Graph, home: Path, progress: bool = False) -> Path:
     """The persona memory of the current personas, rebuilt from their training checkpoint
     (for personas published before memories were kept), without retraining: the encoder is
@@ -252,6 +230,7 @@ def restore_memory(graph: Graph, home: Path, progress: bool = False) -> Path:
     if seed is None or ":" in model:
         # a chosen training length is a shorter run than the checkpoint's: not rebuildable
         raise PersonaError(f"the memory of {model} cannot be rebuilt; run kgrec personas")
+    settings = published_config(family)
     export = export_graph(graph, home / "cache" / "export", progress)
     if not personas_current(graph, export.version, family):
         raise PersonaError(f"the graph of {graph.dataset!r} changed since its personas")
@@ -271,8 +250,8 @@ def restore_memory(graph: Graph, home: Path, progress: bool = False) -> Path:
         {t: f.shape[1] for t, f in inputs.x.items()},
         hidden,
         user_metapaths(inputs.type_pairs),
-        path_norm="-pathnorm" in family,
-        fusion="mean" if "-mean" in family else "attention",
+        path_norm=settings.path_norm,
+        fusion=settings.fusion,
     )
     encoder.load_state_dict(encoder_state)
     encoder.eval()
@@ -328,62 +307,6 @@ def validation_ndcg(users: Sequence[str], personas: np.ndarray, data: SequenceDa
     aligned[rows[rows >= 0]] = personas[rows >= 0]
     ranks = neighbour_ranks(aligned, data, "valid")
     return ndcg(ranks, 10) if len(ranks) else float("nan")
-
-
-def model_name(config: HDGIConfig, seed: int, candidates: Sequence[HDGIConfig] = ()) -> str:
-    """The persona model's name on the User nodes: what changes the personas changes it
-    (the settings, and a digest of HDGI's code), so ``--if-stale`` retrains after a change of
-    settings or an upgrade that changes the model. Training lengths chosen from
-    ``candidates`` are named by a digest of the candidates (the published name adds the one
-    chosen after a colon)."""
-    if candidates:
-        limits = [(c.epochs, c.patience) for c in candidates]
-        tuned: dict[str, object] = {"limits": limits}
-        if any(c.path_norm != config.path_norm for c in candidates):
-            tuned["path_norm"] = [c.path_norm for c in candidates]
-        length = f"-tuned{fingerprint(tuned)[:8]}"
-    else:
-        length = f"-epochs{config.epochs}-patience{config.patience}"
-    # Settings added later name themselves only when changed, so that personas trained
-    # before they existed keep their names (and stay current).
-    extra = "-pathnorm" if config.path_norm else ""
-    extra += "" if config.fusion == "attention" else f"-{config.fusion}"
-    extra += f"-pathdrop{config.path_dropout:g}" if config.path_dropout else ""
-    return (
-        f"hdgi-{config.hidden_channels}d-lr{config.lr:g}-taste{config.taste_weight:g}"
-        f"-profile{config.profile_weight:g}{extra}{length}"
-        f"-seed{seed}-code{code_digest(Path(learners.hdgi.__file__).parent)[:8]}"
-    )
-
-
-_NUMBER = r"([0-9.e+-]+?)"
-
-
-def published_config(model: str) -> HDGIConfig:
-    """The HDGI settings a published persona model's name records (:func:`model_name`'s
-    format; a chosen length and fusion after the colon), so that experiments which retrain
-    HDGI (the unseen-user scenario) train it as the published personas were."""
-    family, _, chosen = model.partition(":")
-
-    def found(pattern: str, text: str) -> str:
-        match = re.search(pattern, text)
-        if match is None:
-            raise PersonaError(f"cannot read HDGI settings from the persona model {model!r}")
-        return match.group(1)
-
-    rest = r"(?=-pathnorm|-mean|-pathdrop|-epochs|-tuned)"
-    dropout = re.search(rf"-pathdrop{_NUMBER}(?=-epochs|-tuned)", family)
-    return HDGIConfig(
-        hidden_channels=int(found(r"^hdgi-(\d+)d-", family)),
-        lr=float(found(rf"-lr{_NUMBER}-taste", family)),
-        taste_weight=float(found(rf"-taste{_NUMBER}-profile", family)),
-        profile_weight=float(found(rf"-profile{_NUMBER}{rest}", family)),
-        path_norm="-pathnorm" in family or chosen.startswith("pathnorm-"),
-        fusion="mean" if "-mean" in family else "attention",
-        path_dropout=float(dropout.group(1)) if dropout else 0.0,
-        epochs=int(found(r"epochs(\d+)", chosen or family)),
-        patience=int(found(r"patience(\d+)", chosen or family)),
-    )
 
 
 def train_on_export(

@@ -9,12 +9,8 @@ import pytest
 
 import learners.hdgi
 from recommender.config import HDGI_FUSIONS, HDGI_GRID, HDGIConfig
-from recommender.pipelines.persona_learning import (
-    PersonaError,
-    centred,
-    model_name,
-    published_config,
-)
+from recommender.pipelines.persona_learning import centred
+from recommender.pipelines.persona_names import PersonaError, model_name, published_config
 from recommender.util.hashing import code_digest
 
 
