@@ -48,6 +48,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not 1 <= args.budget <= BUDGET:
         raise SettingsError(f"--budget must be from 1 to {BUDGET}, not {args.budget}")
     seeds, out, home = tuple(range(args.seeds)), Path(args.out), kgrec_home()
+    run_seeds = seeds
+    if args.train_seed is not None:
+        if not 0 <= args.train_seed < args.seeds:
+            raise SettingsError(
+                f"--train-seed must be one of the run's seeds, 0 to {args.seeds - 1}, "
+                f"not {args.train_seed}"
+            )
+        # Seed 0's models decide the fusions every later seed uses: kept, or trained first.
+        run_seeds = tuple(sorted({0, args.train_seed}))
     peers = tuple(args.peers)
     kinds, augment = tuple(args.session_graphs or ()), tuple(args.augment or ())
     plan = out / f"compare-{args.dataset}-plan.md"
@@ -122,9 +131,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"report so far ({done}): {partial}")
 
     comparison = run_comparison(
-        inputs, chosen, seeds, variants, device, progress, store=store, controls=True,
+        inputs, chosen, run_seeds, variants, device, progress, store=store, controls=True,
         anonymous=anonymous or None, companions=companions,
-        on_seed=after_seed if len(seeds) > 1 else None,
+        on_seed=after_seed if len(seeds) > 1 and args.train_seed is None else None,
     )  # fmt: skip
     if args.unseen:
         from recommender.config import HDGIConfig
@@ -135,7 +144,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         # HDGI retrained without the held-out users as the published personas were trained
         hdgi = published_config(personas) if personas else HDGIConfig()
         unseen, _, by_length = run_unseen(
-            inputs, export, chosen, hdgi, seeds, device, store_root, progress
+            inputs, export, chosen, hdgi, run_seeds, device, store_root, progress
         )
         comparison.runs.extend(unseen)
         comparison.sweep[UNSEEN_PREFIX] = by_length
@@ -149,9 +158,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
             knowledge = knowledge_files(export, progress=progress)
         found = compare.run_peers(
-            python, split, inputs, peers, seeds, chosen, device, cache, args.budget,
+            python, split, inputs, peers, run_seeds, chosen, device, cache, args.budget,
             knowledge=knowledge,
         )  # fmt: skip
+    if args.train_seed is not None:
+        print(
+            f"the models of seed {args.train_seed} are kept under {home}; no report from a "
+            "--train-seed run: the same command without it writes the report from the kept "
+            "models"
+        )
+        return 0
     strongest = compare.add_peers(comparison, found, inputs.data)
     sections = [
         "## Analysis plan (as written before the run)",
@@ -210,6 +226,15 @@ def register(experiments: Any) -> None:
     )
     common.add_dataset(q)
     q.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    q.add_argument(
+        "--train-seed",
+        type=int,
+        metavar="SEED",
+        help="only train (or find kept) the models of this one seed, and of seed 0 whose "
+        "fusion choices it follows, then stop without a report: to spread one comparison over "
+        "processes or machines that share KGREC_HOME, one --train-seed each, before the same "
+        "command without it writes the report from the kept models",
+    )
     common.add_sasrec_options(q, full=False)
     q.add_argument(
         "--budget",

@@ -1,6 +1,7 @@
 """``kgrec experiment compare`` end to end on a small generated dataset in the real Neo4j:
 kgrec's rows, the controls and one RecBole peer, every model scored by the one evaluator,
-the analysis plan written first and kept, and a second run that trains nothing."""
+the analysis plan written first and kept, a seed trained by a ``--train-seed`` run of its own
+and found kept, and a second run that trains nothing."""
 
 from __future__ import annotations
 
@@ -49,7 +50,20 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "--session-graphs", "srgnn", "gcegnn", "llm-dmsrec-srgnn", "llm-dmsrec-srgnn-no-kl",
         "--augment", "sasrec", "srgnn",
     ]  # fmt: skip
+    # One seed's models trained by a process of its own first, as a second machine would.
+    assert main([*command, "--train-seed", "1"]) == 0, capsys.readouterr().err
+    assert "no report from a --train-seed run" in capsys.readouterr().out
+    assert not out.joinpath(f"compare-{graph.dataset}.md").exists()
+    table3 = home / "experiments" / "table3"
+    assert {"seed0", "seed1"} <= {p.name.split("--")[2] for p in table3.rglob("*--seed*.pt")}
+    assert list((table3 / graph.dataset / "unseen").rglob("*--seed1*.pt"))
+
     assert main(command) == 0, capsys.readouterr().err
+    first = capsys.readouterr().out
+    for line in first.splitlines():  # nothing of seed 1 trained again
+        if line.startswith("seed 1 ") and " at epoch " in line:
+            assert line.endswith("(kept from an earlier run)"), line
+    assert "seed 1 None / Description (LLM): valid NDCG@10" in first
     partial = home / "experiments" / "compare" / graph.dataset / "partial"
     so_far = (partial / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     assert so_far.startswith("# Comparison (partial: 2 of 2 seeds, no peers yet)")

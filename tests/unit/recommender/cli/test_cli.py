@@ -117,6 +117,17 @@ def test_an_invalid_setting_is_one_clear_line(
     assert "kgrec: invalid setting" in capsys.readouterr().err
 
 
+def test_a_train_seed_outside_the_runs_seeds_is_refused_before_any_connection(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:9")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    command = ["experiment", "compare", "--dataset", "d", "--seeds", "3", "--train-seed"]
+    assert main([*command, "3"]) == 2
+    assert "--train-seed must be one of the run's seeds, 0 to 2, not 3" in capsys.readouterr().err
+    assert main([*command, "-1"]) == 2
+
+
 def test_an_unsafe_dataset_name_is_refused_before_anything_is_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
