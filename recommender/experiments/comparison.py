@@ -116,6 +116,8 @@ class RetrieverComparison:
     sweep: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     # Per evaluated user: whether the test target is a tail item (popularity-bias measures).
     tail: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # Per evaluated user: whether the user is cold (at most COLD_MAX_TRAIN training items).
+    cold: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def rows(self) -> list[Row]:
         """The standard scenario's rows, in the order they were run."""
@@ -168,7 +170,8 @@ def run_comparison(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data = inputs.data
     users = data.evaluable("test")
-    cold = users[cold_mask(data, users)]
+    is_cold = cold_mask(data, users)
+    cold = users[is_cold]
     popularity = item_popularity(data.train, data.n_items)
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
@@ -263,6 +266,7 @@ def run_comparison(
             if sweep
             else {},
             tail_users(data, "test", users),
+            is_cold,
         )
         if on_seed is not None:
             on_seed(comparison)

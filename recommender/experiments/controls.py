@@ -20,6 +20,7 @@ from recommender.evaluation.statistics import (
 )
 from recommender.experiments.comparison import (
     BLENDED,
+    COLD_MAX_TRAIN,
     PLAIN_BLEND,
     RANDOM_BLEND,
     RetrieverComparison,
@@ -66,10 +67,14 @@ class Comparison:
 
 
 def per_seed_values(
-    table: RetrieverComparison, row: Row, metric: str, k: int
+    table: RetrieverComparison, row: Row, metric: str, k: int, users: np.ndarray | None = None
 ) -> dict[int, np.ndarray]:
-    """Per seed, the per-user values of ``metric@k`` (users in the table's order)."""
-    return {run.seed: per_user(run.ranks, metric, k) for run in table.by_row(row)}
+    """Per seed, the per-user values of ``metric@k`` (users in the table's order; only those
+    where the mask ``users`` is True, if given)."""
+    return {
+        run.seed: per_user(run.ranks if users is None else run.ranks[users], metric, k)
+        for run in table.by_row(row)
+    }
 
 
 def compare_controls(
@@ -77,15 +82,17 @@ def compare_controls(
     primary: Sequence[tuple[Row, Row]] = (),
     resamples: int = 2_000,
     seed: int = 0,
+    users: np.ndarray | None = None,
 ) -> list[Comparison]:
     """Every pair of ``primary`` and :data:`CONTROL_PAIRS` whose two rows ran, on every
-    measured metric."""
+    measured metric; over the users where the mask ``users`` is True, if given (a family
+    of its own: Holm adjusts over its pairs only)."""
     found: list[Comparison] = []
     for metric, k in MEASURED:
         family: list[tuple[Row, Row, np.ndarray, np.ndarray]] = []
         for row, control in dict.fromkeys([*primary, *CONTROL_PAIRS]):
-            ours = per_seed_values(table, row, metric, k)
-            theirs = per_seed_values(table, control, metric, k)
+            ours = per_seed_values(table, row, metric, k, users)
+            theirs = per_seed_values(table, control, metric, k, users)
             seeds = sorted(set(ours) & set(theirs))
             if seeds:
                 with_graph = np.stack([ours[s] for s in seeds])
@@ -120,7 +127,8 @@ def compare_controls(
 def controls_markdown(
     table: RetrieverComparison, primary: Sequence[tuple[Row, Row]] = ()
 ) -> list[str]:
-    """The controls section of the report (empty when no pair ran)."""
+    """The controls section of the report (empty when no pair ran), then the same pairs on
+    the cold users alone, a family of their own (when the table has cold users)."""
     found = compare_controls(table, primary)
     if not found:
         return []
@@ -132,8 +140,22 @@ def controls_markdown(
         "and seeds; Wilcoxon signed-rank p on per-user values averaged over the seeds, "
         "Holm-adjusted over the comparisons of one metric; and p per seed.",
         "",
+        *_comparison_table(found),
     ]
-    lines += markdown_table(
+    if table.cold.any():
+        lines += [
+            f"### Cold users only ({int(table.cold.sum()):,})",
+            "",
+            "The same pairs and tests on the cold users alone (at most "
+            f"{COLD_MAX_TRAIN} training interactions), Holm-adjusted over this family only.",
+            "",
+            *_comparison_table(compare_controls(table, primary, users=table.cold)),
+        ]
+    return lines
+
+
+def _comparison_table(found: list[Comparison]) -> list[str]:
+    lines = markdown_table(
         ("row", "control", "metric", "difference [95% CI]", "relative", "p", "p (Holm)", "p/seed"),
         (
             (

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recommender.config import SASRecConfig
-from recommender.evaluation.metrics import MISS, summarise
+from recommender.evaluation.metrics import MISS, per_user, summarise
 from recommender.experiments.comparison import (
     BLENDED,
     PLAIN_BLEND,
@@ -102,3 +102,30 @@ def test_a_missed_target_counts_as_zero_for_both() -> None:
 @pytest.mark.parametrize("label", ["KG+LLM (shuffled)", "shuffled"])
 def test_the_shuffled_control_is_named_by_label_or_value(label: str) -> None:
     assert UserVector.from_label(label) is UserVector.SHUFFLED
+
+
+def test_cold_users_are_a_family_of_their_own_over_their_ranks_only() -> None:
+    table = comparison(offset=5)
+    cold = np.zeros(400, bool)
+    cold[:100] = True
+    for run in table.by_row(BLENDED):  # better than the plain blend on the cold users only
+        plain = next(r for r in table.by_row(PLAIN_BLEND) if r.seed == run.seed)
+        run.ranks = np.where(cold, run.ranks, plain.ranks)
+    table.cold = cold
+    everyone = compare_controls(table, resamples=100)[0]
+    alone = compare_controls(table, resamples=100, users=cold)[0]
+    expected = np.mean(
+        [
+            per_user(run.ranks[:100], "NDCG", 10).mean()
+            - per_user(plain.ranks[:100], "NDCG", 10).mean()
+            for run, plain in zip(table.by_row(BLENDED), table.by_row(PLAIN_BLEND), strict=True)
+        ]
+    )
+    assert alone.mean == pytest.approx(expected) and alone.mean > 0
+    assert everyone.mean == pytest.approx(alone.mean / 4)
+    text = "\n".join(controls_markdown(table))
+    assert "### Cold users only (100)" in text
+    cold_part = text[text.index("### Cold users only") :]
+    assert f"| {BLENDED.label} | {PLAIN_BLEND.label} | NDCG@10 | {alone.mean:+.4f} [" in cold_part
+    table.cold = np.zeros(400, bool)  # no cold user: no section
+    assert "Cold users only" not in "\n".join(controls_markdown(table))
