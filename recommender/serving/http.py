@@ -3,6 +3,7 @@ say what to fix, and OpenAPI docs at ``/docs``. ``kgrec serve`` runs it with uvi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any, TypeVar
@@ -23,6 +24,7 @@ from recommender.serving.recommender import Recommender
 
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 
 class RecommendRequest(BaseModel):
@@ -147,6 +149,8 @@ def _routes(recommender: Recommender) -> FastAPI:
                 "database_timeout",
                 f"Neo4j did not answer within {recommender.config.query_timeout_s:g} s",
             )
+        # Handled here, so the server never sees it: logged, or "see its log" finds nothing.
+        _log.error("%s %s: %s", request.method, request.url.path, error.code, exc_info=error)
         return await _internal(request, error)
 
     async def _bounded(function: Callable[..., T], *args: Any) -> T:

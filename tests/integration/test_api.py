@@ -4,6 +4,7 @@ every bad-input case answered by a clear error that writes nothing."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -456,6 +457,27 @@ def test_a_query_over_its_timeout_is_a_json_503_and_a_defect_a_json_500(
         answer = client.get("/items/i1")
         assert answer.status_code == status
         assert answer.json()["error"] == code and "a bug" not in answer.text
+
+
+def test_an_unexpected_neo4j_error_is_a_json_500_and_logged(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused = neo4j.exceptions.Neo4jError._hydrate_neo4j(
+        code="Neo.ClientError.Statement.SyntaxError", message="secret internals"
+    )
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise refused
+
+    monkeypatch.setattr(recommender, "item", failing)
+    client = TestClient(create_app(recommender), raise_server_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="recommender.serving.http"):
+        answer = client.get("/items/i1")
+    assert answer.status_code == 500 and answer.json()["error"] == "internal_error"
+    assert "secret internals" not in answer.text
+    (logged,) = [r for r in caplog.records if r.name == "recommender.serving.http"]
+    assert "GET /items/i1" in logged.getMessage() and "SyntaxError" in logged.getMessage()
+    assert logged.exc_info is not None and logged.exc_info[1] is refused
 
 
 def test_the_service_bounds_bodies_and_checks_the_token(recommender: Recommender) -> None:
