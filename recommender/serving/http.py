@@ -25,6 +25,9 @@ from recommender.serving.recommender import Recommender
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
+# Transactions the server ended (shutting down, or an administrator's TERMINATE): the driver
+# reports them as client errors, but the request may succeed once the database is back.
+_ENDED_BY_SERVER = ("Transaction.Terminated", "Transaction.LockClientStopped")
 
 
 class RecommendRequest(BaseModel):
@@ -149,6 +152,8 @@ def _routes(recommender: Recommender) -> FastAPI:
                 "database_timeout",
                 f"Neo4j did not answer within {recommender.config.query_timeout_s:g} s",
             )
+        if any(ended in (error.code or "") for ended in _ENDED_BY_SERVER):
+            return _error(503, "database_unavailable", f"Neo4j ended the query: {error.message}")
         # Handled here, so the server never sees it: logged, or "see its log" finds nothing.
         _log.error("%s %s: %s", request.method, request.url.path, error.code, exc_info=error)
         return await _internal(request, error)

@@ -437,15 +437,20 @@ def test_an_unavailable_database_is_a_json_503(
     assert answer.json()["error"] == "database_unavailable"
 
 
-def test_a_query_over_its_timeout_is_a_json_503_and_a_defect_a_json_500(
+def test_a_query_over_its_timeout_or_ended_by_the_server_is_a_json_503_and_a_defect_a_500(
     recommender: Recommender, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     timed_out = neo4j.exceptions.Neo4jError._hydrate_neo4j(
         code="Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
         message="terminated",
     )
+    ended = neo4j.exceptions.Neo4jError._hydrate_neo4j(
+        code="Neo.TransientError.Transaction.Terminated", message="the database is stopping"
+    )
+    assert isinstance(ended, neo4j.exceptions.ClientError)  # the driver's reclassification
     for error, status, code in (
         (timed_out, 503, "database_timeout"),
+        (ended, 503, "database_unavailable"),
         (RuntimeError("a bug"), 500, "internal_error"),
     ):
 
