@@ -168,7 +168,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "models"
         )
         return 0
-    strongest = compare.add_peers(comparison, found, inputs.data)
+    strongest = compare.add_peers(comparison, found)
     sections = [
         "## Analysis plan (as written before the run)",
         "",

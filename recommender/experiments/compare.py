@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from learners.sasrec.data import SequenceData
 from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import summarise
 from recommender.experiments.augmentation_rows import AUGMENTED
@@ -32,7 +31,6 @@ from recommender.experiments.comparison import (
     RetrieverComparison,
     Row,
     RunResult,
-    cold_mask,
 )
 from recommender.experiments.fingerprint import experiment_fingerprint
 from recommender.experiments.grids import BUDGET, PEER_GRIDS, grid_lines, kgrec_configs
@@ -160,14 +158,11 @@ def run_peers(
     return found
 
 
-def add_peers(
-    comparison: RetrieverComparison, peers: dict[str, PeerRuns], data: SequenceData
-) -> Row | None:
+def add_peers(comparison: RetrieverComparison, peers: dict[str, PeerRuns]) -> Row | None:
     """The peers' runs as rows of ``comparison`` (their test ranks are of the same users, in
     the same order); returns the strongest peer's row (best mean validation NDCG@10), or
     None without peers."""
-    users = comparison.users
-    cold = cold_mask(data, users)
+    users, cold = comparison.users, comparison.cold
     for model, runs in peers.items():
         for result in runs.runs:
             if len(result.test_ranks) != len(users):

@@ -105,7 +105,6 @@ class RetrieverComparison:
     seeds: tuple[int, ...]
     n_items: int
     users: np.ndarray  # evaluated (test) users
-    cold_users: int
     runs: list[RunResult]
     fusion: dict[str, Fusion]  # row key -> fusion chosen on validation
     config: SASRecConfig
@@ -118,6 +117,11 @@ class RetrieverComparison:
     tail: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     # Per evaluated user: whether the user is cold (at most COLD_MAX_TRAIN training items).
     cold: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @property
+    def cold_users(self) -> int:
+        """How many evaluated users are cold."""
+        return int(self.cold.sum())
 
     def rows(self) -> list[Row]:
         """The standard scenario's rows, in the order they were run."""
@@ -170,8 +174,7 @@ def run_comparison(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data = inputs.data
     users = data.evaluable("test")
-    is_cold = cold_mask(data, users)
-    cold = users[is_cold]
+    cold = cold_mask(data, users)
     popularity = item_popularity(data.train, data.n_items)
     chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
@@ -186,7 +189,7 @@ def run_comparison(
             )
             if run.fusion is not None:
                 chosen[variant.key] = run.fusion
-            _score(run, full_ranks(model, data, "test", users), users, cold)
+            _score(run, full_ranks(model, data, "test", users), cold)
             run.lists = _lists(sasrec_scorer(model), data, users, popularity)
             runs.append(run)
             models[variant] = model
@@ -199,7 +202,7 @@ def run_comparison(
                 np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
                 best_epoch=fit.best_epoch,
             )  # fmt: skip
-            _score(run, rank_users(fit.scorer, data, "test", users), users, cold)
+            _score(run, rank_users(fit.scorer, data, "test", users), cold)
             run.lists = _lists(fit.scorer, data, users, popularity)
             runs.append(run)
         retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
@@ -207,7 +210,7 @@ def run_comparison(
         if retriever is not None and reranker is not None:
             ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES)
             run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
-            _score(run, ranks, users, cold)
+            _score(run, ranks, cold)
             runs.append(run)
             blended = _blend(BLENDED, retriever, reranker, inputs, seed, users, cold, log)
             runs.append(blended)
@@ -248,7 +251,7 @@ def run_comparison(
                         Row(ANONYMOUS_PREFIX + key, ANONYMOUS_LABELS[key]), seed, None, {}, {},
                         None, ranks,
                     )  # fmt: skip
-                    _score(run, ranks, users, cold)
+                    _score(run, ranks, cold)
                     runs.append(run)
                     log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
         comparison = RetrieverComparison(
@@ -256,7 +259,6 @@ def run_comparison(
             tuple(seeds[: seeds.index(seed) + 1]),
             data.n_items,
             users,
-            len(cold),
             list(runs),
             dict(chosen),
             config,
@@ -266,7 +268,7 @@ def run_comparison(
             if sweep
             else {},
             tail_users(data, "test", users),
-            is_cold,
+            cold,
         )
         if on_seed is not None:
             on_seed(comparison)
@@ -344,7 +346,7 @@ def _blend(
     log(f"seed {seed} {row.key}: retriever weight {weight:g}, valid NDCG@10 {valid:.4f}")
     ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES, weight=weight)
     run = RunResult(row, seed, None, {"NDCG@10": valid}, {}, None, ranks, weight=weight)
-    _score(run, ranks, users, cold)
+    _score(run, ranks, cold)
     return run
 
 
@@ -355,8 +357,9 @@ def _lists(
     return list_measures(top_items(scorer, data, "test", users), popularity)
 
 
-def _score(run: RunResult, ranks: np.ndarray, users: np.ndarray, cold: np.ndarray) -> None:
+def _score(run: RunResult, ranks: np.ndarray, cold: np.ndarray) -> None:
+    """``run``'s test ranks and metrics, on all users and on the cold ones (mask ``cold``)."""
     run.ranks = ranks
     run.test = summarise(ranks)
-    if len(cold):
-        run.cold = summarise(ranks[np.isin(users, cold)])
+    if cold.any():
+        run.cold = summarise(ranks[cold])

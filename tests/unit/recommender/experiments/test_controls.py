@@ -69,7 +69,7 @@ def comparison(offset: float) -> RetrieverComparison:
         for row, ranks in ((BLENDED, better), (PLAIN_BLEND, base)):
             runs.append(RunResult(row, seed, None, {}, summarise(ranks), None, ranks))
     users = np.arange(400)
-    return RetrieverComparison("toy", (0, 1), 500, users, 0, runs, {}, SASRecConfig(), "cpu", 1.0)
+    return RetrieverComparison("toy", (0, 1), 500, users, runs, {}, SASRecConfig(), "cpu", 1.0)
 
 
 def test_controls_are_compared_with_intervals_and_holm() -> None:

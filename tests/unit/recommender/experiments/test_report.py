@@ -22,9 +22,7 @@ def table() -> RetrieverComparison:
         bad = np.where(rng.random(300) < 0.5, MISS, rng.integers(50, 500, 300))
         for row, ranks in ((GOOD, good), (BAD, bad), (AGAIN, good.copy())):
             runs.append(RunResult(row, seed, None, {"NDCG@10": 0.1}, summarise(ranks), None, ranks))
-    return RetrieverComparison(
-        "toy", (0, 1, 2), 500, users, 0, runs, {}, SASRecConfig(), "cpu", 1.0
-    )
+    return RetrieverComparison("toy", (0, 1, 2), 500, users, runs, {}, SASRecConfig(), "cpu", 1.0)
 
 
 def test_paired_tests_separate_different_rows_only() -> None:
