@@ -16,6 +16,7 @@ from recommender.experiments.grids import BUDGET, PEERS
 from recommender.experiments.session_kinds import INTENT_PREFIX, SESSION_MODELS
 
 if TYPE_CHECKING:
+    from recommender.config import SASRecConfig
     from recommender.experiments.session_graphs import IntentSource
 
 
@@ -69,6 +70,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )  # fmt: skip
         write_text_atomic(plan, text)
         print(f"analysis plan written before any training: {plan}")
+    cache = args.peer_results or home / "experiments" / "compare" / args.dataset / "peers"
+    if args.peers_only:
+        return peers_only(args, base, run_seeds, peers, cache)
     with common.graph(args.dataset) as graph:
         wanted = {UserVector.NONE, UserVector.RANDOM, UserVector.PERSONA, UserVector.SHUFFLED}
         if count_vectors(graph, "User", "llm_persona"):
@@ -151,15 +155,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     found = {}
     if peers:
         python = recbole_python(args.venv or home / "bench" / "recbole-venv")
-        cache = home / "experiments" / "compare" / args.dataset / "peers"
         knowledge = None
         if KNOWLEDGE_PEERS & set(peers):
             from recommender.experiments.peers.knowledge import knowledge_files
 
             knowledge = knowledge_files(export, progress=progress)
         found = compare.run_peers(
-            python, split, inputs, peers, run_seeds, chosen, device, cache, args.budget,
-            knowledge=knowledge,
+            python, split, inputs.data, args.dataset, peers, run_seeds, chosen, device, cache,
+            args.budget, knowledge=knowledge,
         )  # fmt: skip
     if args.train_seed is not None:
         print(
@@ -192,6 +195,54 @@ def cmd_compare(args: argparse.Namespace) -> int:
         primary=compare.primary_pairs(strongest),
     )
     print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def peers_only(
+    args: argparse.Namespace,
+    base: SASRecConfig,
+    seeds: tuple[int, ...],
+    peers: tuple[str, ...],
+    cache: Path,
+) -> int:
+    """Only the peers' runs (kept in ``cache``), none of kgrec's models and no report: the
+    grid and seeds of each peer as the full command would run them."""
+    import torch
+
+    from kgstore.export import export_graph
+    from kgstore.splits import in_time_order, load_split, recorded_split_hash
+    from learners.sasrec.data import SequenceData
+    from recommender.experiments import compare
+    from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
+
+    if not peers:
+        raise SettingsError("--peers-only needs at least one peer after --peers")
+    home = kgrec_home()
+    with common.graph(args.dataset) as graph:
+        export = export_graph(graph, home / "cache" / "export")
+        split = load_split(home, args.dataset, recorded_split_hash(graph))
+    data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
+    knowledge = None
+    if KNOWLEDGE_PEERS & set(peers):
+        from recommender.experiments.peers.knowledge import knowledge_files
+
+        knowledge = knowledge_files(export, progress=not args.quiet)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    python = recbole_python(args.venv or home / "bench" / "recbole-venv")
+    found = compare.run_peers(
+        python, split, data, args.dataset, peers, seeds, base, device, cache, args.budget,
+        knowledge=knowledge,
+    )  # fmt: skip
+    for model, runs in found.items():
+        print(
+            f"{model}: chosen {runs.selection.chosen}; valid NDCG@10 per seed "
+            + ", ".join(f"{run.best_valid:.4f}" for run in runs.runs)
+        )
+    print(
+        f"peer runs kept in {cache}; no report from a --peers-only run: the same command "
+        "without it (and the same --peer-results) writes the report and trains nothing the "
+        "peers need again"
+    )
     return 0
 
 
@@ -250,6 +301,22 @@ def register(experiments: Any) -> None:
         help="RecBole peers (default: all; none with a bare --peers)",
     )
     q.add_argument("--venv", type=Path, help="RecBole's environment (default: under KGREC_HOME)")
+    q.add_argument(
+        "--peer-results",
+        type=Path,
+        metavar="DIR",
+        help="where finished peer runs are kept, one JSON file each (default: under "
+        "KGREC_HOME): a folder under version control, or shared by machines, keeps hours of "
+        "RecBole training beyond one machine's life; runs are named by the split they "
+        "learn from, so any machine with the same data reuses them",
+    )
+    q.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="only the peers' runs (the grid on seed 0, then the chosen configuration's "
+        "seeds; --train-seed narrows the seeds), none of kgrec's models and no report. "
+        "Several such processes sharing --peer-results share the runs out between them",
+    )
     q.add_argument(
         "--anonymous",
         action=argparse.BooleanOptionalAction,

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 import learners.sasrec
+from learners.sasrec.data import SequenceData
 from recommender.config import SASRecConfig
 from recommender.pipelines import inputs as inputs_module
 from recommender.pipelines.inputs import RetrieverVariant, TrainingInputs, UserVector
@@ -44,6 +45,25 @@ def experiment_fingerprint(inputs: TrainingInputs, config: SASRecConfig, device:
                 np.asarray(data.valid, np.int64),
                 np.asarray(data.test, np.int64),
                 np.asarray(inputs.item_features, np.float32),
+            ),
+        }
+    )
+
+
+def sequence_fingerprint(dataset: str, data: SequenceData) -> str:
+    """Names what a peer trained outside kgrec learns from and is scored on: the dataset's
+    catalogue, users and split sequences, nothing else. Personas, item vectors and kgrec's
+    code do not change a peer's run, so they do not name it; nor do floating-point values,
+    so the same split names the same runs on any machine."""
+    lengths = np.array([len(seq) for seq in data.train], np.int64)
+    train = np.concatenate(data.train).astype(np.int64) if data.train else np.zeros(0, np.int64)
+    return fingerprint(
+        {
+            "dataset": dataset,
+            "items": [str(i) for i in data.items],
+            "users": [str(u) for u in data.users],
+            "arrays": array_digest(
+                lengths, train, np.asarray(data.valid, np.int64), np.asarray(data.test, np.int64)
             ),
         }
     )

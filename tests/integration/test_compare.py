@@ -1,7 +1,8 @@
 """``kgrec experiment compare`` end to end on a small generated dataset in the real Neo4j:
-kgrec's rows, the controls and one RecBole peer, every model scored by the one evaluator,
-the analysis plan written first and kept, a seed trained by a ``--train-seed`` run of its own
-and found kept, and a second run that trains nothing."""
+the peers first by a ``--peers-only`` run, then kgrec's rows, the controls and the kept
+peer runs, every model scored by the one evaluator, the analysis plan written first and
+kept, a seed trained by a ``--train-seed`` run of its own and found kept, and a second run
+that trains nothing."""
 
 from __future__ import annotations
 
@@ -48,8 +49,17 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "KSR", "--venv", str(venv),
         "--out", str(out), "--quiet", "--unseen",
         "--session-graphs", "srgnn", "gcegnn", "llm-dmsrec-srgnn", "llm-dmsrec-srgnn-no-kl",
-        "--augment", "sasrec", "srgnn",
+        "--augment", "sasrec", "srgnn", "--peer-results", "peers",
     ]  # fmt: skip
+    # The peers first, alone, into a folder given relative to where the command runs.
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--peers-only"]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "GRU4Rec: chosen GRU4Rec(" in printed and "KSR: chosen KSR(" in printed
+    assert "no report from a --peers-only run" in printed
+    assert not list(home.rglob("*--seed*.pt"))  # none of kgrec's models
+    peer_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "peers").glob("*.json")}
+    assert len(peer_files) == 6  # per peer: 2 configurations on seed 0, the chosen on seed 1
     # One seed's models trained by a process of its own first, as a second machine would.
     assert main([*command, "--train-seed", "1"]) == 0, capsys.readouterr().err
     assert "no report from a --train-seed run" in capsys.readouterr().out
@@ -140,6 +150,9 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     peer_runs = [run for run in raw["runs"] if run["key"] == "peer-gru4rec"]
     assert [run["seed"] for run in peer_runs] == [0, 1]
     assert all(0.0 <= value <= 1.0 for run in peer_runs for value in run["test"].values())
+
+    # The peers' runs were the --peers-only run's: none trained again.
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "peers").glob("*.json")} == peer_files
 
     # Again: every model is found, the plan is kept as it was, the report is the same.
     capsys.readouterr()

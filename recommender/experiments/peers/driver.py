@@ -24,6 +24,7 @@ import torch
 from kgstore.splits import in_time_order
 from learners.sasrec.data import SequenceData, Stage
 from recommender.experiments.peers.knowledge import KnowledgeFiles
+from recommender.util.locks import claim
 
 RECBOLE = ["numpy<2", "pandas<3", "setuptools<81", "scipy<1.15"]
 RECBOLE_DEPS = [
@@ -112,6 +113,13 @@ def recbole_python(venv: Path) -> Path:
     python = venv / "bin" / "python"
     if (venv / ".complete").exists():
         return python
+    with claim(venv.with_name(f".{venv.name}.lock"), wait=True):  # one creator at a time
+        if not (venv / ".complete").exists():
+            _create(venv, python)
+    return python
+
+
+def _create(venv: Path, python: Path) -> None:
     print(f"creating the RecBole environment in {venv} (once) ...", file=sys.stderr, flush=True)
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -130,7 +138,6 @@ def recbole_python(venv: Path) -> Path:
     # only what it lacks (torch and its libraries) comes from here.
     (Path(purelib) / "kgrec_torch.pth").write_text(site.getsitepackages()[0] + "\n")
     (venv / ".complete").touch()
-    return python
 
 
 def write_atomic(split: pd.DataFrame, folder: Path, name: str) -> None:
@@ -181,6 +188,7 @@ def run_peer(
     of this call, which raises :class:`PeerPaused`), it continues where it stopped and ends
     as an uninterrupted run would."""
     check_same_split(split)
+    work = work.resolve()  # the runner runs in it, so a relative path would not be found
     write_atomic(split, work, "kgrec")
     uses_knowledge = spec.model in KNOWLEDGE_PEERS
     if uses_knowledge:
