@@ -30,11 +30,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments import compare
     from recommender.experiments.companions import Companions, companion_lines
     from recommender.experiments.comparison import RetrieverComparison, run_comparison
-    from recommender.experiments.fingerprint import experiment_fingerprint
+    from recommender.experiments.fingerprint import experiment_fingerprint, sequence_fingerprint
     from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
     from recommender.experiments.report import write_all
     from recommender.experiments.runstore import RunStore
     from recommender.experiments.scenarios import session_ways
+    from recommender.experiments.seedrecords import (
+        SeedRecord,
+        SeedRecords,
+        kept_lines,
+        records_key,
+    )
     from recommender.pipelines.inputs import (
         VARIANTS,
         UserVector,
@@ -43,6 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     from recommender.pipelines.persona_learning import load_memory
     from recommender.util.files import write_text_atomic
+    from recommender.util.hashing import array_digest
     from recommender.util.machine import accelerator, machine
 
     base = common.sasrec_config(args)  # checked before connecting
@@ -70,7 +77,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )  # fmt: skip
         write_text_atomic(plan, text)
         print(f"analysis plan written before any training: {plan}")
-    cache = args.peer_results or home / "experiments" / "compare" / args.dataset / "peers"
+    kept = (args.records or home / "experiments" / "compare" / args.dataset / "records").resolve()
+    cache = kept / "peers"
     if args.peers_only:
         return peers_only(args, base, run_seeds, peers, cache)
     with common.graph(args.dataset) as graph:
@@ -91,10 +99,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     progress = not args.quiet
     store_root = home / "experiments" / "table3" / args.dataset
+    sequences = sequence_fingerprint(args.dataset, inputs.data)
+    asked: dict[str, object] = {
+        "sequences": sequences, "device": device.split(":")[0], "item_text": inputs.has_text,
+        "personas": personas,
+    }  # fmt: skip
+    grid = records_key({**asked, "base": base.model_dump(), "budget": args.budget})
     chosen, selection = compare.choose_kgrec(
-        inputs, base, device, store_root, args.budget, progress
-    )
+        inputs, base, device, store_root, args.budget, progress,
+        record=kept / "selection" / f"{grid}.json",
+    )  # fmt: skip
     store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
+    vectors = array_digest(
+        inputs.item_features, *(inputs.user_features[k] for k in sorted(inputs.user_features))
+    )
     memory = load_memory(home, args.dataset, inputs.persona_version)
     anonymous = session_ways(inputs, memory) if args.anonymous else {}
     cut = None
@@ -134,11 +152,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         write_all(so_far, partial, command, where, name="compare", title=f"Comparison ({done})")
         print(f"report so far ({done}): {partial}")
 
+    standard = SeedRecords(kept / "seeds" / records_key({
+        **asked, "settings": chosen.model_dump(), "rows": [v.key for v in variants],
+        "anonymous": sorted(anonymous), "session_models": kinds, "augment": augment,
+        "session_gap": args.session_gap, "backends": backend_options(args) if titles else "",
+    }))  # fmt: skip
+    found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
     comparison = run_comparison(
         inputs, chosen, run_seeds, variants, device, progress, store=store, controls=True,
         anonymous=anonymous or None, companions=companions,
         on_seed=after_seed if len(seeds) > 1 and args.train_seed is None else None,
+        records=standard, record_as=(where, vectors),
     )  # fmt: skip
+    found_unseen: list[SeedRecord] = []
     if args.unseen:
         from recommender.config import HDGIConfig
         from recommender.experiments.scenarios import UNSEEN_PREFIX
@@ -147,9 +173,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         # HDGI retrained without the held-out users as the published personas were trained
         hdgi = published_config(personas) if personas else HDGIConfig()
+        scenario = SeedRecords(kept / "unseen" / records_key({
+            **asked, "settings": chosen.model_dump(), "hdgi": hdgi.model_dump(),
+        }))  # fmt: skip
+        found_unseen = [r for seed in run_seeds if (r := scenario.load(seed)) is not None]
         unseen, _, by_length = run_unseen(
-            inputs, export, chosen, hdgi, run_seeds, device, store_root, progress
-        )
+            inputs, export, chosen, hdgi, run_seeds, device, store_root, progress,
+            records=scenario, record_as=(where, vectors),
+        )  # fmt: skip
         comparison.runs.extend(unseen)
         comparison.sweep[UNSEEN_PREFIX] = by_length
     found = {}
@@ -183,6 +214,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ),
         *compare.native_lines(found),
         *companion_lines(companions),
+        *kept_lines([("the standard rows", found_standard), ("unseen users", found_unseen)]),
     ]  # fmt: skip
     paths = write_all(
         comparison,
@@ -240,7 +272,7 @@ def peers_only(
         )
     print(
         f"peer runs kept in {cache}; no report from a --peers-only run: the same command "
-        "without it (and the same --peer-results) writes the report and trains nothing the "
+        "without it (and the same --records) writes the report and trains nothing the "
         "peers need again"
     )
     return 0
@@ -302,20 +334,23 @@ def register(experiments: Any) -> None:
     )
     q.add_argument("--venv", type=Path, help="RecBole's environment (default: under KGREC_HOME)")
     q.add_argument(
-        "--peer-results",
+        "--records",
         type=Path,
         metavar="DIR",
-        help="where finished peer runs are kept, one JSON file each (default: under "
-        "KGREC_HOME): a folder under version control, or shared by machines, keeps hours of "
-        "RecBole training beyond one machine's life; runs are named by the split they "
-        "learn from, so any machine with the same data reuses them",
+        help="where finished work is recorded, as small JSON files without model weights: "
+        "each peer run (peers/), each seed's rows (seeds/, unseen/) and kgrec's "
+        "configuration choice (selection/); default under KGREC_HOME. Records are named by "
+        "the split, settings, rows and code they stand for, so a later run on any machine "
+        "with the same data reads them instead of training again: point this at a folder "
+        "under version control, or shared by machines, to finish a comparison too long for "
+        "one machine in parts",
     )
     q.add_argument(
         "--peers-only",
         action="store_true",
         help="only the peers' runs (the grid on seed 0, then the chosen configuration's "
         "seeds; --train-seed narrows the seeds), none of kgrec's models and no report. "
-        "Several such processes sharing --peer-results share the runs out between them",
+        "Several such processes sharing --records share the runs out between them",
     )
     q.add_argument(
         "--anonymous",

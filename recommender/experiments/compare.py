@@ -77,11 +77,20 @@ def choose_kgrec(
     limit: int = BUDGET,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    record: Path | None = None,
 ) -> tuple[SASRecConfig, Selection]:
     """kgrec's SASRec configuration with the best validation NDCG@10 of the plain SASRec
-    (seed 0) over the grid; models are kept where the comparison finds them again."""
+    (seed 0) over the grid; models are kept where the comparison finds them again. With
+    ``record``, the validation figures are read from that file when it exists (nothing is
+    trained) and written to it when they were not."""
+    configs = kgrec_configs(base, limit)
+    if record is not None and record.exists():
+        valids = [float(v) for v in json.loads(record.read_text(encoding="utf-8"))["valid"]]
+        for config, valid in zip(configs, valids, strict=True):
+            log(f"kgrec SASRec {_changes(config, base)}: valid NDCG@10 {valid:.4f} (recorded)")
+        return _chosen(base, list(zip(configs, valids, strict=True)))
     tried: list[tuple[SASRecConfig, float]] = []
-    for config in kgrec_configs(base, limit):
+    for config in configs:
         store = RunStore(store_root / experiment_fingerprint(inputs, config, device))
         stored = store.load(PLAIN.key, None, 0)
         if stored is not None:
@@ -92,6 +101,14 @@ def choose_kgrec(
             valid = result.best_valid
         log(f"kgrec SASRec {_changes(config, base)}: valid NDCG@10 {valid:.4f}")
         tried.append((config, valid))
+    if record is not None:
+        write_text_atomic(record, json.dumps({"valid": [valid for _, valid in tried]}))
+    return _chosen(base, tried)
+
+
+def _chosen(
+    base: SASRecConfig, tried: list[tuple[SASRecConfig, float]]
+) -> tuple[SASRecConfig, Selection]:
     chosen = max(tried, key=lambda pair: pair[1])[0]  # ties: the first, nearer the defaults
     selection = Selection(
         "kgrec SASRec", [(_changes(c, base), v) for c, v in tried], _changes(chosen, base)

@@ -15,7 +15,6 @@ import torch
 from learners.popularity import item_popularity
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
-from learners.sasrec.train import EpochLog
 from recommender.config import CANDIDATES, SASRecConfig
 from recommender.evaluation.evaluator import Scorer, rank_users
 from recommender.evaluation.metrics import summarise
@@ -29,6 +28,8 @@ from recommender.evaluation.ranking import (
 from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
 from recommender.experiments.companions import Companions, companion_fits
 from recommender.experiments.fingerprint import user_tag
+from recommender.experiments.runs import Row as Row
+from recommender.experiments.runs import RunResult as RunResult
 from recommender.experiments.runstore import RunStore, fit_line, restore
 from recommender.experiments.scenarios import (
     ANONYMOUS_PREFIX,
@@ -37,6 +38,7 @@ from recommender.experiments.scenarios import (
     anonymous_ranks,
 )
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
+from recommender.experiments.seedrecords import SeedRecord, SeedRecords, SeedSweep, add_sweep
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
     FUSIONS,
@@ -51,14 +53,6 @@ from recommender.pipelines.inputs import (
 )
 
 COLD_MAX_TRAIN = 5  # a "cold" user has at most this many training interactions
-
-
-@dataclass(frozen=True)
-class Row:
-    """A row of the comparison: a stable ``key`` and the ``label`` reports print."""
-
-    key: str
-    label: str
 
 
 RERANKED = Row("rerank", "Reranking: None / Random over KG+LLM's top 100")
@@ -77,24 +71,6 @@ CONTROL_SEED_OFFSET = 1000  # the second plain SASRec of the plain-blend control
 
 def variant_row(variant: RetrieverVariant) -> Row:
     return Row(variant.key, variant.label)
-
-
-@dataclass
-class RunResult:
-    """One row trained (or composed) with one seed."""
-
-    row: Row
-    seed: int
-    fusion: Fusion | None
-    valid: dict[str, float]
-    test: dict[str, float]
-    cold: dict[str, float] | None
-    ranks: np.ndarray  # test ranks of `RetrieverComparison.users`, in order
-    curve: list[EpochLog] = field(default_factory=list)
-    seconds_per_epoch: float = 0.0
-    best_epoch: int = -1
-    weight: float | None = None  # the blended row's retriever weight
-    lists: dict[str, float] = field(default_factory=dict)  # Coverage@10, ARP@10 (see below)
 
 
 @dataclass
@@ -150,6 +126,8 @@ def run_comparison(
     controls: bool = True,
     anonymous: dict[str, SessionPersonas] | None = None,
     companions: Companions | None = None,
+    records: SeedRecords | None = None,
+    record_as: tuple[str, str] = ("", ""),
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -167,7 +145,10 @@ def run_comparison(
     ``companions`` (session models, LLM-DMsRec, augmentation;
     :mod:`recommender.experiments.companions`) are rows too. Rows with a model of their own
     also get the popularity-bias measures of their top-10 lists
-    (:mod:`recommender.evaluation.popularity`).
+    (:mod:`recommender.evaluation.popularity`). With ``records``
+    (:mod:`recommender.experiments.seedrecords`), a seed found there is read instead of run,
+    and each seed run is recorded there, with ``record_as`` (the machine, the digest of the
+    inputs' vectors).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -182,78 +163,24 @@ def run_comparison(
     started = time.perf_counter()
     comparison: RetrieverComparison | None = None
     for seed in seeds:
-        models: dict[RetrieverVariant, SASRec] = {}
-        for variant in variants:
-            model, run = _best_fusion(
-                inputs, variant, config, seed, device, chosen, store, log, progress
-            )
-            if run.fusion is not None:
-                chosen[variant.key] = run.fusion
-            _score(run, full_ranks(model, data, "test", users), cold)
-            run.lists = _lists(sasrec_scorer(model), data, users, popularity)
-            runs.append(run)
-            models[variant] = model
-        for fit in companion_fits(
-            companions or Companions(), inputs, config, seed, device, store, progress, log,
-            models.get(PLAIN),
-        ):  # fmt: skip
-            run = RunResult(
-                Row(fit.key, fit.label), seed, None, {"NDCG@10": fit.valid}, {}, None,
-                np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
-                best_epoch=fit.best_epoch,
+        kept = records.load(seed) if records is not None else None
+        if kept is not None:
+            runs.extend(kept.runs)
+            chosen.update(kept.fusion)
+            add_sweep(sweep, kept.sweep)
+            log(f"seed {seed}: every row read from its record (no model trained or loaded)")
+        else:
+            start = len(runs)
+            seed_sweep = _run_seed(
+                inputs, config, seed, variants, device, progress, log, store, controls,
+                anonymous, companions, chosen, runs, users, cold, popularity,
             )  # fmt: skip
-            _score(run, rank_users(fit.scorer, data, "test", users), cold)
-            run.lists = _lists(fit.scorer, data, users, popularity)
-            runs.append(run)
-        retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
-        reranker = models.get(PLAIN)
-        if retriever is not None and reranker is not None:
-            ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES)
-            run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
-            _score(run, ranks, cold)
-            runs.append(run)
-            blended = _blend(BLENDED, retriever, reranker, inputs, seed, users, cold, log)
-            runs.append(blended)
-        second: SASRec | None = None
-        control: RunResult | None = None
-        if controls and reranker is not None:
-            second, _ = _best_fusion(
-                inputs, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, chosen, store, log,
-                progress,
-            )  # fmt: skip
-            control = _blend(PLAIN_BLEND, second, reranker, inputs, seed, users, cold, log)
-            runs.append(control)
-            random_retriever = models.get(catalogue_variant(RANDOM_RETRIEVER, inputs))
-            if random_retriever is not None:
-                runs.append(
-                    _blend(RANDOM_BLEND, random_retriever, reranker, inputs, seed, users, cold, log)
+            add_sweep(sweep, seed_sweep)
+            if records is not None:
+                machine, vectors = record_as
+                records.save(
+                    SeedRecord(seed, runs[start:], dict(chosen), seed_sweep, machine, vectors)
                 )
-        if anonymous is not None and reranker is not None:
-            for length in SWEEP_LENGTHS:
-                found = anonymous_ranks(
-                    inputs,
-                    reranker,
-                    retriever,
-                    None if retriever is None else blended.weight,
-                    second,
-                    None if control is None else control.weight,
-                    anonymous,
-                    length,
-                )
-                for key, ranks in found.items():
-                    sweep.setdefault(key, {}).setdefault(str(length or "all"), []).append(
-                        summarise(ranks)["NDCG@10"]
-                    )
-                if length != SESSION_LENGTH:
-                    continue
-                for key, ranks in found.items():
-                    run = RunResult(
-                        Row(ANONYMOUS_PREFIX + key, ANONYMOUS_LABELS[key]), seed, None, {}, {},
-                        None, ranks,
-                    )  # fmt: skip
-                    _score(run, ranks, cold)
-                    runs.append(run)
-                    log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
         comparison = RetrieverComparison(
             inputs.dataset,
             tuple(seeds[: seeds.index(seed) + 1]),
@@ -274,6 +201,101 @@ def run_comparison(
             on_seed(comparison)
     assert comparison is not None
     return comparison
+
+
+def _run_seed(
+    inputs: TrainingInputs,
+    config: SASRecConfig,
+    seed: int,
+    variants: tuple[RetrieverVariant, ...],
+    device: str,
+    progress: bool,
+    log: Callable[[str], None],
+    store: RunStore | None,
+    controls: bool,
+    anonymous: dict[str, SessionPersonas] | None,
+    companions: Companions | None,
+    chosen: dict[str, Fusion],
+    runs: list[RunResult],
+    users: np.ndarray,
+    cold: np.ndarray,
+    popularity: np.ndarray,
+) -> SeedSweep:
+    """One seed's rows appended to ``runs`` (fusions chosen on the first seed go into
+    ``chosen``); returns the seed's anonymous-session sweep."""
+    data = inputs.data
+    sweep: SeedSweep = {}
+    models: dict[RetrieverVariant, SASRec] = {}
+    for variant in variants:
+        model, run = _best_fusion(
+            inputs, variant, config, seed, device, chosen, store, log, progress
+        )
+        if run.fusion is not None:
+            chosen[variant.key] = run.fusion
+        _score(run, full_ranks(model, data, "test", users), cold)
+        run.lists = _lists(sasrec_scorer(model), data, users, popularity)
+        runs.append(run)
+        models[variant] = model
+    for fit in companion_fits(
+        companions or Companions(), inputs, config, seed, device, store, progress, log,
+        models.get(PLAIN),
+    ):  # fmt: skip
+        run = RunResult(
+            Row(fit.key, fit.label), seed, None, {"NDCG@10": fit.valid}, {}, None,
+            np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
+            best_epoch=fit.best_epoch,
+        )  # fmt: skip
+        _score(run, rank_users(fit.scorer, data, "test", users), cold)
+        run.lists = _lists(fit.scorer, data, users, popularity)
+        runs.append(run)
+    retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
+    reranker = models.get(PLAIN)
+    if retriever is not None and reranker is not None:
+        ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES)
+        run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
+        _score(run, ranks, cold)
+        runs.append(run)
+        blended = _blend(BLENDED, retriever, reranker, inputs, seed, users, cold, log)
+        runs.append(blended)
+    second: SASRec | None = None
+    control: RunResult | None = None
+    if controls and reranker is not None:
+        second, _ = _best_fusion(
+            inputs, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, chosen, store, log,
+            progress,
+        )  # fmt: skip
+        control = _blend(PLAIN_BLEND, second, reranker, inputs, seed, users, cold, log)
+        runs.append(control)
+        random_retriever = models.get(catalogue_variant(RANDOM_RETRIEVER, inputs))
+        if random_retriever is not None:
+            runs.append(
+                _blend(RANDOM_BLEND, random_retriever, reranker, inputs, seed, users, cold, log)
+            )
+    if anonymous is not None and reranker is not None:
+        for length in SWEEP_LENGTHS:
+            found = anonymous_ranks(
+                inputs,
+                reranker,
+                retriever,
+                None if retriever is None else blended.weight,
+                second,
+                None if control is None else control.weight,
+                anonymous,
+                length,
+            )
+            for key, ranks in found.items():
+                sweep.setdefault(key, {})[str(length or "all")] = summarise(ranks)["NDCG@10"]
+            if length != SESSION_LENGTH:
+                continue
+            for key, ranks in found.items():
+                run = RunResult(
+                    Row(ANONYMOUS_PREFIX + key, ANONYMOUS_LABELS[key]), seed, None, {}, {},
+                    None, ranks,
+                )  # fmt: skip
+                _score(run, ranks, cold)
+                runs.append(run)
+                log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
+    return sweep
 
 
 def _best_fusion(

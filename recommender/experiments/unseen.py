@@ -47,6 +47,7 @@ from recommender.experiments.comparison import (
 from recommender.experiments.fingerprint import experiment_fingerprint
 from recommender.experiments.runstore import RunStore
 from recommender.experiments.scenarios import SWEEP_LENGTHS, UNSEEN_PREFIX
+from recommender.experiments.seedrecords import SeedRecord, SeedRecords, SeedSweep, add_sweep
 from recommender.pipelines.inputs import (
     PERSONA_RETRIEVER,
     PLAIN,
@@ -178,13 +179,65 @@ def run_unseen(
     store_root: Path,
     progress: bool,
     log: Callable[[str], None] = print,
+    records: SeedRecords | None = None,
+    record_as: tuple[str, str] = ("", ""),
 ) -> tuple[list[RunResult], np.ndarray, dict[str, dict[str, list[float]]]]:
     """The scenario's runs for every seed (each held-out user's whole history arriving),
     the held-out users' rows in ``inputs.data``, and test NDCG@10 by history length (the
-    user's last 1, 2, 3, 5, 10 items or all: cold users by truncation) per row and seed."""
+    user's last 1, 2, 3, 5, 10 items or all: cold users by truncation) per row and seed.
+    With ``records``, a seed found there is read instead of run (HDGI is not trained again
+    when every seed is found), and each seed run is recorded there."""
     data = inputs.data
     held = held_out_users(data)
     log(f"unseen users: {len(held):,} of {len(data.users):,} held out of all training")
+    kept = {seed: records.load(seed) if records is not None else None for seed in seeds}
+    scenario = None
+    if any(record is None for record in kept.values()):
+        scenario = _prepare(inputs, export, held, hdgi, config, device, store_root, progress)
+    chosen: dict[str, Fusion] = {}
+    runs: list[RunResult] = []
+    sweep: dict[str, dict[str, list[float]]] = {}
+    for seed in seeds:
+        record = kept[seed]
+        if record is not None:
+            runs.extend(record.runs)
+            chosen.update(record.fusion)
+            add_sweep(sweep, record.sweep)
+            log(f"seed {seed} unseen users: every row read from its record")
+            continue
+        assert scenario is not None
+        seed_runs, seed_sweep = _unseen_seed(scenario, config, seed, device, chosen, log, progress)
+        runs.extend(seed_runs)
+        add_sweep(sweep, seed_sweep)
+        if records is not None:
+            machine, vectors = record_as
+            records.save(SeedRecord(seed, seed_runs, dict(chosen), seed_sweep, machine, vectors))
+    return runs, held, sweep
+
+
+@dataclasses.dataclass
+class _Scenario:
+    """What every seed of the scenario reads: the reduced training inputs, the held-out
+    users' arriving histories, the ways of making their persona, the model store."""
+
+    reduced: TrainingInputs
+    arriving: SequenceData
+    ways: dict[str, SessionPersonas]
+    store: RunStore
+    longest: int
+
+
+def _prepare(
+    inputs: TrainingInputs,
+    export: GraphExport,
+    held: np.ndarray,
+    hdgi: HDGIConfig,
+    config: SASRecConfig,
+    device: str,
+    store_root: Path,
+    progress: bool,
+) -> _Scenario:
+    data = inputs.data
     personas, memory, mean = unseen_personas(
         export, data, held, hdgi, store_root / "unseen", progress
     )
@@ -206,53 +259,65 @@ def run_unseen(
         "encoder": encoder_personas(memory, item_rows, mean),
     }
     store = RunStore(store_root / "unseen" / experiment_fingerprint(reduced, config, device))
+    return _Scenario(reduced, arriving, ways, store, max(len(h) for h in arriving.train))
+
+
+def _unseen_seed(
+    scenario: _Scenario,
+    config: SASRecConfig,
+    seed: int,
+    device: str,
+    chosen: dict[str, Fusion],
+    log: Callable[[str], None],
+    progress: bool,
+) -> tuple[list[RunResult], SeedSweep]:
+    """One seed's rows and its sweep by history length; the retriever's fusion, chosen on
+    the first seed, goes into ``chosen``."""
+    reduced, arriving, ways, store = (
+        scenario.reduced, scenario.arriving, scenario.ways, scenario.store
+    )  # fmt: skip
     retriever_variant = catalogue_variant(PERSONA_RETRIEVER, reduced)
-    chosen: dict[str, Fusion] = {}
     runs: list[RunResult] = []
-    sweep: dict[str, dict[str, list[float]]] = {}
-    longest = max(len(h) for h in arriving.train)
-    for seed in seeds:
-        plain, _ = _best_fusion(reduced, PLAIN, config, seed, device, {}, store, log, progress)
-        retriever, run = _best_fusion(
-            reduced, retriever_variant, config, seed, device, chosen, store, log, progress
-        )
-        if run.fusion is not None:
-            chosen[retriever_variant.key] = run.fusion
-        second, _ = _best_fusion(
-            reduced, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, {}, store, log, progress
-        )
-        weight, _ = choose_weight(retriever, plain, reduced.data, candidates=CANDIDATES)
-        control, _ = choose_weight(second, plain, reduced.data, candidates=CANDIDATES)
+    sweep: SeedSweep = {}
+    plain, _ = _best_fusion(reduced, PLAIN, config, seed, device, {}, store, log, progress)
+    retriever, run = _best_fusion(
+        reduced, retriever_variant, config, seed, device, chosen, store, log, progress
+    )
+    if run.fusion is not None:
+        chosen[retriever_variant.key] = run.fusion
+    second, _ = _best_fusion(
+        reduced, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, {}, store, log, progress
+    )
+    weight, _ = choose_weight(retriever, plain, reduced.data, candidates=CANDIDATES)
+    control, _ = choose_weight(second, plain, reduced.data, candidates=CANDIDATES)
 
-        for length in SWEEP_LENGTHS:
+    for length in SWEEP_LENGTHS:
 
-            def ranks(
-                first: SASRec,
-                make: SessionPersonas,
-                blend: float,
-                reranker: SASRec = plain,
-                length: int | None = length,
-            ) -> np.ndarray:
-                return session_ranks(
-                    first, reranker, arriving, make, stage="test", weight=blend,
-                    candidates=CANDIDATES, session_length=length or longest,
-                )  # fmt: skip
+        def ranks(
+            first: SASRec,
+            make: SessionPersonas,
+            blend: float,
+            reranker: SASRec = plain,
+            length: int | None = length,
+        ) -> np.ndarray:
+            return session_ranks(
+                first, reranker, arriving, make, stage="test", weight=blend,
+                candidates=CANDIDATES, session_length=length or scenario.longest,
+            )  # fmt: skip
 
-            found = {"plain": ranks(plain, ways["none"], 0.0)}
-            for way, make in ways.items():
-                found[way] = ranks(retriever, make, weight)
-            found["control"] = ranks(second, ways["none"], control)
-            for key, ranked in found.items():
-                sweep.setdefault(key, {}).setdefault(str(length or "all"), []).append(
-                    summarise(ranked)["NDCG@10"]
-                )
-            if length is not None:
-                continue
-            for key, ranked in found.items():
-                result = RunResult(
-                    Row(UNSEEN_PREFIX + key, LABELS[key]), seed, None, {}, summarise(ranked),
-                    None, ranked,
-                )  # fmt: skip
-                runs.append(result)
-                log(f"seed {seed} {LABELS[key]}: test NDCG@10 {result.test['NDCG@10']:.4f}")
-    return runs, held, sweep
+        found = {"plain": ranks(plain, ways["none"], 0.0)}
+        for way, make in ways.items():
+            found[way] = ranks(retriever, make, weight)
+        found["control"] = ranks(second, ways["none"], control)
+        for key, ranked in found.items():
+            sweep.setdefault(key, {})[str(length or "all")] = summarise(ranked)["NDCG@10"]
+        if length is not None:
+            continue
+        for key, ranked in found.items():
+            result = RunResult(
+                Row(UNSEEN_PREFIX + key, LABELS[key]), seed, None, {}, summarise(ranked),
+                None, ranked,
+            )  # fmt: skip
+            runs.append(result)
+            log(f"seed {seed} {LABELS[key]}: test NDCG@10 {result.test['NDCG@10']:.4f}")
+    return runs, sweep

@@ -7,6 +7,7 @@ that trains nothing."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         "--patience", "2", "--budget", "2", "--peers", "GRU4Rec", "KSR", "--venv", str(venv),
         "--out", str(out), "--quiet", "--unseen",
         "--session-graphs", "srgnn", "gcegnn", "llm-dmsrec-srgnn", "llm-dmsrec-srgnn-no-kl",
-        "--augment", "sasrec", "srgnn", "--peer-results", "peers",
+        "--augment", "sasrec", "srgnn", "--records", "records",
     ]  # fmt: skip
     # The peers first, alone, into a folder given relative to where the command runs.
     monkeypatch.chdir(tmp_path)
@@ -58,7 +59,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert "GRU4Rec: chosen GRU4Rec(" in printed and "KSR: chosen KSR(" in printed
     assert "no report from a --peers-only run" in printed
     assert not list(home.rglob("*--seed*.pt"))  # none of kgrec's models
-    peer_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "peers").glob("*.json")}
+    peer_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "records" / "peers").glob("*.json")}
     assert len(peer_files) == 6  # per peer: 2 configurations on seed 0, the chosen on seed 1
     # One seed's models trained by a process of its own first, as a second machine would.
     assert main([*command, "--train-seed", "1"]) == 0, capsys.readouterr().err
@@ -73,7 +74,9 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     for line in first.splitlines():  # nothing of seed 1 trained again
         if line.startswith("seed 1 ") and " at epoch " in line:
             assert line.endswith("(kept from an earlier run)"), line
-    assert "seed 1 None / Description (LLM): valid NDCG@10" in first
+    # Seeds 0 and 1 were recorded by the --train-seed run: read, not trained or loaded.
+    assert "seed 1: every row read from its record" in first
+    assert "seed 1 unseen users: every row read from its record" in first
     partial = home / "experiments" / "compare" / graph.dataset / "partial"
     so_far = (partial / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     assert so_far.startswith("# Comparison (partial: 2 of 2 seeds, no peers yet)")
@@ -152,18 +155,21 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert all(0.0 <= value <= 1.0 for run in peer_runs for value in run["test"].values())
 
     # The peers' runs were the --peers-only run's: none trained again.
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "peers").glob("*.json")} == peer_files
+    peers_now = {p: p.stat().st_mtime_ns for p in (tmp_path / "records" / "peers").glob("*.json")}
+    assert peers_now == peer_files
 
     # Again: every model is found, the plan is kept as it was, the report is the same.
     capsys.readouterr()
     assert main(command) == 0
     printed = capsys.readouterr().out
     assert "analysis plan kept as written before" in printed
-    assert "intents with srgnn's candidates kept from an earlier run" in printed
+    assert "seed 0: every row read from its record" in printed
     assert plan.read_text(encoding="utf-8") == planned
     again = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     strip = [line for line in again.splitlines() if "minutes in all" not in line]
     assert strip == [line for line in report.splitlines() if "minutes in all" not in line]
+
+    assert "## Seeds read from records" in report and "- unseen users, seed 1: made " in report
 
     # Sessions cut at inactivity gaps (every gap here is one second: one session per user):
     # the session-graph rows train again under their own tag; the report says so.
@@ -174,3 +180,13 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     kept = {p.name for p in (home / "experiments" / "table3").rglob("*.pt")}
     assert any(name.startswith("srgnn--") and "-gap1800s" in name for name in kept)
     assert any(name.startswith("srgnn-augmented--") and "-gap1800s" in name for name in kept)
+
+    # A new machine with the records alone (no model kept): the same report, nothing trained.
+    shutil.rmtree(home / "experiments" / "table3")
+    capsys.readouterr()
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert " at epoch " not in printed, printed
+    assert "(recorded)" in printed  # kgrec's configuration choice too
+    rebuilt = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
+    assert [line for line in rebuilt.splitlines() if "minutes in all" not in line] == strip

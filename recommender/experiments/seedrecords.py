@@ -1,0 +1,177 @@
+"""Each finished seed of a comparison kept as a small record: every row's metrics and
+per-user test ranks, the fusions chosen, the scenario sweeps. No model weights, so a record
+is a few kilobytes to a few megabytes and can live under version control: a comparison
+too long for one machine's life is finished seed by seed, on any machine with the same
+data, and its report rebuilt from the records without training anything again.
+
+A record is found again by a key (:func:`records_key`) naming what its rows were made
+from: the split, the settings, the rows asked for and the code that trains and scores
+them. The user and item vectors are not in the key: they are floating-point results that
+differ in their last bits from one processor to another; each record names the machine
+and the vectors' digest it was made with instead, and the report lists them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+import learners
+import recommender.evaluation
+import recommender.experiments
+import recommender.pipelines
+from learners.sasrec.model import Fusion
+from learners.sasrec.train import EpochLog
+from recommender.experiments.runs import Row, RunResult
+from recommender.util.files import write_text_atomic
+from recommender.util.hashing import code_digest, fingerprint
+
+# Sweep of one seed: row key -> history length ("all" for the whole history) -> NDCG@10.
+SeedSweep = dict[str, dict[str, float]]
+
+
+@dataclass
+class SeedRecord:
+    """One seed's results, and where they were made."""
+
+    seed: int
+    runs: list[RunResult]
+    fusion: dict[str, Fusion]  # row key -> fusion chosen on validation (seed 0 chooses)
+    sweep: SeedSweep = field(default_factory=dict)
+    machine: str = ""
+    inputs: str = ""  # digest of the user and item vectors the models read
+    made: str = ""  # when, ISO 8601 (UTC)
+
+
+# Modules of this package that only present results: changing them leaves records valid.
+PRESENTATION = frozenset({"report.py", "report_sections.py", "seedrecords.py"})
+
+
+def code_version() -> str:
+    """Digest of the code that trains and scores a comparison's rows (docstrings, comments
+    and formatting excluded): any other change makes earlier records stale."""
+    folders = [Path(next(iter(m.__path__))) for m in (learners, recommender.pipelines,
+                                                       recommender.evaluation)]  # fmt: skip
+    experiments = Path(next(iter(recommender.experiments.__path__)))
+    files = [p for p in sorted(experiments.rglob("*.py")) if p.name not in PRESENTATION]
+    return code_digest(*folders, *files)
+
+
+def records_key(what: dict[str, Any]) -> str:
+    """The key of a comparison's records: ``what`` it was asked for (split fingerprint,
+    settings, rows, ...) and the code's version."""
+    return fingerprint({**what, "code": code_version()})
+
+
+class SeedRecords:
+    """The records of one comparison (one key), one JSON file per seed.
+
+    Args:
+        folder: where the records live; created on the first save.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, seed: int) -> Path:
+        return self.folder / f"seed{seed}.json"
+
+    def load(self, seed: int) -> SeedRecord | None:
+        path = self.path(seed)
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return SeedRecord(
+            seed=int(raw["seed"]),
+            runs=[_run_from_json(run) for run in raw["runs"]],
+            fusion={str(k): cast(Fusion, v) for k, v in raw["fusion"].items()},
+            sweep={
+                str(k): {str(n): float(v) for n, v in by.items()} for k, by in raw["sweep"].items()
+            },
+            machine=str(raw.get("machine", "")),
+            inputs=str(raw.get("inputs", "")),
+            made=str(raw.get("made", "")),
+        )
+
+    def save(self, record: SeedRecord) -> Path:
+        """Written atomically; ``made`` is set to now when empty."""
+        made = record.made or datetime.now(UTC).isoformat(timespec="seconds")
+        raw = {
+            "seed": record.seed,
+            "runs": [_run_to_json(run) for run in record.runs],
+            "fusion": record.fusion,
+            "sweep": record.sweep,
+            "machine": record.machine,
+            "inputs": record.inputs,
+            "made": made,
+        }
+        return write_text_atomic(self.path(record.seed), json.dumps(raw, separators=(",", ":")))
+
+
+def add_sweep(sweep: dict[str, dict[str, list[float]]], seed_sweep: SeedSweep) -> None:
+    """One seed's sweep appended to the sweep over seeds."""
+    for key, by_length in seed_sweep.items():
+        for length, value in by_length.items():
+            sweep.setdefault(key, {}).setdefault(length, []).append(value)
+
+
+def kept_lines(found: list[tuple[str, list[SeedRecord]]]) -> list[str]:
+    """A report section naming the seeds read from records, per part of the comparison
+    (``(what, records)`` pairs), and where they were made."""
+    if not any(records for _, records in found):
+        return []
+    lines = [
+        "## Seeds read from records",
+        "",
+        "These seeds' rows were read from their records, not trained in this run: the same "
+        "split, settings, rows and code. Their user and item vectors are those of the machine "
+        "that made them (the digest names them; the same digest, the same vectors).",
+        "",
+    ]
+    for what, records in found:
+        for record in records:
+            lines.append(
+                f"- {what}, seed {record.seed}: made {record.made} on "
+                f"{record.machine or 'an unnamed machine'}; vectors {record.inputs or 'unrecorded'}"
+            )
+    return [*lines, ""]
+
+
+def _run_to_json(run: RunResult) -> dict[str, Any]:
+    return {
+        "key": run.row.key,
+        "label": run.row.label,
+        "seed": run.seed,
+        "fusion": run.fusion,
+        "valid": run.valid,
+        "test": run.test,
+        "cold": run.cold,
+        "ranks": np.asarray(run.ranks, np.int64).tolist(),
+        "curve": [[e.epoch, e.loss, e.valid, e.seconds] for e in run.curve],
+        "seconds_per_epoch": run.seconds_per_epoch,
+        "best_epoch": run.best_epoch,
+        "weight": run.weight,
+        "lists": run.lists,
+    }
+
+
+def _run_from_json(raw: dict[str, Any]) -> RunResult:
+    return RunResult(
+        row=Row(str(raw["key"]), str(raw["label"])),
+        seed=int(raw["seed"]),
+        fusion=cast(Fusion | None, raw["fusion"]),
+        valid={str(k): float(v) for k, v in raw["valid"].items()},
+        test={str(k): float(v) for k, v in raw["test"].items()},
+        cold=None if raw["cold"] is None else {str(k): float(v) for k, v in raw["cold"].items()},
+        ranks=np.asarray(raw["ranks"], np.int64),
+        curve=[EpochLog(int(e), float(loss), float(v), float(s)) for e, loss, v, s in raw["curve"]],
+        seconds_per_epoch=float(raw["seconds_per_epoch"]),
+        best_epoch=int(raw["best_epoch"]),
+        weight=None if raw["weight"] is None else float(raw["weight"]),
+        lists={str(k): float(v) for k, v in raw["lists"].items()},
+    )

@@ -1,0 +1,90 @@
+"""Seed records: a seed read from its record gives the same runs as the seed that made it,
+without training or loading a model; the fusion it chose carries over to later seeds; the
+record's key changes with the code that made it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from learners.sasrec.train import EpochLog
+from recommender.config import SASRecConfig
+from recommender.experiments import seedrecords
+from recommender.experiments.comparison import run_comparison
+from recommender.experiments.runs import Row, RunResult
+from recommender.experiments.seedrecords import SeedRecord, SeedRecords, add_sweep, records_key
+from recommender.pipelines import inputs as training
+from tests.unit.recommender.experiments.test_runstore import ROWS, inputs
+
+
+def test_a_record_round_trips_every_field(tmp_path: Path) -> None:
+    run = RunResult(
+        Row("blend", "Blend"), 2, "output", {"NDCG@10": 0.25}, {"HR@10": 0.5}, {"HR@10": 0.1},
+        np.array([0, 7, 3]), [EpochLog(0, 1.5, 0.2, 3.0)], 3.0, 0, 0.6, {"ARP@10": 12.0},
+    )  # fmt: skip
+    records = SeedRecords(tmp_path / "key")
+    assert records.load(2) is None
+    records.save(SeedRecord(2, [run], {"kg": "output"}, {"none": {"1": 0.1}}, "m", "v"))
+    record = records.load(2)
+    assert record is not None and record.machine == "m" and record.inputs == "v" and record.made
+    (again,) = record.runs
+    np.testing.assert_array_equal(again.ranks, run.ranks)
+    assert (again.row, again.seed, again.fusion, again.valid, again.test, again.cold) == (
+        run.row, run.seed, run.fusion, run.valid, run.test, run.cold,
+    )  # fmt: skip
+    assert (again.curve, again.weight, again.lists, again.best_epoch) == (
+        run.curve, run.weight, run.lists, run.best_epoch,
+    )  # fmt: skip
+    assert record.fusion == {"kg": "output"} and record.sweep == {"none": {"1": 0.1}}
+    sweep: dict[str, dict[str, list[float]]] = {"none": {"1": [0.3]}}
+    add_sweep(sweep, record.sweep)
+    assert sweep == {"none": {"1": [0.3, 0.1]}}
+
+
+def test_a_recorded_seed_is_read_not_trained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = SASRecConfig(hidden=16, epochs=2, patience=2)
+    records = SeedRecords(tmp_path / "seeds")
+    first = run_comparison(
+        inputs(), settings, (0,), ROWS, "cpu", progress=False, log=lambda _: None,
+        records=records, record_as=("this machine", "abc"),
+    )  # fmt: skip
+    assert records.path(0).exists()
+    trained: list[tuple[str, object, int]] = []
+    real_fit = training.fit
+
+    def counting_fit(variant: training.RetrieverVariant, fusion: object, *args: object,
+                     **kwargs: object) -> object:  # fmt: skip
+        trained.append((variant.key, fusion, args[2]))  # type: ignore[arg-type]
+        return real_fit(variant, fusion, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "fit", counting_fit)
+    lines: list[str] = []
+    second = run_comparison(
+        inputs(), settings, (0, 1), ROWS, "cpu", progress=False, log=lines.append,
+        records=records,
+    )  # fmt: skip
+    # Seed 0 is read (no store: nothing to load); seed 1 trains once per row, the persona
+    # row only under the fusion seed 0 chose, and is recorded in turn.
+    assert "seed 0: every row read from its record (no model trained or loaded)" in lines
+    assert {seed for _, _, seed in trained} == {1, 1001}
+    persona_fusions = {f for key, f, _ in trained if key != ROWS[0].key}
+    assert persona_fusions == {first.fusion[ROWS[1].key]}
+    assert records.path(1).exists()
+    for run in first.runs:
+        again = next(r for r in second.runs if r.row == run.row and r.seed == 0)
+        np.testing.assert_array_equal(again.ranks, run.ranks)
+        assert (again.test, again.cold, again.weight) == (run.test, run.cold, run.weight)
+    assert second.fusion == first.fusion
+
+
+def test_the_key_names_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = {"sequences": "s", "settings": {"hidden": 64}}
+    key = records_key(asked)
+    assert key == records_key(dict(asked))
+    assert key != records_key({**asked, "settings": {"hidden": 32}})
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "another version")
+    assert records_key(asked) != key
