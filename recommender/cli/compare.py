@@ -158,6 +158,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "session_gap": args.session_gap, "backends": backend_options(args) if titles else "",
     }))  # fmt: skip
     found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
+    report_other_records(standard.folder)
     comparison = run_comparison(
         inputs, chosen, run_seeds, variants, device, progress, store=store, controls=True,
         anonymous=anonymous or None, companions=companions,
@@ -228,6 +229,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def report_other_records(folder: Path) -> None:
+    """Says when records beside ``folder`` exist that this run cannot use (made with other
+    settings, rows or code), so a user who expected them read knows why they were not."""
+    if not folder.parent.is_dir():
+        return
+    others = sorted(p for p in folder.parent.iterdir() if p.is_dir() and p != folder)
+    if others:
+        print(
+            f"{len(others)} other set(s) of seed records in {folder.parent} were made with "
+            "other settings, rows or code, so this run does not read them"
+            + ("" if folder.is_dir() else f"; its own go to {folder.name}/")
+        )
 
 
 def peers_only(
