@@ -28,7 +28,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from kgstore.personas import persona_model
     from kgstore.splits import load_split, recorded_split_hash
     from recommender.experiments import compare
-    from recommender.experiments.companions import Companions, companion_lines
+    from recommender.experiments.companions import Companions, companion_keys, companion_lines
     from recommender.experiments.comparison import RetrieverComparison, run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint, sequence_fingerprint
     from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
@@ -36,6 +36,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments.runstore import RunStore
     from recommender.experiments.scenarios import session_ways
     from recommender.experiments.seedrecords import (
+        RowRecords,
         SeedRecord,
         SeedRecords,
         kept_lines,
@@ -154,16 +155,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     standard = SeedRecords(kept / "seeds" / records_key({
         **asked, "settings": chosen.model_dump(), "rows": [v.key for v in variants],
-        "anonymous": sorted(anonymous), "session_models": kinds, "augment": augment,
-        "session_gap": args.session_gap, "backends": backend_options(args) if titles else "",
+        "anonymous": sorted(anonymous),
     }))  # fmt: skip
     found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
-    report_other_records(standard.folder)
+    # Each companion row stands alone: recorded per row and seed, so rows can be added to
+    # a comparison, or a long one finished row by row, without the others training again.
+    single = RowRecords(kept / "rows" / records_key({
+        **asked, "settings": chosen.model_dump(), "session_gap": args.session_gap,
+        "backends": backend_options(args) if titles else "",
+    }))  # fmt: skip
+    for records_folder in (standard.folder, single.folder):
+        report_other_records(records_folder)
+    found_rows = [
+        row for seed in run_seeds for key in companion_keys(companions)
+        if (row := single.load(key, seed)) is not None
+    ]  # fmt: skip
     comparison = run_comparison(
         inputs, chosen, run_seeds, variants, device, progress, store=store, controls=True,
         anonymous=anonymous or None, companions=companions,
         on_seed=after_seed if len(seeds) > 1 and args.train_seed is None else None,
-        records=standard, record_as=(where, vectors),
+        records=standard, record_as=(where, vectors), row_records=single,
     )  # fmt: skip
     found_unseen: list[SeedRecord] = []
     if args.unseen:
@@ -215,7 +226,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ),
         *compare.native_lines(found),
         *companion_lines(companions),
-        *kept_lines([("the standard rows", found_standard), ("unseen users", found_unseen)]),
+        *kept_lines(
+            [("the standard rows", found_standard), ("unseen users", found_unseen)], found_rows
+        ),
     ]  # fmt: skip
     paths = write_all(
         comparison,
@@ -239,7 +252,7 @@ def report_other_records(folder: Path) -> None:
     others = sorted(p for p in folder.parent.iterdir() if p.is_dir() and p != folder)
     if others:
         print(
-            f"{len(others)} other set(s) of seed records in {folder.parent} were made with "
+            f"{len(others)} other set(s) of records in {folder.parent} were made with "
             "other settings, rows or code, so this run does not read them"
             + ("" if folder.is_dir() else f"; its own go to {folder.name}/")
         )

@@ -36,6 +36,7 @@ from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import PLAIN, TrainingInputs
 from recommender.util.hashing import code_digest, fingerprint
 
+AUGMENTED_SUFFIX = "-augmented"  # the end of an augmented row's key
 AUGMENTED = {
     "sasrec": "SASRec + counterfactual augmentation (guided diffusion, tail targets)",
     "srgnn": "SR-GNN + counterfactual augmentation (guided diffusion, tail targets)",
@@ -68,7 +69,7 @@ def fit_augmented(
     cut at inactivity gaps, as the SR-GNN row without augmentation."""
     if kind not in AUGMENTED:
         raise ValueError(f"no augmented row for {kind!r}; choose from {sorted(AUGMENTED)}")
-    data, key, tag = inputs.data, f"{kind}-augmented", augmentation_tag(augment)
+    data, key, tag = inputs.data, f"{kind}{AUGMENTED_SUFFIX}", augmentation_tag(augment)
 
     def grown() -> SequenceData:
         """The training data with the generated sessions (drawn only to train)."""

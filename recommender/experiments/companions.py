@@ -17,7 +17,7 @@ from learners.sessiongraph.sessions import SessionCut
 from recommender.config import SASRecConfig
 from recommender.evaluation.evaluator import Scorer
 from recommender.evaluation.ranking import sasrec_scorer
-from recommender.experiments.augmentation_rows import AUGMENTED, fit_augmented
+from recommender.experiments.augmentation_rows import AUGMENTED, AUGMENTED_SUFFIX, fit_augmented
 from recommender.experiments.runstore import RunStore
 from recommender.experiments.session_graphs import (
     IntentSource,
@@ -69,13 +69,17 @@ def companion_fits(
     store: RunStore | None,
     progress: bool,
     log: Callable[[str], None],
-    plain: SASRec | None,
+    plain: Callable[[], SASRec | None],
+    skip: set[str] | None = None,
 ) -> Iterator[CompanionFit]:
-    """Every companion row of ``seed``; ``plain`` is the same seed's plain SASRec (the item
-    space SASRec's augmentation works in)."""
-    data, cut = inputs.data, companions.cut
+    """Every companion row of ``seed`` but those whose key is in ``skip``; ``plain`` gives
+    the same seed's plain SASRec (the item space SASRec's augmentation works in), called
+    only when that row is fitted."""
+    data, cut, skip = inputs.data, companions.cut, skip or set()
     fitted: dict[str, SessionScorer] = {}
     for kind in companions.session_models:
+        if kind in skip:
+            continue
         model, valid, epoch, per_epoch = fit_session_model(
             kind, data, config, seed, device, store, progress, log, companions.intents, cut=cut
         )
@@ -84,8 +88,12 @@ def companion_fits(
             kind, SESSION_MODELS[kind], session_scorer(model, cut), valid, epoch, per_epoch
         )
     for kind in companions.augment:
-        base: SASRec | SessionScorer | None = plain
-        if kind == "srgnn":
+        if f"{kind}{AUGMENTED_SUFFIX}" in skip:
+            continue
+        base: SASRec | SessionScorer | None
+        if kind == "sasrec":
+            base = plain()
+        else:
             base = (
                 fitted.get("srgnn")
                 or fit_session_model(
@@ -99,7 +107,14 @@ def companion_fits(
             progress, log, cut,
         )  # fmt: skip
         scorer = sasrec_scorer(grown) if isinstance(grown, SASRec) else session_scorer(grown, cut)
-        yield CompanionFit(f"{kind}-augmented", AUGMENTED[kind], scorer, valid, epoch, per_epoch)
+        yield CompanionFit(
+            f"{kind}{AUGMENTED_SUFFIX}", AUGMENTED[kind], scorer, valid, epoch, per_epoch
+        )
+
+
+def companion_keys(companions: Companions) -> list[str]:
+    """The row keys of the companion rows, in the order :func:`companion_fits` yields them."""
+    return [*companions.session_models, *(f"{k}{AUGMENTED_SUFFIX}" for k in companions.augment)]
 
 
 def companion_lines(companions: Companions) -> list[str]:

@@ -26,7 +26,7 @@ from recommender.evaluation.ranking import (
     sasrec_scorer,
 )
 from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
-from recommender.experiments.companions import Companions, companion_fits
+from recommender.experiments.companions import Companions, companion_fits, companion_keys
 from recommender.experiments.fingerprint import user_tag
 from recommender.experiments.runs import Row as Row
 from recommender.experiments.runs import RunResult as RunResult
@@ -38,7 +38,13 @@ from recommender.experiments.scenarios import (
     anonymous_ranks,
 )
 from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
-from recommender.experiments.seedrecords import SeedRecord, SeedRecords, SeedSweep, add_sweep
+from recommender.experiments.seedrecords import (
+    RowRecords,
+    SeedRecord,
+    SeedRecords,
+    SeedSweep,
+    add_sweep,
+)
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
     FUSIONS,
@@ -128,6 +134,7 @@ def run_comparison(
     companions: Companions | None = None,
     records: SeedRecords | None = None,
     record_as: tuple[str, str] = ("", ""),
+    row_records: RowRecords | None = None,
 ) -> RetrieverComparison:
     """Train every variant for every seed and evaluate on the test targets.
 
@@ -146,9 +153,10 @@ def run_comparison(
     :mod:`recommender.experiments.companions`) are rows too. Rows with a model of their own
     also get the popularity-bias measures of their top-10 lists
     (:mod:`recommender.evaluation.popularity`). With ``records``
-    (:mod:`recommender.experiments.seedrecords`), a seed found there is read instead of run,
-    and each seed run is recorded there, with ``record_as`` (the machine, the digest of the
-    inputs' vectors).
+    (:mod:`recommender.experiments.seedrecords`), a seed's standard rows found there are read
+    instead of run, and each seed run is recorded there, with ``record_as`` (the machine,
+    the digest of the inputs' vectors); with ``row_records``, likewise each companion row of
+    each seed, on its own (they are the long ones, and need no other row).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -164,23 +172,36 @@ def run_comparison(
     comparison: RetrieverComparison | None = None
     for seed in seeds:
         kept = records.load(seed) if records is not None else None
+        plain: SASRec | None = None
         if kept is not None:
-            runs.extend(kept.runs)
+            base = kept.runs
             chosen.update(kept.fusion)
-            add_sweep(sweep, kept.sweep)
-            log(f"seed {seed}: every row read from its record (no model trained or loaded)")
+            seed_sweep = kept.sweep
+            log(f"seed {seed}: every standard row read from its record (no model trained)")
         else:
-            start = len(runs)
-            seed_sweep = _run_seed(
+            base, seed_sweep, plain = _run_seed(
                 inputs, config, seed, variants, device, progress, log, store, controls,
-                anonymous, companions, chosen, runs, users, cold, popularity,
+                anonymous, chosen, users, cold, popularity,
             )  # fmt: skip
-            add_sweep(sweep, seed_sweep)
             if records is not None:
                 machine, vectors = record_as
-                records.save(
-                    SeedRecord(seed, runs[start:], dict(chosen), seed_sweep, machine, vectors)
-                )
+                records.save(SeedRecord(seed, base, dict(chosen), seed_sweep, machine, vectors))
+        add_sweep(sweep, seed_sweep)
+
+        def plain_model(seed: int = seed, plain: SASRec | None = plain) -> SASRec | None:
+            """The seed's plain SASRec, trained or loaded only when a companion needs it."""
+            if plain is not None or PLAIN not in variants:
+                return plain
+            return _best_fusion(inputs, PLAIN, config, seed, device, chosen, store, log,
+                                progress)[0]  # fmt: skip
+
+        extra = _companion_runs(
+            companions or Companions(), inputs, config, seed, device, store, progress, log,
+            plain_model, row_records, record_as, users, cold, popularity,
+        )  # fmt: skip
+        # Companion rows after the variants' rows, before the blends, as the report shows them
+        split = sum(run.row.key in {v.key for v in variants} for run in base)
+        runs.extend([*base[:split], *extra, *base[split:]])
         comparison = RetrieverComparison(
             inputs.dataset,
             tuple(seeds[: seeds.index(seed) + 1]),
@@ -214,17 +235,16 @@ def _run_seed(
     store: RunStore | None,
     controls: bool,
     anonymous: dict[str, SessionPersonas] | None,
-    companions: Companions | None,
     chosen: dict[str, Fusion],
-    runs: list[RunResult],
     users: np.ndarray,
     cold: np.ndarray,
     popularity: np.ndarray,
-) -> SeedSweep:
-    """One seed's rows appended to ``runs`` (fusions chosen on the first seed go into
-    ``chosen``); returns the seed's anonymous-session sweep."""
+) -> tuple[list[RunResult], SeedSweep, SASRec | None]:
+    """One seed's standard rows (fusions chosen on the first seed go into ``chosen``), its
+    anonymous-session sweep, and its plain SASRec (None without that variant)."""
     data = inputs.data
     sweep: SeedSweep = {}
+    runs: list[RunResult] = []
     models: dict[RetrieverVariant, SASRec] = {}
     for variant in variants:
         model, run = _best_fusion(
@@ -236,18 +256,6 @@ def _run_seed(
         run.lists = _lists(sasrec_scorer(model), data, users, popularity)
         runs.append(run)
         models[variant] = model
-    for fit in companion_fits(
-        companions or Companions(), inputs, config, seed, device, store, progress, log,
-        models.get(PLAIN),
-    ):  # fmt: skip
-        run = RunResult(
-            Row(fit.key, fit.label), seed, None, {"NDCG@10": fit.valid}, {}, None,
-            np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
-            best_epoch=fit.best_epoch,
-        )  # fmt: skip
-        _score(run, rank_users(fit.scorer, data, "test", users), cold)
-        run.lists = _lists(fit.scorer, data, users, popularity)
-        runs.append(run)
     retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
     reranker = models.get(PLAIN)
     if retriever is not None and reranker is not None:
@@ -295,7 +303,49 @@ def _run_seed(
                 _score(run, ranks, cold)
                 runs.append(run)
                 log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
-    return sweep
+    return runs, sweep, models.get(PLAIN)
+
+
+def _companion_runs(
+    companions: Companions,
+    inputs: TrainingInputs,
+    config: SASRecConfig,
+    seed: int,
+    device: str,
+    store: RunStore | None,
+    progress: bool,
+    log: Callable[[str], None],
+    plain: Callable[[], SASRec | None],
+    records: RowRecords | None,
+    record_as: tuple[str, str],
+    users: np.ndarray,
+    cold: np.ndarray,
+    popularity: np.ndarray,
+) -> list[RunResult]:
+    """The seed's companion rows, in the order the companions name them: each read from
+    ``records`` when recorded there, else fitted, scored and recorded."""
+    data = inputs.data
+    kept = {
+        key: record.run
+        for key in companion_keys(companions)
+        if records is not None and (record := records.load(key, seed)) is not None
+    }
+    for key in kept:
+        log(f"seed {seed} {key}: read from its record (no model trained)")
+    for fit in companion_fits(
+        companions, inputs, config, seed, device, store, progress, log, plain, skip=set(kept)
+    ):
+        run = RunResult(
+            Row(fit.key, fit.label), seed, None, {"NDCG@10": fit.valid}, {}, None,
+            np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
+            best_epoch=fit.best_epoch,
+        )  # fmt: skip
+        _score(run, rank_users(fit.scorer, data, "test", users), cold)
+        run.lists = _lists(fit.scorer, data, users, popularity)
+        if records is not None:
+            records.save(run, *record_as)
+        kept[fit.key] = run
+    return [kept[key] for key in companion_keys(companions)]
 
 
 def _best_fusion(

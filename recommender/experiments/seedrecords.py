@@ -100,7 +100,7 @@ class SeedRecords:
 
     def save(self, record: SeedRecord) -> Path:
         """Written atomically; ``made`` is set to now when empty."""
-        made = record.made or datetime.now(UTC).isoformat(timespec="seconds")
+        made = record.made or _now()
         raw = {
             "seed": record.seed,
             "runs": [_run_to_json(run) for run in record.runs],
@@ -113,6 +113,56 @@ class SeedRecords:
         return write_text_atomic(self.path(record.seed), json.dumps(raw, separators=(",", ":")))
 
 
+@dataclass
+class RowRecord:
+    """One row of one seed, recorded on its own, and where it was made."""
+
+    run: RunResult
+    machine: str = ""
+    inputs: str = ""
+    made: str = ""
+
+
+class RowRecords:
+    """Runs of rows that stand alone (the companion rows), one JSON file per row and seed.
+
+    Args:
+        folder: where the records live; created on the first save.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, key: str, seed: int) -> Path:
+        return self.folder / f"{key}--seed{seed}.json"
+
+    def load(self, key: str, seed: int) -> RowRecord | None:
+        path = self.path(key, seed)
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return RowRecord(
+            _run_from_json(raw["run"]),
+            str(raw.get("machine", "")),
+            str(raw.get("inputs", "")),
+            str(raw.get("made", "")),
+        )
+
+    def save(self, run: RunResult, machine: str = "", inputs: str = "") -> Path:
+        raw = {
+            "run": _run_to_json(run),
+            "machine": machine,
+            "inputs": inputs,
+            "made": _now(),
+        }
+        path = self.path(run.row.key, run.seed)
+        return write_text_atomic(path, json.dumps(raw, separators=(",", ":")))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def add_sweep(sweep: dict[str, dict[str, list[float]]], seed_sweep: SeedSweep) -> None:
     """One seed's sweep appended to the sweep over seeds."""
     for key, by_length in seed_sweep.items():
@@ -120,25 +170,33 @@ def add_sweep(sweep: dict[str, dict[str, list[float]]], seed_sweep: SeedSweep) -
             sweep.setdefault(key, {}).setdefault(length, []).append(value)
 
 
-def kept_lines(found: list[tuple[str, list[SeedRecord]]]) -> list[str]:
-    """A report section naming the seeds read from records, per part of the comparison
-    (``(what, records)`` pairs), and where they were made."""
-    if not any(records for _, records in found):
+def kept_lines(
+    seeds: list[tuple[str, list[SeedRecord]]], rows: list[RowRecord] | None = None
+) -> list[str]:
+    """A report section naming what was read from records and where it was made: whole
+    seeds, per part of the comparison (``(what, records)`` pairs), and single rows."""
+    found = [
+        (f"{what}, seed {r.seed}", r.made, r.machine, r.inputs) for what, records in seeds
+        for r in records
+    ] + [
+        (f"{r.run.row.label}, seed {r.run.seed}", r.made, r.machine, r.inputs)
+        for r in rows or []
+    ]  # fmt: skip
+    if not found:
         return []
     lines = [
-        "## Seeds read from records",
+        "## Read from records",
         "",
-        "These seeds' rows were read from their records, not trained in this run: the same "
-        "split, settings, rows and code. Their user and item vectors are those of the machine "
-        "that made them (the digest names them; the same digest, the same vectors).",
+        "These were read from their records, not trained in this run: the same split, "
+        "settings, rows and code. Their user and item vectors are those of the machine that "
+        "made them (the digest names them; the same digest, the same vectors).",
         "",
     ]
-    for what, records in found:
-        for record in records:
-            lines.append(
-                f"- {what}, seed {record.seed}: made {record.made} on "
-                f"{record.machine or 'an unnamed machine'}; vectors {record.inputs or 'unrecorded'}"
-            )
+    for what, made, machine, vectors in found:
+        lines.append(
+            f"- {what}: made {made} on {machine or 'an unnamed machine'}; "
+            f"vectors {vectors or 'unrecorded'}"
+        )
     return [*lines, ""]
 
 

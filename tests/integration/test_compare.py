@@ -75,7 +75,8 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         if line.startswith("seed 1 ") and " at epoch " in line:
             assert line.endswith("(kept from an earlier run)"), line
     # Seeds 0 and 1 were recorded by the --train-seed run: read, not trained or loaded.
-    assert "seed 1: every row read from its record" in first
+    assert "seed 1: every standard row read from its record" in first
+    assert "seed 1 srgnn: read from its record" in first
     assert "seed 1 unseen users: every row read from its record" in first
     partial = home / "experiments" / "compare" / graph.dataset / "partial"
     so_far = (partial / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
@@ -163,13 +164,13 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert main(command) == 0
     printed = capsys.readouterr().out
     assert "analysis plan kept as written before" in printed
-    assert "seed 0: every row read from its record" in printed
+    assert "seed 0: every standard row read from its record" in printed
     assert plan.read_text(encoding="utf-8") == planned
     again = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     strip = [line for line in again.splitlines() if "minutes in all" not in line]
     assert strip == [line for line in report.splitlines() if "minutes in all" not in line]
 
-    assert "## Seeds read from records" in report and "- unseen users, seed 1: made " in report
+    assert "## Read from records" in report and "- unseen users, seed 1: made " in report
 
     # Sessions cut at inactivity gaps (every gap here is one second: one session per user):
     # the session-graph rows train again under their own tag; the report says so.
@@ -188,7 +189,7 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     printed = capsys.readouterr().out
     assert " at epoch " not in printed, printed
     assert "(recorded)" in printed  # kgrec's configuration choice too
-    # The --session-gap run's records stand for other settings: said, not read.
-    assert "1 other set(s) of seed records" in printed
+    # The --session-gap run's companion rows stand for other settings: said, not read.
+    assert "1 other set(s) of records" in printed
     rebuilt = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     assert [line for line in rebuilt.splitlines() if "minutes in all" not in line] == strip

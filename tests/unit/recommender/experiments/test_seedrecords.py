@@ -11,10 +11,18 @@ import pytest
 
 from learners.sasrec.train import EpochLog
 from recommender.config import SASRecConfig
-from recommender.experiments import seedrecords
+from recommender.experiments import companions as companions_module
+from recommender.experiments import seedrecords, session_graphs
+from recommender.experiments.companions import Companions
 from recommender.experiments.comparison import run_comparison
 from recommender.experiments.runs import Row, RunResult
-from recommender.experiments.seedrecords import SeedRecord, SeedRecords, add_sweep, records_key
+from recommender.experiments.seedrecords import (
+    RowRecords,
+    SeedRecord,
+    SeedRecords,
+    add_sweep,
+    records_key,
+)
 from recommender.pipelines import inputs as training
 from tests.unit.recommender.experiments.test_runstore import ROWS, inputs
 
@@ -69,7 +77,7 @@ def test_a_recorded_seed_is_read_not_trained(
     )  # fmt: skip
     # Seed 0 is read (no store: nothing to load); seed 1 trains once per row, the persona
     # row only under the fusion seed 0 chose, and is recorded in turn.
-    assert "seed 0: every row read from its record (no model trained or loaded)" in lines
+    assert "seed 0: every standard row read from its record (no model trained)" in lines
     assert {seed for _, _, seed in trained} == {1, 1001}
     persona_fusions = {f for key, f, _ in trained if key != ROWS[0].key}
     assert persona_fusions == {first.fusion[ROWS[1].key]}
@@ -88,3 +96,42 @@ def test_the_key_names_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
     assert key != records_key({**asked, "settings": {"hidden": 32}})
     monkeypatch.setattr(seedrecords, "code_version", lambda: "another version")
     assert records_key(asked) != key
+
+
+def test_a_recorded_companion_row_is_read_and_a_new_one_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = SASRecConfig(hidden=16, epochs=2, patience=2)
+    seeds, rows = SeedRecords(tmp_path / "seeds"), RowRecords(tmp_path / "rows")
+    first = run_comparison(
+        inputs(), settings, (0,), ROWS, "cpu", progress=False, log=lambda _: None,
+        companions=Companions(("srgnn",)), records=seeds, row_records=rows,
+    )  # fmt: skip
+    assert rows.path("srgnn", 0).exists()
+    fitted: list[str] = []
+    real_fit = session_graphs.fit_session_model
+
+    def counting_fit(kind: str, *args: object, **kwargs: object) -> object:
+        fitted.append(kind)
+        return real_fit(kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(companions_module, "fit_session_model", counting_fit)
+    monkeypatch.setattr(training, "fit", _no_training)
+    # The standard rows and SR-GNN are read; only the row added now (GCE-GNN) is fitted.
+    second = run_comparison(
+        inputs(), settings, (0,), ROWS, "cpu", progress=False, log=lambda _: None,
+        companions=Companions(("srgnn", "gcegnn")), records=seeds, row_records=rows,
+    )  # fmt: skip
+    assert fitted == ["gcegnn"]
+    assert rows.path("gcegnn", 0).exists()
+    keys = [run.row.key for run in second.runs]
+    # Companion rows sit after the variants' rows and before the blends, as when trained.
+    assert keys[: len(ROWS) + 2] == [*(v.key for v in ROWS), "srgnn", "gcegnn"]
+    (before,) = [run for run in first.runs if run.row.key == "srgnn"]
+    (again,) = [run for run in second.runs if run.row.key == "srgnn"]
+    np.testing.assert_array_equal(again.ranks, before.ranks)
+    assert again.test == before.test and again.lists == before.lists
+
+
+def _no_training(*_: object, **__: object) -> object:
+    raise AssertionError("a recorded row was trained again")
