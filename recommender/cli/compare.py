@@ -95,6 +95,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         inputs = load_inputs(graph, home, export, variants)
         split = load_split(home, args.dataset, recorded_split_hash(graph))
         personas = persona_model(graph)
+        texts = sorted(graph.read("export/item_embedding_models")[0]["models"])
         # Item titles only for LLM-DMsRec's prompts.
         titles = item_titles(graph) if any(k.startswith(INTENT_PREFIX) for k in kinds) else None
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -103,7 +104,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     sequences = sequence_fingerprint(args.dataset, inputs.data)
     asked: dict[str, object] = {
         "sequences": sequences, "device": device.split(":")[0], "item_text": inputs.has_text,
-        "personas": personas,
+        "personas": personas, "text_models": texts,
     }  # fmt: skip
     grid = records_key({**asked, "base": base.model_dump(), "budget": args.budget})
     chosen, selection = compare.choose_kgrec(
@@ -209,9 +210,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )  # fmt: skip
     if args.train_seed is not None:
         print(
-            f"the models of seed {args.train_seed} are kept under {home}; no report from a "
-            "--train-seed run: the same command without it writes the report from the kept "
-            "models"
+            f"seed {args.train_seed} is recorded in {kept} (its models kept under {home}); "
+            "no report from a --train-seed run: the same command without it writes the "
+            "report from the records"
         )
         return 0
     strongest = compare.add_peers(comparison, found)
@@ -366,8 +367,9 @@ def register(experiments: Any) -> None:
         type=Path,
         metavar="DIR",
         help="where finished work is recorded, as small JSON files without model weights: "
-        "each peer run (peers/), each seed's rows (seeds/, unseen/) and kgrec's "
-        "configuration choice (selection/); default under KGREC_HOME. Records are named by "
+        "each peer run (peers/), each seed's standard rows (seeds/, unseen/), each companion "
+        "row of each seed (rows/) and kgrec's configuration choice (selection/); default "
+        "under KGREC_HOME. Records are named by "
         "the split, settings, rows and code they stand for, so a later run on any machine "
         "with the same data reads them instead of training again: point this at a folder "
         "under version control, or shared by machines, to finish a comparison too long for "
