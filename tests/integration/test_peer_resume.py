@@ -1,9 +1,11 @@
 """A RecBole peer run stopped part-way continues from its last epoch and ends exactly as an
-uninterrupted run; a kept state of other inputs is not resumed. Needs RecBole's environment
+uninterrupted run, also when only its state was carried to another folder; a kept state of
+other inputs is not resumed. Needs RecBole's environment
 (built once under KGREC_HOME, as the comparison's test does), not the graph."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,20 @@ def test_a_paused_peer_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -
     with pytest.raises(PeerPaused):
         run("parts", pause_after=2)
     assert (tmp_path / "parts" / "resume.pt").exists()
+    # Carried elsewhere with its state alone (another machine, another folder; the folder it
+    # was made in gone): it goes on.
+    with pytest.raises(PeerPaused):
+        run("source", pause_after=2)
+    moved = tmp_path / "moved"
+    (moved / "saved").mkdir(parents=True)
+    shutil.move(tmp_path / "source" / "resume.pt", moved / "resume.pt")
+    for best in (tmp_path / "source" / "saved").glob("*.pth"):
+        shutil.move(best, moved / "saved" / best.name)
+    shutil.rmtree(tmp_path / "source")
+    carried = run("moved")
+    assert carried.resumed_after == 2
+    np.testing.assert_array_equal(carried.test_ranks, whole.test_ranks)
+    assert [row[2] for row in carried.curve] == [row[2] for row in whole.curve]
     with pytest.raises(PeerPaused):  # a second call trains two more epochs, then pauses again
         run("parts", pause_after=2)
     parts = run("parts")

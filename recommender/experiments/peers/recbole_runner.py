@@ -10,7 +10,9 @@ and the final validation and test ranks, come from kgrec's
 After every epoch the run's whole state (the model, the optimiser, the early-stopping
 counters, every random generator, the curve so far) is written to ``resume.pt`` in the work
 folder, whole or not at all; a run started again in the same folder with the same inputs
-continues from there and ends exactly as an uninterrupted run would. ``--pause-after N``
+continues from there and ends exactly as an uninterrupted run would, also in another folder
+or on another machine that has only ``resume.pt`` and ``saved/`` of it (they hold no data:
+the model, the optimiser, the generators, the curve). ``--pause-after N``
 stops after N epochs of this call (exit status :data:`PAUSED`), leaving that state.
 """
 
@@ -226,13 +228,16 @@ def main() -> None:
     resumed, finished = 0, False
     if state_file.exists():
         state = torch.load(state_file, map_location="cpu", weights_only=False)
-        if state["inputs"] == inputs_digest and Path(state["best_file"]).exists():
+        best_file = Path(state["best_file"])
+        if not best_file.exists():  # the state was carried from another folder or machine
+            best_file = work / "saved" / best_file.name
+        if state["inputs"] == inputs_digest and best_file.exists():
             model.load_state_dict(state["model"])
             trainer.optimizer.load_state_dict(state["optimizer"])
             trainer.start_epoch = state["epoch"] + 1
             trainer.cur_step = state["cur_step"]
             trainer.best_valid_score = state["best_valid_score"]
-            trainer.saved_model_file = state["best_file"]
+            trainer.saved_model_file = str(best_file)
             torch.set_rng_state(state["torch_rng"])
             train.generator.set_state(state["shuffle_rng"])
             np.random.set_state(state["numpy_rng"])
