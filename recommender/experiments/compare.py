@@ -157,6 +157,8 @@ def run_peers(
                 return PeerResult.from_json(json.loads(path.read_text()))
             # A stable work folder: a run stopped part-way continues from its last epoch.
             work = path.with_suffix(".work")
+            carried = " from its kept state" if (work / "resume.pt").exists() else ""
+            log(f"{spec.name} seed {seed}: training{carried} ({work})")
             result = run_peer(
                 python, split, data, spec, seed, work, config.epochs, config.patience,
                 config.max_len, device, knowledge,

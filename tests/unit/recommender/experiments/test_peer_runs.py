@@ -102,6 +102,7 @@ def test_runs_are_kept_reused_and_shared_with_another_process(
     thread.join()
     assert trained == [(grid[1], 0), (grid[1], 1), (grid[1], 2)]  # never the other's run
     assert any("trained by another process" in line for line in logs)
+    assert sum(": training (" in line for line in logs) == 3  # what this process trains
     runs = found["GRU4Rec"]
     assert runs.selection.chosen == PeerSpec("GRU4Rec", grid[1]).name
     assert [run.seed for run in runs.runs] == [0, 1, 2]
