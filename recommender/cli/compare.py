@@ -428,3 +428,22 @@ def register(experiments: Any) -> None:
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
     common.add_quiet(q)
     q.set_defaults(func=cmd_compare)
+
+    r = experiments.add_parser(
+        "records",
+        help="what a comparison's records hold: peer runs finished and in progress, seeds "
+        "and rows recorded",
+    )
+    r.add_argument("--dataset", help="the dataset whose default records folder to read")
+    r.add_argument("--records", type=Path, metavar="DIR", help="the records folder to read")
+    r.set_defaults(func=cmd_records)
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    from recommender.experiments.record_listing import describe
+
+    if (args.records is None) == (args.dataset is None):
+        raise SettingsError("give either --records DIR or --dataset NAME")
+    folder = args.records or kgrec_home() / "experiments" / "compare" / args.dataset / "records"
+    print("\n".join(describe(folder.resolve())))
+    return 0

@@ -193,3 +193,11 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert "1 other set(s) of records" in printed
     rebuilt = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     assert [line for line in rebuilt.splitlines() if "minutes in all" not in line] == strip
+
+    # What the records hold, in words.
+    capsys.readouterr()
+    assert main(["experiment", "records", "--records", "records"]) == 0
+    listed = capsys.readouterr().out
+    assert "peer runs: 6 finished, 0 in progress or stopped" in listed
+    assert "standard rows [" in listed and "seeds 0, 1" in listed
+    assert "companion rows [" in listed and "srgnn seeds 0, 1" in listed

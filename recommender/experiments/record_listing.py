@@ -1,0 +1,85 @@
+"""What a records folder (``kgrec experiment compare --records``) holds, in words: the peer
+runs finished and in progress, and the seeds and rows recorded, so a comparison finished in
+parts shows what is done and what is left."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from recommender.experiments.peers.driver import COMMON, PeerResult, PeerSpec
+from recommender.experiments.seedrecords import SeedRecords
+
+# A run's state between epochs, as the RecBole runner writes it into its work folder.
+RESUME = "resume.pt"
+
+
+def describe(folder: Path) -> list[str]:
+    """Lines describing every record under ``folder`` (empty parts left out)."""
+    if not folder.is_dir():
+        return [f"no records in {folder}"]
+    lines = [f"records in {folder}"]
+    lines += _peers(folder / "peers")
+    for part, what in (("seeds", "standard rows"), ("unseen", "unseen users")):
+        for key in _sets(folder / part):
+            records = SeedRecords(key)
+            seeds = sorted(int(path.stem.removeprefix("seed")) for path in key.glob("seed*.json"))
+            found = [r for seed in seeds if (r := records.load(seed)) is not None]
+            made = sorted({r.machine for r in found})
+            lines.append(
+                f"{what} [{key.name}]: seeds {', '.join(str(r.seed) for r in found)}"
+                + (f" (made on {'; '.join(made)})" if made else "")
+            )
+    for key in _sets(folder / "rows"):
+        by_row: dict[str, list[int]] = {}
+        for path in sorted(key.glob("*--seed*.json")):
+            row, _, seed = path.stem.rpartition("--seed")
+            by_row.setdefault(row, []).append(int(seed))
+        shown = "; ".join(
+            f"{row} seeds {', '.join(map(str, sorted(seeds)))}" for row, seeds in by_row.items()
+        )
+        lines.append(f"companion rows [{key.name}]: {shown}")
+    choices = sorted((folder / "selection").glob("*.json"))
+    if choices:
+        lines.append(f"kgrec's configuration choice: {len(choices)} recorded")
+    return lines
+
+
+def _peers(folder: Path) -> list[str]:
+    finished = sorted(folder.glob("*.json"))
+    working = sorted(p for p in folder.glob("*.work") if (p / "inputs.json").exists())
+    if not finished and not working:
+        return []
+    lines = [f"peer runs: {len(finished)} finished, {len(working)} in progress or stopped"]
+    for path in finished:
+        run = PeerResult.from_json(json.loads(path.read_text(encoding="utf-8")))
+        lines.append(
+            f"  {run.spec.name} seed {run.seed}: finished, valid NDCG@10 {run.best_valid:.4f} "
+            f"at epoch {run.best_epoch} of {len(run.curve)}, {run.seconds_per_epoch:.0f} s/epoch"
+        )
+    for work in working:
+        spec = json.loads((work / "inputs.json").read_text(encoding="utf-8"))
+        name = PeerSpec(spec["model"], _own(spec["settings"])).name
+        state = work / RESUME
+        if state.exists():
+            kept = torch.load(state, map_location="cpu", weights_only=False)
+            curve = kept["curve"]
+            best = max(curve, key=lambda row: row[2]) if curve else None
+            done = f"{len(curve)} epochs done" + (
+                f", best valid NDCG@10 {best[2]:.4f} at epoch {int(best[0])}" if best else ""
+            )
+        else:
+            done = "no epoch finished"
+        lines.append(f"  {name} seed {spec['seed']}: in progress or stopped, {done} ({work.name})")
+    return lines
+
+
+def _own(settings: dict[str, object]) -> dict[str, object]:
+    """The grid's settings of a peer run, without those every peer shares."""
+    return {k: v for k, v in settings.items() if k not in COMMON}
+
+
+def _sets(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []

@@ -1,0 +1,55 @@
+"""``kgrec experiment records`` in words: finished and unfinished peer runs, recorded seeds
+and rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from recommender.experiments.peers.driver import COMMON, PeerResult, PeerSpec
+from recommender.experiments.record_listing import describe
+from recommender.experiments.runs import Row, RunResult
+from recommender.experiments.seedrecords import RowRecords, SeedRecord, SeedRecords
+
+
+def run(key: str, seed: int) -> RunResult:
+    return RunResult(Row(key, key), seed, None, {}, {"NDCG@10": 0.1}, None, np.zeros(3, np.int64))
+
+
+def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
+    assert describe(tmp_path / "none") == [f"no records in {tmp_path / 'none'}"]
+    peers = tmp_path / "peers"
+    peers.mkdir()
+    spec = PeerSpec("SASRec", {"train_batch_size": 256})
+    ranks = np.arange(3)
+    done = PeerResult(spec, 0, 0.125, 4, 260.0, [[i, 1.0, 0.1] for i in range(9)], ranks, ranks)
+    (peers / "a.json").write_text(json.dumps(done.to_json()))
+    work = peers / "b.work"
+    work.mkdir()
+    inputs = {"model": "GRU4Rec", "settings": {**COMMON, "dropout_prob": 0.3}, "seed": 1}
+    (work / "inputs.json").write_text(json.dumps(inputs))
+    torch.save({"curve": [[0, 5.0, 0.05], [1, 10.0, 0.07], [2, 15.0, 0.06]]}, work / "resume.pt")
+    (peers / "c.work").mkdir()  # a run that never wrote its inputs: not listed
+    SeedRecords(tmp_path / "seeds" / "k1").save(SeedRecord(0, [run("plain", 0)], {}, {}, "m1"))
+    SeedRecords(tmp_path / "seeds" / "k1").save(SeedRecord(2, [run("plain", 2)], {}, {}, "m2"))
+    rows = RowRecords(tmp_path / "rows" / "k2")
+    for key, seed in (("srgnn", 1), ("srgnn", 0), ("gcegnn", 0)):
+        rows.save(run(key, seed))
+    (tmp_path / "selection").mkdir()
+    (tmp_path / "selection" / "g.json").write_text('{"valid": [0.1]}')
+
+    lines = describe(tmp_path)
+    assert lines == [
+        f"records in {tmp_path}",
+        "peer runs: 1 finished, 1 in progress or stopped",
+        "  SASRec(train_batch_size=256) seed 0: finished, valid NDCG@10 0.1250 at epoch 4 "
+        "of 9, 260 s/epoch",
+        "  GRU4Rec(dropout_prob=0.3) seed 1: in progress or stopped, 3 epochs done, best valid "
+        "NDCG@10 0.0700 at epoch 1 (b.work)",
+        "standard rows [k1]: seeds 0, 2 (made on m1; m2)",
+        "companion rows [k2]: gcegnn seeds 0; srgnn seeds 0, 1",
+        "kgrec's configuration choice: 1 recorded",
+    ]
