@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kgstore.settings import SettingsError, kgrec_home
-from recommender.cli import common
+from recommender.cli import common, records
 from recommender.cli.backends import add_generator_backend, add_model_options
 from recommender.cli.experiments import prepare
 from recommender.experiments.grids import BUDGET, PEERS
 from recommender.experiments.session_kinds import INTENT_PREFIX, SESSION_MODELS
 
 if TYPE_CHECKING:
-    from recommender.config import SASRecConfig
     from recommender.experiments.session_graphs import IntentSource
 
 
@@ -78,10 +77,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )  # fmt: skip
         write_text_atomic(plan, text)
         print(f"analysis plan written before any training: {plan}")
-    kept = (args.records or home / "experiments" / "compare" / args.dataset / "records").resolve()
+    kept = (args.records or records.default_folder(args.dataset)).resolve()
     cache = kept / "peers"
     if args.peers_only:
-        return peers_only(args, base, run_seeds, peers, cache)
+        return records.peers_only(args, base, run_seeds, peers, cache)
     with common.graph(args.dataset) as graph:
         wanted = {UserVector.NONE, UserVector.RANDOM, UserVector.PERSONA, UserVector.SHUFFLED}
         if count_vectors(graph, "User", "llm_persona"):
@@ -166,7 +165,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "backends": backend_options(args) if titles else "",
     }))  # fmt: skip
     for records_folder in (standard.folder, single.folder):
-        report_other_records(records_folder)
+        records.report_other_records(records_folder)
     found_rows = [
         row for seed in run_seeds for key in companion_keys(companions)
         if (row := single.load(key, seed)) is not None
@@ -242,68 +241,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         primary=compare.primary_pairs(strongest),
     )
     print("written: " + ", ".join(str(p) for p in paths))
-    return 0
-
-
-def report_other_records(folder: Path) -> None:
-    """Says when records beside ``folder`` exist that this run cannot use (made with other
-    settings, rows or code), so a user who expected them read knows why they were not."""
-    if not folder.parent.is_dir():
-        return
-    others = sorted(p for p in folder.parent.iterdir() if p.is_dir() and p != folder)
-    if others:
-        print(
-            f"{len(others)} other set(s) of records in {folder.parent} were made with "
-            "other settings, rows or code, so this run does not read them"
-            + ("" if folder.is_dir() else f"; its own go to {folder.name}/")
-        )
-
-
-def peers_only(
-    args: argparse.Namespace,
-    base: SASRecConfig,
-    seeds: tuple[int, ...],
-    peers: tuple[str, ...],
-    cache: Path,
-) -> int:
-    """Only the peers' runs (kept in ``cache``), none of kgrec's models and no report: the
-    grid and seeds of each peer as the full command would run them."""
-    import torch
-
-    from kgstore.export import export_graph
-    from kgstore.splits import in_time_order, load_split, recorded_split_hash
-    from learners.sasrec.data import SequenceData
-    from recommender.experiments import compare
-    from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
-
-    if not peers:
-        raise SettingsError("--peers-only needs at least one peer after --peers")
-    home = kgrec_home()
-    with common.graph(args.dataset) as graph:
-        export = export_graph(graph, home / "cache" / "export")
-        split = load_split(home, args.dataset, recorded_split_hash(graph))
-    data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
-    knowledge = None
-    if KNOWLEDGE_PEERS & set(peers):
-        from recommender.experiments.peers.knowledge import knowledge_files
-
-        knowledge = knowledge_files(export, progress=not args.quiet)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    python = recbole_python(args.venv or home / "bench" / "recbole-venv")
-    found = compare.run_peers(
-        python, split, data, args.dataset, peers, seeds, base, device, cache, args.budget,
-        knowledge=knowledge,
-    )  # fmt: skip
-    for model, runs in found.items():
-        print(
-            f"{model}: chosen {runs.selection.chosen}; valid NDCG@10 per seed "
-            + ", ".join(f"{run.best_valid:.4f}" for run in runs.runs)
-        )
-    print(
-        f"peer runs kept in {cache}; no report from a --peers-only run: the same command "
-        "without it (and the same --records) writes the report and trains nothing the "
-        "peers need again"
-    )
     return 0
 
 
@@ -428,22 +365,4 @@ def register(experiments: Any) -> None:
     q.add_argument("--out", default="docs/results", help="report folder (docs/results)")
     common.add_quiet(q)
     q.set_defaults(func=cmd_compare)
-
-    r = experiments.add_parser(
-        "records",
-        help="what a comparison's records hold: peer runs finished and in progress, seeds "
-        "and rows recorded",
-    )
-    r.add_argument("--dataset", help="the dataset whose default records folder to read")
-    r.add_argument("--records", type=Path, metavar="DIR", help="the records folder to read")
-    r.set_defaults(func=cmd_records)
-
-
-def cmd_records(args: argparse.Namespace) -> int:
-    from recommender.experiments.record_listing import describe
-
-    if (args.records is None) == (args.dataset is None):
-        raise SettingsError("give either --records DIR or --dataset NAME")
-    folder = args.records or kgrec_home() / "experiments" / "compare" / args.dataset / "records"
-    print("\n".join(describe(folder.resolve())))
-    return 0
+    records.register(experiments)

@@ -35,7 +35,13 @@ from recommender.experiments.comparison import (
 )
 from recommender.experiments.fingerprint import experiment_fingerprint, sequence_fingerprint
 from recommender.experiments.grids import BUDGET, PEER_GRIDS, grid_lines, kgrec_configs
-from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, PeerResult, PeerSpec, run_peer
+from recommender.experiments.peers.driver import (
+    KNOWLEDGE_PEERS,
+    RESUME,
+    PeerResult,
+    PeerSpec,
+    run_peer,
+)
 from recommender.experiments.peers.knowledge import KnowledgeFiles
 from recommender.experiments.runstore import RunStore
 from recommender.experiments.session_kinds import SESSION_MODELS
@@ -157,7 +163,7 @@ def run_peers(
                 return PeerResult.from_json(json.loads(path.read_text()))
             # A stable work folder: a run stopped part-way continues from its last epoch.
             work = path.with_suffix(".work")
-            carried = " from its kept state" if (work / "resume.pt").exists() else ""
+            carried = " from its kept state" if (work / RESUME).exists() else ""
             log(f"{spec.name} seed {seed}: training{carried} ({work})")
             result = run_peer(
                 python, split, data, spec, seed, work, config.epochs, config.patience,

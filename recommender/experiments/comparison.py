@@ -6,8 +6,9 @@ blend weight) is made on validation."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -26,7 +27,12 @@ from recommender.evaluation.ranking import (
     sasrec_scorer,
 )
 from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
-from recommender.experiments.companions import Companions, companion_fits, companion_keys
+from recommender.experiments.companions import (
+    CompanionFit,
+    Companions,
+    companion_fits,
+    companion_keys,
+)
 from recommender.experiments.fingerprint import user_tag
 from recommender.experiments.runs import Row as Row
 from recommender.experiments.runs import RunResult as RunResult
@@ -170,6 +176,7 @@ def run_comparison(
     sweep: dict[str, dict[str, list[float]]] = {}
     started = time.perf_counter()
     comparison: RetrieverComparison | None = None
+    rows = companions or Companions()
     for seed in seeds:
         kept = records.load(seed) if records is not None else None
         plain: SASRec | None = None
@@ -195,13 +202,15 @@ def run_comparison(
             return _best_fusion(inputs, PLAIN, config, seed, device, chosen, store, log,
                                 progress)[0]  # fmt: skip
 
+        fits = partial(
+            companion_fits, rows, inputs, config, seed, device, store, progress, log, plain_model
+        )
         extra = _companion_runs(
-            companions or Companions(), inputs, config, seed, device, store, progress, log,
-            plain_model, row_records, record_as, users, cold, popularity,
+            companion_keys(rows), fits, data, seed, row_records, record_as, users, cold,
+            popularity, log,
         )  # fmt: skip
-        # Companion rows after the variants' rows, before the blends, as the report shows them
-        split = sum(run.row.key in {v.key for v in variants} for run in base)
-        runs.extend([*base[:split], *extra, *base[split:]])
+        # Companion rows after the variants' rows (one each, first), before the blends.
+        runs.extend([*base[: len(variants)], *extra, *base[len(variants) :]])
         comparison = RetrieverComparison(
             inputs.dataset,
             tuple(seeds[: seeds.index(seed) + 1]),
@@ -307,34 +316,27 @@ def _run_seed(
 
 
 def _companion_runs(
-    companions: Companions,
-    inputs: TrainingInputs,
-    config: SASRecConfig,
+    keys: list[str],
+    fits: Callable[[set[str]], Iterator[CompanionFit]],
+    data: SequenceData,
     seed: int,
-    device: str,
-    store: RunStore | None,
-    progress: bool,
-    log: Callable[[str], None],
-    plain: Callable[[], SASRec | None],
     records: RowRecords | None,
     record_as: tuple[str, str],
     users: np.ndarray,
     cold: np.ndarray,
     popularity: np.ndarray,
+    log: Callable[[str], None],
 ) -> list[RunResult]:
-    """The seed's companion rows, in the order the companions name them: each read from
-    ``records`` when recorded there, else fitted, scored and recorded."""
-    data = inputs.data
+    """The seed's companion rows (``keys``, in order): each read from ``records`` when
+    recorded there, else fitted by ``fits`` (given the keys to skip), scored and recorded."""
     kept = {
         key: record.run
-        for key in companion_keys(companions)
+        for key in keys
         if records is not None and (record := records.load(key, seed)) is not None
     }
     for key in kept:
         log(f"seed {seed} {key}: read from its record (no model trained)")
-    for fit in companion_fits(
-        companions, inputs, config, seed, device, store, progress, log, plain, skip=set(kept)
-    ):
+    for fit in fits(set(kept)):
         run = RunResult(
             Row(fit.key, fit.label), seed, None, {"NDCG@10": fit.valid}, {}, None,
             np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
@@ -345,7 +347,7 @@ def _companion_runs(
         if records is not None:
             records.save(run, *record_as)
         kept[fit.key] = run
-    return [kept[key] for key in companion_keys(companions)]
+    return [kept[key] for key in keys]
 
 
 def _best_fusion(

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import torch
 
-from recommender.experiments.peers.driver import COMMON, PeerResult, PeerSpec
+from recommender.experiments.peers.driver import COMMON, RESUME, PeerResult, PeerSpec
 from recommender.experiments.seedrecords import SeedRecords
-
-# A run's state between epochs, as the RecBole runner writes it into its work folder.
-RESUME = "resume.pt"
 
 
 def describe(folder: Path) -> list[str]:

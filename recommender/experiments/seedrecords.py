@@ -77,16 +77,19 @@ class SeedRecords:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._read: dict[int, SeedRecord] = {}  # each file parsed once
 
     def path(self, seed: int) -> Path:
         return self.folder / f"seed{seed}.json"
 
     def load(self, seed: int) -> SeedRecord | None:
+        if seed in self._read:
+            return self._read[seed]
         path = self.path(seed)
         if not path.exists():
             return None
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return SeedRecord(
+        self._read[seed] = SeedRecord(
             seed=int(raw["seed"]),
             runs=[_run_from_json(run) for run in raw["runs"]],
             fusion={str(k): cast(Fusion, v) for k, v in raw["fusion"].items()},
@@ -97,6 +100,7 @@ class SeedRecords:
             inputs=str(raw.get("inputs", "")),
             made=str(raw.get("made", "")),
         )
+        return self._read[seed]
 
     def save(self, record: SeedRecord) -> Path:
         """Written atomically; ``made`` is set to now when empty."""
@@ -132,21 +136,25 @@ class RowRecords:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._read: dict[tuple[str, int], RowRecord] = {}  # each file parsed once
 
     def path(self, key: str, seed: int) -> Path:
         return self.folder / f"{key}--seed{seed}.json"
 
     def load(self, key: str, seed: int) -> RowRecord | None:
+        if (key, seed) in self._read:
+            return self._read[key, seed]
         path = self.path(key, seed)
         if not path.exists():
             return None
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return RowRecord(
+        self._read[key, seed] = RowRecord(
             _run_from_json(raw["run"]),
             str(raw.get("machine", "")),
             str(raw.get("inputs", "")),
             str(raw.get("made", "")),
         )
+        return self._read[key, seed]
 
     def save(self, run: RunResult, machine: str = "", inputs: str = "") -> Path:
         raw = {

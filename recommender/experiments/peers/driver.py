@@ -38,6 +38,7 @@ KGREC_ROOT = Path(__file__).resolve().parents[3]  # the tree holding kgstore/ an
 COMMON = {"loss_type": "CE", "train_neg_sample_args": None}
 KNOWLEDGE_PEERS = frozenset({"KSR"})  # peers that read the graph's knowledge files
 PAUSED = 75  # the runner's exit status after --pause-after (recbole_runner.PAUSED)
+RESUME = "resume.pt"  # a run's state between epochs in its work folder (recbole_runner.RESUME)
 
 
 class PeerError(RuntimeError):

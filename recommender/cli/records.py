@@ -1,0 +1,103 @@
+"""Records of ``kgrec experiment compare`` (``--records``): the peers run on their own
+(``--peers-only``), and ``kgrec experiment records``, what a records folder holds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kgstore.settings import SettingsError, kgrec_home
+from recommender.cli import common
+
+if TYPE_CHECKING:
+    from recommender.config import SASRecConfig
+
+
+def register(experiments: Any) -> None:
+    """Adds ``records`` to the ``kgrec experiment`` sub-parsers."""
+    r = experiments.add_parser(
+        "records",
+        help="what a comparison's records hold: peer runs finished and in progress, seeds "
+        "and rows recorded",
+    )
+    r.add_argument("--dataset", help="the dataset whose default records folder to read")
+    r.add_argument("--records", type=Path, metavar="DIR", help="the records folder to read")
+    r.set_defaults(func=cmd_records)
+
+
+def default_folder(dataset: str) -> Path:
+    """Where a comparison of ``dataset`` records its work unless ``--records`` says."""
+    return kgrec_home() / "experiments" / "compare" / dataset / "records"
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    from recommender.experiments.record_listing import describe
+
+    if (args.records is None) == (args.dataset is None):
+        raise SettingsError("give either --records DIR or --dataset NAME")
+    folder = args.records or default_folder(args.dataset)
+    print("\n".join(describe(folder.resolve())))
+    return 0
+
+
+def report_other_records(folder: Path) -> None:
+    """Says when records beside ``folder`` exist that this run cannot use (made with other
+    settings, rows or code), so a user who expected them read knows why they were not."""
+    if not folder.parent.is_dir():
+        return
+    others = sorted(p for p in folder.parent.iterdir() if p.is_dir() and p != folder)
+    if others:
+        print(
+            f"{len(others)} other set(s) of records in {folder.parent} were made with "
+            "other settings, rows or code, so this run does not read them"
+            + ("" if folder.is_dir() else f"; its own go to {folder.name}/")
+        )
+
+
+def peers_only(
+    args: argparse.Namespace,
+    base: SASRecConfig,
+    seeds: tuple[int, ...],
+    peers: tuple[str, ...],
+    cache: Path,
+) -> int:
+    """Only the peers' runs (kept in ``cache``), none of kgrec's models and no report: the
+    grid and seeds of each peer as the full command would run them."""
+    import torch
+
+    from kgstore.export import export_graph
+    from kgstore.splits import in_time_order, load_split, recorded_split_hash
+    from learners.sasrec.data import SequenceData
+    from recommender.experiments import compare
+    from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
+
+    if not peers:
+        raise SettingsError("--peers-only needs at least one peer after --peers")
+    home = kgrec_home()
+    with common.graph(args.dataset) as graph:
+        export = export_graph(graph, home / "cache" / "export")
+        split = load_split(home, args.dataset, recorded_split_hash(graph))
+    data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
+    knowledge = None
+    if KNOWLEDGE_PEERS & set(peers):
+        from recommender.experiments.peers.knowledge import knowledge_files
+
+        knowledge = knowledge_files(export, progress=not args.quiet)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    python = recbole_python(args.venv or home / "bench" / "recbole-venv")
+    found = compare.run_peers(
+        python, split, data, args.dataset, peers, seeds, base, device, cache, args.budget,
+        knowledge=knowledge,
+    )  # fmt: skip
+    for model, runs in found.items():
+        print(
+            f"{model}: chosen {runs.selection.chosen}; valid NDCG@10 per seed "
+            + ", ".join(f"{run.best_valid:.4f}" for run in runs.runs)
+        )
+    print(
+        f"peer runs kept in {cache}; no report from a --peers-only run: the same command "
+        "without it (and the same --records) writes the report and trains nothing the "
+        "peers need again"
+    )
+    return 0
