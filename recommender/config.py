@@ -147,6 +147,13 @@ class ServingConfig(BaseModel):
         description="the most a request waits for the recommender (and so for Neo4j) before "
         "it is answered 503",
     )
+    keep_alive_s: int = Field(
+        75,
+        gt=0,
+        description="how long an idle client connection is kept open; longer than the idle "
+        "expiry of client pools and proxies (httpx 5 s, nginx 60 s), so the service never "
+        "closes a connection a client is reusing at that moment",
+    )
 
     @property
     def driver_limits(self) -> DriverLimits:

@@ -124,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from recommender.serving.guards import check_binding
     from recommender.serving.http import create_app
     from recommender.serving.recommender import Recommender
+    from recommender.serving.server import server_config
 
     config = ServingConfig()
     secret = common.settings().api_token
@@ -137,9 +138,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             + ("a bearer token is required" if token else "no token: this machine only"),
             file=sys.stderr,
         )
-        uvicorn.run(
-            create_app(recommender, token), host=args.host, port=args.port, log_level="warning"
-        )
+        uvicorn.Server(
+            server_config(create_app(recommender, token), args.host, args.port, config)
+        ).run()
     return 0
 
 

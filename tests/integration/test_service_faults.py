@@ -35,6 +35,7 @@ from recommender.pipelines.training import train_recommender
 from recommender.serving import explanations
 from recommender.serving.http import create_app
 from recommender.serving.recommender import Recommender
+from recommender.serving.server import server_config
 from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 
@@ -95,9 +96,8 @@ def service(
         served = Graph(driver, server.settings.database, name, timeout_s=limits.query_timeout_s)
         recommender = Recommender.load(served, home / "models", CONFIG)
         port = _free_port()
-        app = uvicorn.Server(
-            uvicorn.Config(create_app(recommender), port=port, log_level="error", workers=1)
-        )
+        # The settings ``kgrec serve`` runs with (keep-alive included), on a free port.
+        app = uvicorn.Server(server_config(create_app(recommender), "127.0.0.1", port, CONFIG))
         thread = threading.Thread(target=app.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 30
