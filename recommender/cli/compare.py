@@ -31,6 +31,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments.comparison import RetrieverComparison, run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint, sequence_fingerprint
     from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
+    from recommender.experiments.peers.grid import run_peers
+    from recommender.experiments.plan import plan_text
     from recommender.experiments.report import write_all
     from recommender.experiments.runstore import RunStore
     from recommender.experiments.scenarios import session_ways
@@ -71,7 +73,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if plan.exists():
         print(f"analysis plan kept as written before: {plan}")
     else:
-        text = compare.plan_text(
+        text = plan_text(
             args.dataset, seeds, peers, args.budget, anonymous=args.anonymous,
             unseen=args.unseen, session_models=kinds, augment=augment,
         )  # fmt: skip
@@ -203,7 +205,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             from recommender.experiments.peers.knowledge import knowledge_files
 
             knowledge = knowledge_files(export, progress=progress)
-        found = compare.run_peers(
+        found = run_peers(
             python, split, inputs.data, args.dataset, peers, run_seeds, chosen, device, cache,
             args.budget, knowledge=knowledge,
         )  # fmt: skip

@@ -69,8 +69,8 @@ def peers_only(
     from kgstore.export import export_graph
     from kgstore.splits import in_time_order, load_split, recorded_split_hash
     from learners.sasrec.data import SequenceData
-    from recommender.experiments import compare
     from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
+    from recommender.experiments.peers.grid import run_peers
 
     if not peers:
         raise SettingsError("--peers-only needs at least one peer after --peers")
@@ -86,7 +86,7 @@ def peers_only(
         knowledge = knowledge_files(export, progress=not args.quiet)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     python = recbole_python(args.venv or home / "bench" / "recbole-venv")
-    found = compare.run_peers(
+    found = run_peers(
         python, split, data, args.dataset, peers, seeds, base, device, cache, args.budget,
         knowledge=knowledge,
     )  # fmt: skip

@@ -1,7 +1,8 @@
 """The retriever comparison (the method's Table 3): a SASRec retriever for each user and
 item representation, the plain SASRec reranking the persona retriever's top 100, and the
-blend of both. Every number is a mean over seeds; every choice (fusion, early stopping,
-blend weight) is made on validation."""
+blend of both (:mod:`~recommender.experiments.standard_rows`), with the companion rows,
+over seeds, each seed read from its record where one exists. Every number is a mean over
+seeds; every choice (fusion, early stopping, blend weight) is made on validation."""
 
 from __future__ import annotations
 
@@ -16,73 +17,24 @@ import torch
 from learners.popularity import item_popularity
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
-from recommender.config import CANDIDATES, SASRecConfig
-from recommender.evaluation.evaluator import Scorer, rank_users
-from recommender.evaluation.metrics import summarise
-from recommender.evaluation.popularity import list_measures, tail_users, top_items
-from recommender.evaluation.ranking import (
-    choose_weight,
-    full_ranks,
-    reranked_ranks,
-    sasrec_scorer,
-)
-from recommender.evaluation.sessions import SESSION_LENGTH, SessionPersonas
+from recommender.config import SASRecConfig
+from recommender.evaluation.evaluator import rank_users
+from recommender.evaluation.popularity import tail_users
+from recommender.evaluation.sessions import SessionPersonas
 from recommender.experiments.companions import (
     CompanionFit,
     Companions,
     companion_fits,
     companion_keys,
 )
-from recommender.experiments.fingerprint import user_tag
-from recommender.experiments.runs import Row as Row
-from recommender.experiments.runs import RunResult as RunResult
-from recommender.experiments.runstore import RunStore, fit_line, restore
-from recommender.experiments.scenarios import (
-    ANONYMOUS_PREFIX,
-    SCENARIO_PREFIXES,
-    SWEEP_LENGTHS,
-    anonymous_ranks,
-)
-from recommender.experiments.scenarios import LABELS as ANONYMOUS_LABELS
-from recommender.experiments.seedrecords import (
-    RowRecords,
-    SeedRecord,
-    SeedRecords,
-    SeedSweep,
-    add_sweep,
-)
-from recommender.pipelines import inputs as training
-from recommender.pipelines.inputs import (
-    FUSIONS,
-    PERSONA_RETRIEVER,
-    PLAIN,
-    RANDOM_RETRIEVER,
-    VARIANTS,
-    RetrieverVariant,
-    TrainingInputs,
-    UserVector,
-    catalogue_variant,
-)
+from recommender.experiments.runs import Row, RunResult
+from recommender.experiments.runstore import RunStore
+from recommender.experiments.scenarios import ANONYMOUS_PREFIX, SCENARIO_PREFIXES
+from recommender.experiments.seedrecords import RowRecords, SeedRecord, SeedRecords, add_sweep
+from recommender.experiments.standard_rows import best_fusion, run_seed, score_run, top10_lists
+from recommender.pipelines.inputs import PLAIN, VARIANTS, RetrieverVariant, TrainingInputs
 
 COLD_MAX_TRAIN = 5  # a "cold" user has at most this many training interactions
-
-
-RERANKED = Row("rerank", "Reranking: None / Random over KG+LLM's top 100")
-BLENDED = Row("blend", "Blend: reranker and KG+LLM retriever over its top 100")
-# Ensembling controls: any two models blended usually beat one, so the persona's blend is
-# compared with blends that have no knowledge graph in them.
-PLAIN_BLEND = Row(
-    "control-plain-blend", "Control: blend of two plain SASRecs (seeds s, s + 1000) over a top 100"
-)
-RANDOM_BLEND = Row(
-    "control-random-blend",
-    "Control: blend of the reranker and the Random / Description (LLM) retriever",
-)
-CONTROL_SEED_OFFSET = 1000  # the second plain SASRec of the plain-blend control
-
-
-def variant_row(variant: RetrieverVariant) -> Row:
-    return Row(variant.key, variant.label)
 
 
 @dataclass
@@ -186,7 +138,7 @@ def run_comparison(
             seed_sweep = kept.sweep
             log(f"seed {seed}: every standard row read from its record (no model trained)")
         else:
-            base, seed_sweep, plain = _run_seed(
+            base, seed_sweep, plain = run_seed(
                 inputs, config, seed, variants, device, progress, log, store, controls,
                 anonymous, chosen, users, cold, popularity,
             )  # fmt: skip
@@ -199,7 +151,7 @@ def run_comparison(
             """The seed's plain SASRec, trained or loaded only when a companion needs it."""
             if plain is not None or PLAIN not in variants:
                 return plain
-            return _best_fusion(inputs, PLAIN, config, seed, device, chosen, store, log,
+            return best_fusion(inputs, PLAIN, config, seed, device, chosen, store, log,
                                 progress)[0]  # fmt: skip
 
         fits = partial(
@@ -233,88 +185,6 @@ def run_comparison(
     return comparison
 
 
-def _run_seed(
-    inputs: TrainingInputs,
-    config: SASRecConfig,
-    seed: int,
-    variants: tuple[RetrieverVariant, ...],
-    device: str,
-    progress: bool,
-    log: Callable[[str], None],
-    store: RunStore | None,
-    controls: bool,
-    anonymous: dict[str, SessionPersonas] | None,
-    chosen: dict[str, Fusion],
-    users: np.ndarray,
-    cold: np.ndarray,
-    popularity: np.ndarray,
-) -> tuple[list[RunResult], SeedSweep, SASRec | None]:
-    """One seed's standard rows (fusions chosen on the first seed go into ``chosen``), its
-    anonymous-session sweep, and its plain SASRec (None without that variant)."""
-    data = inputs.data
-    sweep: SeedSweep = {}
-    runs: list[RunResult] = []
-    models: dict[RetrieverVariant, SASRec] = {}
-    for variant in variants:
-        model, run = _best_fusion(
-            inputs, variant, config, seed, device, chosen, store, log, progress
-        )
-        if run.fusion is not None:
-            chosen[variant.key] = run.fusion
-        _score(run, full_ranks(model, data, "test", users), cold)
-        run.lists = _lists(sasrec_scorer(model), data, users, popularity)
-        runs.append(run)
-        models[variant] = model
-    retriever = models.get(catalogue_variant(PERSONA_RETRIEVER, inputs))
-    reranker = models.get(PLAIN)
-    if retriever is not None and reranker is not None:
-        ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES)
-        run = RunResult(RERANKED, seed, None, valid={}, test={}, cold=None, ranks=ranks)
-        _score(run, ranks, cold)
-        runs.append(run)
-        blended = _blend(BLENDED, retriever, reranker, inputs, seed, users, cold, log)
-        runs.append(blended)
-    second: SASRec | None = None
-    control: RunResult | None = None
-    if controls and reranker is not None:
-        second, _ = _best_fusion(
-            inputs, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, chosen, store, log,
-            progress,
-        )  # fmt: skip
-        control = _blend(PLAIN_BLEND, second, reranker, inputs, seed, users, cold, log)
-        runs.append(control)
-        random_retriever = models.get(catalogue_variant(RANDOM_RETRIEVER, inputs))
-        if random_retriever is not None:
-            runs.append(
-                _blend(RANDOM_BLEND, random_retriever, reranker, inputs, seed, users, cold, log)
-            )
-    if anonymous is not None and reranker is not None:
-        for length in SWEEP_LENGTHS:
-            found = anonymous_ranks(
-                inputs,
-                reranker,
-                retriever,
-                None if retriever is None else blended.weight,
-                second,
-                None if control is None else control.weight,
-                anonymous,
-                length,
-            )
-            for key, ranks in found.items():
-                sweep.setdefault(key, {})[str(length or "all")] = summarise(ranks)["NDCG@10"]
-            if length != SESSION_LENGTH:
-                continue
-            for key, ranks in found.items():
-                run = RunResult(
-                    Row(ANONYMOUS_PREFIX + key, ANONYMOUS_LABELS[key]), seed, None, {}, {},
-                    None, ranks,
-                )  # fmt: skip
-                _score(run, ranks, cold)
-                runs.append(run)
-                log(f"seed {seed} {run.row.label}: test NDCG@10 {run.test['NDCG@10']:.4f}")
-    return runs, sweep, models.get(PLAIN)
-
-
 def _companion_runs(
     keys: list[str],
     fits: Callable[[set[str]], Iterator[CompanionFit]],
@@ -342,98 +212,14 @@ def _companion_runs(
             np.zeros(0, np.int64), seconds_per_epoch=fit.seconds_per_epoch,
             best_epoch=fit.best_epoch,
         )  # fmt: skip
-        _score(run, rank_users(fit.scorer, data, "test", users), cold)
-        run.lists = _lists(fit.scorer, data, users, popularity)
+        score_run(run, rank_users(fit.scorer, data, "test", users), cold)
+        run.lists = top10_lists(fit.scorer, data, users, popularity)
         if records is not None:
             records.save(run, *record_as)
         kept[fit.key] = run
     return [kept[key] for key in keys]
 
 
-def _best_fusion(
-    inputs: TrainingInputs,
-    variant: RetrieverVariant,
-    config: SASRecConfig,
-    seed: int,
-    device: str,
-    chosen: dict[str, Fusion],
-    store: RunStore | None,
-    log: Callable[[str], None],
-    progress: bool = True,
-) -> tuple[SASRec, RunResult]:
-    """The variant's model of ``seed``: loaded from ``store`` or trained, under each fusion
-    still to choose from, keeping the one with the best validation NDCG@10."""
-    fusions: tuple[Fusion | None, ...] = (None,)
-    if variant.user is not UserVector.NONE:
-        fusions = (chosen[variant.key],) if variant.key in chosen else FUSIONS
-    tag = user_tag(inputs, variant, config)
-    best: tuple[float, SASRec, RunResult] | None = None
-    for fusion in fusions:
-        stored = store.load(variant.key, fusion, seed, tag) if store is not None else None
-        if stored is not None:
-            model = restore(training.build_model(variant, fusion, inputs, config), stored.state)
-            model.to(device).eval()
-            result = stored.result
-        else:
-            model, result = training.fit(variant, fusion, inputs, config, seed, device, progress)
-            if store is not None:
-                store.save(variant.key, fusion, seed, model, result, tag)
-        run = RunResult(
-            variant_row(variant),
-            seed,
-            fusion,
-            valid={"NDCG@10": result.best_valid},
-            test={},
-            cold=None,
-            ranks=np.zeros(0, np.int64),
-            curve=result.curve,
-            seconds_per_epoch=result.seconds_per_epoch,
-            best_epoch=result.best_epoch,
-        )
-        name = variant.label + (f" (fusion {fusion})" if fusion else "")
-        log(fit_line(seed, name, result, stored is not None))
-        if best is None or result.best_valid > best[0]:
-            best = (result.best_valid, model, run)
-    assert best is not None
-    return best[1], best[2]
-
-
 def cold_mask(data: SequenceData, users: np.ndarray) -> np.ndarray:
     """True for each of ``users`` with at most :data:`COLD_MAX_TRAIN` training items."""
     return np.array([len(data.train[u]) <= COLD_MAX_TRAIN for u in users], dtype=bool)
-
-
-def _blend(
-    row: Row,
-    retriever: SASRec,
-    reranker: SASRec,
-    inputs: TrainingInputs,
-    seed: int,
-    users: np.ndarray,
-    cold: np.ndarray,
-    log: Callable[[str], None],
-) -> RunResult:
-    """The retriever's top candidates ordered by the blend of both models, the retriever's
-    weight chosen on validation NDCG@10; scored on the test targets."""
-    data = inputs.data
-    weight, valid = choose_weight(retriever, reranker, data, candidates=CANDIDATES)
-    log(f"seed {seed} {row.key}: retriever weight {weight:g}, valid NDCG@10 {valid:.4f}")
-    ranks = reranked_ranks(retriever, reranker, data, "test", users, CANDIDATES, weight=weight)
-    run = RunResult(row, seed, None, {"NDCG@10": valid}, {}, None, ranks, weight=weight)
-    _score(run, ranks, cold)
-    return run
-
-
-def _lists(
-    scorer: Scorer, data: SequenceData, users: np.ndarray, popularity: np.ndarray
-) -> dict[str, float]:
-    """Coverage@10 and ARP@10 of the row's test top-10 lists."""
-    return list_measures(top_items(scorer, data, "test", users), popularity)
-
-
-def _score(run: RunResult, ranks: np.ndarray, cold: np.ndarray) -> None:
-    """``run``'s test ranks and metrics, on all users and on the cold ones (mask ``cold``)."""
-    run.ranks = ranks
-    run.test = summarise(ranks)
-    if cold.any():
-        run.cold = summarise(ranks[cold])

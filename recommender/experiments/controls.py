@@ -18,15 +18,8 @@ from recommender.evaluation.statistics import (
     per_seed_wilcoxon,
     wilcoxon_p,
 )
-from recommender.experiments.comparison import (
-    BLENDED,
-    COLD_MAX_TRAIN,
-    PLAIN_BLEND,
-    RANDOM_BLEND,
-    RetrieverComparison,
-    Row,
-    variant_row,
-)
+from recommender.experiments.comparison import COLD_MAX_TRAIN, RetrieverComparison
+from recommender.experiments.runs import BLENDED, PLAIN_BLEND, RANDOM_BLEND, Row, variant_row
 from recommender.pipelines.inputs import (
     PERSONA_RETRIEVER,
     RANDOM_RETRIEVER,

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from recommender.evaluation.statistics import holm
-from recommender.experiments.comparison import BLENDED, RetrieverComparison, Row
+from recommender.experiments.comparison import RetrieverComparison
 from recommender.experiments.controls import controls_markdown
 from recommender.experiments.report_sections import (
     SCENARIOS,
@@ -27,6 +27,7 @@ from recommender.experiments.report_sections import (
     scenario_markdown,
     session_paper_metrics,
 )
+from recommender.experiments.runs import BLENDED, Row
 from recommender.util.files import write_text_atomic
 from recommender.util.markdown import table as markdown_table
 

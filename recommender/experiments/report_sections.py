@@ -18,7 +18,8 @@ from recommender.evaluation.metrics import mrr, per_user, precision
 from recommender.evaluation.popularity import tail_measures
 from recommender.evaluation.sessions import SESSION_LENGTH
 from recommender.evaluation.statistics import holm, paired_wilcoxon
-from recommender.experiments.comparison import RetrieverComparison, Row
+from recommender.experiments.comparison import RetrieverComparison
+from recommender.experiments.runs import Row
 from recommender.experiments.scenarios import ANONYMOUS_PREFIX, UNSEEN_PREFIX
 from recommender.experiments.unseen import UNSEEN_SEED, UNSEEN_SHARE
 from recommender.util.markdown import table as markdown_table

@@ -38,16 +38,12 @@ from recommender.evaluation.sessions import (
     no_personas,
     session_ranks,
 )
-from recommender.experiments.comparison import (
-    CONTROL_SEED_OFFSET,
-    Row,
-    RunResult,
-    _best_fusion,
-)
 from recommender.experiments.fingerprint import experiment_fingerprint
+from recommender.experiments.runs import CONTROL_SEED_OFFSET, Row, RunResult
 from recommender.experiments.runstore import RunStore
 from recommender.experiments.scenarios import SWEEP_LENGTHS, UNSEEN_PREFIX
 from recommender.experiments.seedrecords import SeedRecord, SeedRecords, SeedSweep, add_sweep
+from recommender.experiments.standard_rows import best_fusion
 from recommender.pipelines.inputs import (
     PERSONA_RETRIEVER,
     PLAIN,
@@ -279,13 +275,13 @@ def _unseen_seed(
     retriever_variant = catalogue_variant(PERSONA_RETRIEVER, reduced)
     runs: list[RunResult] = []
     sweep: SeedSweep = {}
-    plain, _ = _best_fusion(reduced, PLAIN, config, seed, device, {}, store, log, progress)
-    retriever, run = _best_fusion(
+    plain, _ = best_fusion(reduced, PLAIN, config, seed, device, {}, store, log, progress)
+    retriever, run = best_fusion(
         reduced, retriever_variant, config, seed, device, chosen, store, log, progress
     )
     if run.fusion is not None:
         chosen[retriever_variant.key] = run.fusion
-    second, _ = _best_fusion(
+    second, _ = best_fusion(
         reduced, PLAIN, config, seed + CONTROL_SEED_OFFSET, device, {}, store, log, progress
     )
     weight, _ = choose_weight(retriever, plain, reduced.data, candidates=CANDIDATES)

@@ -286,14 +286,9 @@ def test_the_comparison_runs_on_the_real_graph(movielens: Graph, home: Path) -> 
     from the graph and the recorded split, every row trained and scored, the report written."""
     from kgstore.export import export_graph
     from recommender.config import HDGIConfig, SASRecConfig
-    from recommender.experiments.comparison import (
-        BLENDED,
-        PLAIN_BLEND,
-        RERANKED,
-        run_comparison,
-        variant_row,
-    )
+    from recommender.experiments.comparison import run_comparison
     from recommender.experiments.report import write_all
+    from recommender.experiments.runs import BLENDED, PLAIN_BLEND, RERANKED, variant_row
     from recommender.pipelines.inputs import (
         PERSONA_RETRIEVER,
         PLAIN,

@@ -7,16 +7,9 @@ import pytest
 
 from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import MISS, per_user, summarise
-from recommender.experiments.comparison import (
-    BLENDED,
-    PLAIN_BLEND,
-    RANDOM_BLEND,
-    RetrieverComparison,
-    RunResult,
-    run_comparison,
-    variant_row,
-)
+from recommender.experiments.comparison import RetrieverComparison, run_comparison
 from recommender.experiments.controls import compare_controls, controls_markdown
+from recommender.experiments.runs import BLENDED, PLAIN_BLEND, RANDOM_BLEND, RunResult, variant_row
 from recommender.pipelines.inputs import (
     PERSONA_RETRIEVER,
     PLAIN,

@@ -16,10 +16,10 @@ import pytest
 
 from learners.sasrec.data import SequenceData
 from recommender.config import SASRecConfig
-from recommender.experiments import compare
 from recommender.experiments.fingerprint import sequence_fingerprint
 from recommender.experiments.grids import PEER_GRIDS
 from recommender.experiments.peers import driver
+from recommender.experiments.peers import grid as peer_grid
 from recommender.experiments.peers.driver import PeerResult, PeerSpec
 from recommender.util.locks import claim
 
@@ -55,12 +55,14 @@ def test_the_sequence_fingerprint_names_the_split_and_nothing_else() -> None:
         "d", SequenceData.from_split(changed, [f"i{k}" for k in range(7)])
     )
     spec = PeerSpec("SASRec", {"train_batch_size": 256})
-    key = compare.peer_key(spec, 0, CONFIG, "cuda:1", base)
-    assert key == compare.peer_key(spec, 0, CONFIG, "cuda", base)
-    assert key != compare.peer_key(spec, 1, CONFIG, "cuda", base)
-    assert key != compare.peer_key(spec, 0, CONFIG.model_copy(update={"patience": 5}), "cuda", base)
+    key = peer_grid.peer_key(spec, 0, CONFIG, "cuda:1", base)
+    assert key == peer_grid.peer_key(spec, 0, CONFIG, "cuda", base)
+    assert key != peer_grid.peer_key(spec, 1, CONFIG, "cuda", base)
+    assert key != peer_grid.peer_key(
+        spec, 0, CONFIG.model_copy(update={"patience": 5}), "cuda", base
+    )
     ksr = PeerSpec("KSR", {})
-    assert compare.peer_key(ksr, 0, CONFIG, "cpu", base, "k1") != compare.peer_key(
+    assert peer_grid.peer_key(ksr, 0, CONFIG, "cpu", base, "k1") != peer_grid.peer_key(
         ksr, 0, CONFIG, "cpu", base, "k2"
     )
 
@@ -78,11 +80,11 @@ def test_runs_are_kept_reused_and_shared_with_another_process(
         trained.append((spec.settings, seed))
         return result(spec, seed, valid[grid.index(spec.settings)] + seed / 100)
 
-    monkeypatch.setattr(compare, "run_peer", fake_run)
+    monkeypatch.setattr(peer_grid, "run_peer", fake_run)
     cache = tmp_path / "peers"
     sequences = sequence_fingerprint("d", data())
     first = PeerSpec("GRU4Rec", grid[0])
-    first_path = cache / f"{compare.peer_key(first, 0, CONFIG, 'cpu', sequences)}.json"
+    first_path = cache / f"{peer_grid.peer_key(first, 0, CONFIG, 'cpu', sequences)}.json"
     held, logs = threading.Event(), list[str]()
 
     def other_process() -> None:  # holds the first configuration, then leaves its result
@@ -95,7 +97,7 @@ def test_runs_are_kept_reused_and_shared_with_another_process(
     thread = threading.Thread(target=other_process)
     thread.start()
     held.wait(5)
-    found = compare.run_peers(
+    found = peer_grid.run_peers(
         Path("python"), split(), data(), "d", ("GRU4Rec",), (0, 1, 2), CONFIG, "cpu", cache,
         limit=2, log=logs.append,
     )  # fmt: skip
@@ -109,7 +111,7 @@ def test_runs_are_kept_reused_and_shared_with_another_process(
     assert [name for name, _ in runs.selection.tried] == [PeerSpec("GRU4Rec", s).name for s in grid]
     # A second call finds every run kept and trains nothing.
     trained.clear()
-    again = compare.run_peers(
+    again = peer_grid.run_peers(
         Path("python"), split(), data(), "d", ("GRU4Rec",), (0, 1, 2), CONFIG, "cpu", cache,
         limit=2, log=logs.append,
     )  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recommender.experiments.compare import plan_text
+from recommender.experiments.plan import plan_text
 
 
 def test_the_plan_lists_only_what_the_options_ask_for() -> None:

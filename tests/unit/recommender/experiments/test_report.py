@@ -6,9 +6,10 @@ import numpy as np
 
 from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import MISS, summarise
-from recommender.experiments.comparison import RetrieverComparison, Row, RunResult
+from recommender.experiments.comparison import RetrieverComparison
 from recommender.experiments.report import markdown, notes_path, write_all
 from recommender.experiments.report_sections import paired_p_values
+from recommender.experiments.runs import Row, RunResult
 
 GOOD, BAD, AGAIN = Row("good", "good"), Row("bad", "bad"), Row("again", "good again")
 

@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 
 from recommender.config import SASRecConfig
-from recommender.experiments.comparison import (
-    BLENDED,
-    PLAIN_BLEND,
-    RERANKED,
-    run_comparison,
-    variant_row,
-)
+from recommender.experiments.comparison import run_comparison
 from recommender.experiments.fingerprint import experiment_fingerprint, user_tag
+from recommender.experiments.runs import BLENDED, PLAIN_BLEND, RERANKED, variant_row
 from recommender.experiments.runstore import RunStore
 from recommender.pipelines import inputs as training
 from recommender.pipelines.inputs import (
