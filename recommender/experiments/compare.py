@@ -22,12 +22,19 @@ import numpy as np
 
 from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import summarise
+from recommender.evaluation.sessions import SESSION_LENGTH
 from recommender.experiments.comparison import RetrieverComparison
 from recommender.experiments.fingerprint import experiment_fingerprint
 from recommender.experiments.grids import BUDGET, kgrec_configs
 from recommender.experiments.peers.grid import PeerRuns
 from recommender.experiments.runs import BLENDED, PLAIN_BLEND, Row, RunResult, Selection
 from recommender.experiments.runstore import RunStore
+from recommender.experiments.scenarios import (
+    ANONYMOUS_PREFIX,
+    PEER_KEY,
+    SWEEP_LENGTHS,
+    anonymous_stage,
+)
 from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
 from recommender.util.files import write_text_atomic
 from recommender.util.markdown import table as markdown_table
@@ -86,8 +93,8 @@ def _chosen(
 
 def add_peers(comparison: RetrieverComparison, peers: dict[str, PeerRuns]) -> Row | None:
     """The peers' runs as rows of ``comparison`` (their test ranks are of the same users, in
-    the same order); returns the strongest peer's row (best mean validation NDCG@10), or
-    None without peers."""
+    the same order), and the strongest peer (best mean validation NDCG@10) in the
+    anonymous-session scenario; returns the strongest peer's row, or None without peers."""
     users, cold = comparison.users, comparison.cold
     for model, runs in peers.items():
         for result in runs.runs:
@@ -111,7 +118,35 @@ def add_peers(comparison: RetrieverComparison, peers: dict[str, PeerRuns]) -> Ro
             )
     if not peers:
         return None
-    return peer_row(max(peers, key=lambda model: peers[model].valid))
+    strongest = max(peers, key=lambda model: peers[model].valid)
+    _add_anonymous(comparison, strongest, peers[strongest])
+    return peer_row(strongest)
+
+
+def _add_anonymous(comparison: RetrieverComparison, model: str, runs: PeerRuns) -> None:
+    """The strongest peer in the anonymous-session scenario, where the comparison has it
+    and every run of the peer ranked its sessions: a row at the scenario's session length
+    and a line of its sweep (the whole history is the standard test)."""
+    stage = anonymous_stage(SESSION_LENGTH)
+    scenario = comparison.scenario_rows(ANONYMOUS_PREFIX)
+    if not scenario or not all(stage in run.scored_ranks for run in runs.runs):
+        return
+    label = f"Anonymous session: strongest tuned peer (RecBole {model})"
+    row, cold = Row(ANONYMOUS_PREFIX + PEER_KEY, label), comparison.cold
+    sweep = comparison.sweep.setdefault(ANONYMOUS_PREFIX, {}).setdefault(PEER_KEY, {})
+    for run in runs.runs:
+        ranks = run.scored_ranks[stage]
+        cold_metrics = summarise(ranks[cold]) if cold.any() else None
+        comparison.runs.append(
+            RunResult(row, run.seed, None, {}, summarise(ranks), cold_metrics, ranks)
+        )
+        for length in SWEEP_LENGTHS:
+            if length is None:
+                found: np.ndarray | None = run.test_ranks
+            else:
+                found = run.scored_ranks.get(anonymous_stage(length))
+            if found is not None:
+                sweep.setdefault(str(length or "all"), []).append(summarise(found)["NDCG@10"])
 
 
 def primary_pairs(strongest_peer: Row | None) -> list[tuple[Row, Row]]:

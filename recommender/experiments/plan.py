@@ -57,9 +57,9 @@ def plan_text(
                     "the same models, each test user's last 5 items before the test item as a "
                     "session without their id; rows: plain SASRec, the blend with no persona, "
                     "with the persona of the 20 users sharing most items, with the KG persona "
-                    "by the trained HDGI encoder (where its memory is kept), and the "
-                    "two-plain-SASRec blend; blend weights as chosen on validation for the "
-                    "standard rows."
+                    "by the trained HDGI encoder (where its memory is kept), the "
+                    "two-plain-SASRec blend, and the strongest tuned peer (by validation) on "
+                    "the session; blend weights as chosen on validation for the standard rows."
                 ]
                 if anonymous
                 else []

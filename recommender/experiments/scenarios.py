@@ -9,14 +9,18 @@ The models are the standard rows' (trained once, on every training interaction);
 weights are the ones their standard rows chose on validation. Rows: the plain SASRec on the
 session; the persona retriever with the reranker and no persona, the persona by the
 session's neighbours, and the persona by the trained HDGI encoder (where its memory is
-kept); the ensembling control (two plain SASRecs). Every choice here was fixed before the
-rows were first run.
+kept); the ensembling control (two plain SASRecs); the strongest tuned peer on the session
+(its runs rank :func:`anonymous_stages` as they finish training). Every choice here was fixed
+before the rows were first run.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from learners.sasrec.data import SequenceData
 from learners.sasrec.model import SASRec
 from recommender.config import CANDIDATES
 from recommender.evaluation.sessions import (
@@ -40,6 +44,7 @@ LABELS = {
     "encoder": "Anonymous session: blend, KG persona by the trained HDGI encoder",
     "control": "Anonymous session: control, blend of two plain SASRecs",
 }
+PEER_KEY = "peer"  # the strongest tuned peer's anonymous row: ANONYMOUS_PREFIX + PEER_KEY
 
 
 def session_ways(
@@ -92,3 +97,29 @@ def anonymous_ranks(
     if second is not None and control_weight is not None:
         found["control"] = ranks(second, nothing, control_weight)
     return found
+
+
+def anonymous_stage(length: int) -> str:
+    """The name of a peer's scored stage for anonymous sessions of ``length`` items."""
+    return f"{ANONYMOUS_PREFIX}{length}"
+
+
+def anonymous_stages(data: SequenceData) -> dict[str, list[dict[str, Any]]]:
+    """The anonymous-session scenario as a peer run's scored stages, one per length of
+    :data:`SWEEP_LENGTHS` (the whole history is the standard test): every evaluable test
+    user, in order, with the last ``length`` items before the test item as the session and
+    the whole history still excluded from the ranking."""
+    inputs, targets = data.inputs("test"), data.targets("test")
+    users = data.evaluable("test")
+    return {
+        anonymous_stage(length): [
+            {
+                "history": inputs[u].tolist(),
+                "session": inputs[u][-length:].tolist(),
+                "target": int(targets[u]),
+            }
+            for u in users
+        ]
+        for length in SWEEP_LENGTHS
+        if length is not None
+    }

@@ -139,6 +139,8 @@ def test_compare_runs_kgrec_controls_and_a_peer(
         assert f"| {label} |" in anonymous, label
         assert f"| {label} |" not in report[: report.index("## Scenario: anonymous")], label
     assert "By length of the items the models read" in anonymous
+    # The strongest peer (by validation) on the same sessions, from its own runs' ranks.
+    assert "| Anonymous session: strongest tuned peer (RecBole " in anonymous
     unseen = report[report.index("## Scenario: unseen users") :]
     for key in ("plain SASRec on their history", "blend, no persona",
                 "blend, KG persona by the trained HDGI encoder (inductive)",
@@ -151,6 +153,9 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     for scenario in ("anonymous", "unseen"):
         assert set(raw["by_length"][f"{scenario}-"]["encoder"]) == lengths
         assert (out / f"compare-{graph.dataset}-{scenario}-by-length.png").stat().st_size > 0
+    assert set(raw["by_length"]["anonymous-"]["peer"]) == lengths
+    anonymous_peer = [run for run in raw["runs"] if run["key"] == "anonymous-peer"]
+    assert [run["seed"] for run in anonymous_peer] == [0, 1]
     peer_runs = [run for run in raw["runs"] if run["key"] == "peer-gru4rec"]
     assert [run["seed"] for run in peer_runs] == [0, 1]
     assert all(0.0 <= value <= 1.0 for run in peer_runs for value in run["test"].values())

@@ -76,6 +76,8 @@ class PeerResult:
     # kept from before it was recorded)
     native_test: dict[str, float] = field(default_factory=dict)
     resumed_after: int = 0  # epochs an earlier, stopped call of this run had trained
+    # Test ranks of the scenarios' stages (:func:`run_peer`'s ``scored``), by stage.
+    scored_ranks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ class PeerResult:
             "test_ranks": self.test_ranks.tolist(),
             "native_test": self.native_test,
             "resumed_after": self.resumed_after,
+            "scored_ranks": {k: v.tolist() for k, v in self.scored_ranks.items()},
         }
 
     @classmethod
@@ -105,7 +108,13 @@ class PeerResult:
             np.asarray(raw["test_ranks"], dtype=np.int64),
             {str(k): float(v) for k, v in (raw.get("native_test") or {}).items()},
             int(raw.get("resumed_after", 0)),
+            _scored(raw),
         )
+
+
+def _scored(raw: dict[str, Any]) -> dict[str, np.ndarray]:
+    found = raw.get("scored_ranks") or {}
+    return {str(k): np.asarray(v, dtype=np.int64) for k, v in found.items()}
 
 
 def recbole_python(venv: Path) -> Path:
@@ -179,10 +188,13 @@ def run_peer(
     device: str = "cpu",
     knowledge: KnowledgeFiles | None = None,
     pause_after: int | None = None,
+    scored: dict[str, list[dict[str, Any]]] | None = None,
 ) -> PeerResult:
     """Train ``spec`` from ``seed`` on the split (in ``work``) and rank every validation and
     test target of ``data``'s evaluable users with kgrec's evaluator. Knowledge-aware peers
-    (:data:`KNOWLEDGE_PEERS`) also read ``knowledge``.
+    (:data:`KNOWLEDGE_PEERS`) also read ``knowledge``. The trained model also ranks each
+    stage of ``scored`` (users as ``{"history", "session", "target"}``: the model reads the
+    session, the history is excluded from the ranking), which does not change the training.
 
     The run keeps its state in ``work`` after every epoch: called again with the same
     ``work`` and arguments after a stop (a kill, a lost machine, or ``pause_after`` epochs
@@ -216,6 +228,7 @@ def run_peer(
         "device": device,
         "threads": torch.get_num_threads(),
         "knowledge": uses_knowledge,
+        "scored": scored or {},
     }
     (work / "inputs.json").write_text(json.dumps(spec_file))
     runner = Path(__file__).with_name("recbole_runner.py")
@@ -244,4 +257,5 @@ def run_peer(
         np.asarray(raw["test_ranks"], dtype=np.int64),
         {str(k): float(v) for k, v in raw.get("native_test", {}).items()},
         int(raw.get("resumed_after", 0)),
+        _scored(raw),
     )

@@ -26,6 +26,7 @@ from recommender.experiments.peers.driver import (
 )
 from recommender.experiments.peers.knowledge import KnowledgeFiles
 from recommender.experiments.runs import Selection
+from recommender.experiments.scenarios import anonymous_stages
 from recommender.util.files import write_text_atomic
 from recommender.util.hashing import fingerprint
 from recommender.util.locks import claim
@@ -57,14 +58,17 @@ def run_peers(
 ) -> dict[str, PeerRuns]:
     """Each peer: every configuration of its grid with seed 0, the best on validation, then
     that configuration with every seed. Each finished run is kept in ``cache`` as a JSON file
-    named by what it was trained on (:func:`peer_key`) and reused. Knowledge-aware peers
-    (KSR) read ``knowledge`` and are left out, with a note, where it is None.
+    named by what it was trained on (:func:`peer_key`) and reused. Every run also ranks the
+    anonymous sessions of :func:`~recommender.experiments.scenarios.anonymous_stages`.
+    Knowledge-aware peers (KSR) read ``knowledge`` and are left out, with a note, where it
+    is None.
 
     Processes sharing ``cache`` share the work: each run is claimed by a lock file while it
     trains, a process skips runs another holds and comes back for their results once it
     has nothing else to do, so two processes on two cores finish a grid in about half the
     time of one."""
     sequences = sequence_fingerprint(dataset, data)  # once: it hashes all sequences
+    scored = anonymous_stages(data)  # ranked by every run: any may turn out the strongest
 
     def path_of(spec: PeerSpec, seed: int) -> Path:
         digest = None if knowledge is None else knowledge.digest
@@ -86,7 +90,7 @@ def run_peers(
             log(f"{spec.name} seed {seed}: training{carried} ({work})")
             result = run_peer(
                 python, split, data, spec, seed, work, config.epochs, config.patience,
-                config.max_len, device, knowledge,
+                config.max_len, device, knowledge, scored=scored,
             )  # fmt: skip
             write_text_atomic(path, json.dumps(result.to_json()))
             shutil.rmtree(work, ignore_errors=True)

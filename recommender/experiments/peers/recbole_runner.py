@@ -5,7 +5,10 @@ kgrec source tree on ``sys.path`` for the evaluator, and prints one JSON line.
 RecBole trains the model its own way; every validation score that decides early stopping,
 and the final validation and test ranks, come from kgrec's
 :func:`~recommender.evaluation.evaluator.target_ranks` over all items, from the model's own
-``full_sort_predict`` scores, with the user's history excluded.
+``full_sort_predict`` scores, with the user's history excluded. The best model also ranks
+the ``scored`` stages of the inputs (the scenarios: a user's test target from a shorter
+``session`` than their whole ``history``, which is still what is excluded); they play no
+part in training, so a kept state resumes whatever they are.
 
 After every epoch the run's whole state (the model, the optimiser, the early-stopping
 counters, every random generator, the curve so far) is written to ``resume.pt`` in the work
@@ -52,8 +55,9 @@ def main() -> None:
 
     work = Path(args.work)
     spec = json.loads((work / "inputs.json").read_text())
-    # What a kept state must match to be resumed (the thread count may change between calls).
-    same = {k: v for k, v in spec.items() if k != "threads"}
+    # What a kept state must match to be resumed: not the thread count, which may change
+    # between calls, nor the stages only the trained model ranks.
+    same = {k: v for k, v in spec.items() if k not in ("threads", "scored")}
     inputs_digest = hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()
     # RecBole's top-k cannot exceed its item count: a small catalogue reports k = 10 only.
     with (work / "kgrec" / "kgrec.inter").open() as inter:
@@ -133,19 +137,20 @@ def main() -> None:
     max_len = spec["max_len"]
 
     def batches(
-        stage: str,
+        users: list[dict[str, Any]],
     ) -> list[tuple[dict[str, torch.Tensor], list[np.ndarray], torch.Tensor]]:
-        """(RecBole input, histories, targets) per batch of ``stage``'s users, built once;
-        the seen-item masks, ``(batch, items)`` each, are made as each batch is scored."""
+        """(RecBole input, histories, targets) per batch of ``users``, built once; the model
+        reads each user's ``session`` (default: the history), the seen-item masks,
+        ``(batch, items)`` each, are made from the histories as each batch is scored."""
         built = []
-        users = spec["users"][stage]
         for start in range(0, len(users), 512):
             batch = users[start : start + 512]
             histories = [np.asarray(u["history"], dtype=np.int64) for u in batch]
+            sessions = [np.asarray(u.get("session", u["history"]), dtype=np.int64) for u in batch]
             seq = torch.zeros(len(batch), max_len, dtype=torch.long)
             lengths = torch.zeros(len(batch), dtype=torch.long)
-            for row, history in enumerate(histories):
-                recent = column[history[-max_len:] - 1]  # kgrec index k -> items[k - 1]
+            for row, session in enumerate(sessions):
+                recent = column[session[-max_len:] - 1]  # kgrec index k -> items[k - 1]
                 seq[row, : len(recent)] = torch.from_numpy(recent)
                 lengths[row] = len(recent)
             interaction = {
@@ -156,12 +161,13 @@ def main() -> None:
             built.append((interaction, histories, targets))
         return built
 
-    inputs = {stage: batches(stage) for stage in ("valid", "test")}
+    inputs = {stage: batches(spec["users"][stage]) for stage in ("valid", "test")}
+    scored = {stage: batches(users) for stage, users in (spec.get("scored") or {}).items()}
 
     def ranks(stage: str) -> list[int]:
         model.eval()
         found: list[int] = []
-        for interaction, histories, targets in inputs[stage]:
+        for interaction, histories, targets in inputs[stage] if stage in inputs else scored[stage]:
             with torch.no_grad():
                 scores = model.full_sort_predict(interaction).float().cpu()
             ours = torch.full((len(targets), n_items + 1), float("-inf"))
@@ -269,6 +275,7 @@ def main() -> None:
                 "seconds_per_epoch": sum(epoch_seconds) / max(len(epoch_seconds), 1),
                 "valid_ranks": ranks("valid"),
                 "test_ranks": ranks("test"),
+                "scored_ranks": {stage: ranks(stage) for stage in scored},
                 "native_test": {str(k): float(v) for k, v in native.items()},
                 "resumed_after": resumed,
             }

@@ -1,0 +1,126 @@
+"""The strongest tuned peer in the anonymous-session scenario: each peer run ranks the test
+users from their last items only (their whole history still excluded), and the comparison
+gains the strongest peer's row and sweep from those ranks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from learners.sasrec.data import SequenceData
+from recommender.config import SASRecConfig
+from recommender.experiments.compare import add_peers, peer_row
+from recommender.experiments.comparison import RetrieverComparison
+from recommender.experiments.peers.driver import PeerResult, PeerSpec
+from recommender.experiments.peers.grid import PeerRuns
+from recommender.experiments.runs import Row, RunResult, Selection
+from recommender.experiments.scenarios import (
+    ANONYMOUS_PREFIX,
+    PEER_KEY,
+    anonymous_stage,
+    anonymous_stages,
+)
+
+
+def data() -> SequenceData:
+    """Three users with 3, 4 and 6 training items, then a validation and a test item."""
+    rows = []
+    for user, length in enumerate((5, 6, 8)):
+        for position in range(length):
+            stage = "test" if position == length - 1 else "train"
+            stage = "valid" if position == length - 2 else stage
+            rows.append((f"u{user}", f"i{(user * 3 + position) % 9}", position, stage))
+    split = pd.DataFrame(rows, columns=["user", "item", "position", "split"])
+    return SequenceData.from_split(split, catalogue=[f"i{k}" for k in range(9)])
+
+
+def test_anonymous_stages_are_the_last_items_with_the_whole_history_excluded() -> None:
+    found = data()
+    stages = anonymous_stages(found)
+    assert list(stages) == ["anonymous-1", "anonymous-2", "anonymous-3", "anonymous-5",
+                            "anonymous-10"]  # fmt: skip
+    users = found.evaluable("test")
+    for length in (1, 2, 3, 5, 10):
+        entries = stages[anonymous_stage(length)]
+        assert len(entries) == len(users)
+        for entry, user in zip(entries, users, strict=True):
+            history = found.inputs("test")[user].tolist()  # training items and the valid one
+            assert entry["history"] == history
+            assert entry["session"] == history[-length:]
+            assert entry["target"] == int(found.targets("test")[user])
+    # Hand-checked on the second user: 4 training items and the validation item.
+    second = stages["anonymous-2"][1]
+    assert len(second["history"]) == 5 and second["session"] == second["history"][3:]
+
+
+def _result(model: str, seed: int, valid: float, scored: dict[str, list[int]]) -> PeerResult:
+    ranks = np.array([0, 1, 20, 5])
+    return PeerResult(
+        PeerSpec(model), seed, valid, 1, 0.1, [[0, 1.0, valid]], ranks, ranks, {}, 0,
+        {stage: np.array(found) for stage, found in scored.items()},
+    )  # fmt: skip
+
+
+def _comparison(anonymous: bool) -> RetrieverComparison:
+    users = np.arange(4)
+    runs = [RunResult(Row("plain", "Plain"), 0, None, {}, {}, None, np.zeros(4, np.int64))]
+    if anonymous:
+        row = Row(ANONYMOUS_PREFIX + "plain", "Anonymous session: plain SASRec")
+        runs.append(RunResult(row, 0, None, {}, {}, None, np.zeros(4, np.int64)))
+    return RetrieverComparison(
+        "d", (0,), 9, users, runs, {}, SASRecConfig(), "cpu", 1.0,
+        {ANONYMOUS_PREFIX: {"plain": {"5": [0.5]}}} if anonymous else {},
+        np.zeros(4, bool), np.zeros(4, bool),
+    )  # fmt: skip
+
+
+SCORED = {anonymous_stage(n): [3, 0, 50, 1] for n in (1, 2, 3, 10)} | {
+    anonymous_stage(5): [0, 1, 20, 5]
+}
+
+
+def test_the_strongest_peer_joins_the_anonymous_scenario() -> None:
+    comparison = _comparison(anonymous=True)
+    peers = {
+        "GRU4Rec": PeerRuns(Selection("GRU4Rec", [], "g"), [_result("GRU4Rec", 0, 0.2, SCORED)]),
+        "SASRec": PeerRuns(Selection("SASRec", [], "s"), [_result("SASRec", 0, 0.3, SCORED)]),
+    }
+    assert add_peers(comparison, peers) == peer_row("SASRec")
+    rows = comparison.scenario_rows(ANONYMOUS_PREFIX)
+    assert [row.key for row in rows] == ["anonymous-plain", "anonymous-peer"]
+    assert "RecBole SASRec" in rows[1].label
+    (run,) = comparison.by_row(rows[1])
+    np.testing.assert_array_equal(run.ranks, [0, 1, 20, 5])
+    # NDCG@10 by hand: ranks 0, 1, 20, 5 give 1, 1/log2(3), 0, 1/log2(7).
+    expected = (1 + 1 / np.log2(3) + 0 + 1 / np.log2(7)) / 4
+    assert run.test["NDCG@10"] == pytest.approx(expected)
+    sweep = comparison.sweep[ANONYMOUS_PREFIX][PEER_KEY]
+    assert list(sweep) == ["1", "2", "3", "5", "10", "all"]
+    assert sweep["5"] == [pytest.approx(expected)]
+    assert sweep["all"] == [pytest.approx(expected)]  # the standard test ranks (the same here)
+    # ranks 3, 0, 50, 1: 1/log2(5), 1, 0, 1/log2(3)
+    assert sweep["1"] == [pytest.approx((1 / np.log2(5) + 1 + 1 / np.log2(3)) / 4)]
+
+
+def test_no_anonymous_peer_row_without_the_scenario_or_the_ranks() -> None:
+    without_scenario = _comparison(anonymous=False)
+    peers = {"SASRec": PeerRuns(Selection("SASRec", [], "s"), [_result("SASRec", 0, 0.3, SCORED)])}
+    add_peers(without_scenario, peers)
+    assert without_scenario.scenario_rows(ANONYMOUS_PREFIX) == []
+    # A run recorded before peers ranked anonymous sessions: the scenario goes without it.
+    old = _comparison(anonymous=True)
+    kept = {"SASRec": PeerRuns(Selection("SASRec", [], "s"), [_result("SASRec", 0, 0.3, {})])}
+    assert add_peers(old, kept) == peer_row("SASRec")
+    assert [row.key for row in old.scenario_rows(ANONYMOUS_PREFIX)] == ["anonymous-plain"]
+    assert PEER_KEY not in old.sweep[ANONYMOUS_PREFIX]
+
+
+def test_scored_ranks_survive_the_record() -> None:
+    result = _result("SASRec", 1, 0.3, SCORED)
+    again = PeerResult.from_json(result.to_json())
+    assert set(again.scored_ranks) == set(SCORED)
+    np.testing.assert_array_equal(again.scored_ranks[anonymous_stage(5)], [0, 1, 20, 5])
+    old = result.to_json()
+    del old["scored_ranks"]  # a record written before scenarios were ranked
+    assert PeerResult.from_json(old).scored_ranks == {}
