@@ -41,7 +41,7 @@ def transe(
             loss = model.loss(head, rel, tail)
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(head)
+            total += float(loss.detach()) * len(head)
         losses.append(total / len(index))
     entities = model.node_emb.weight.detach().numpy().astype(np.float32)
     relations = model.rel_emb.weight.detach().numpy().astype(np.float32)

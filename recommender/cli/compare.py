@@ -30,8 +30,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments.companions import Companions, companion_keys, companion_lines
     from recommender.experiments.comparison import RetrieverComparison, run_comparison
     from recommender.experiments.fingerprint import experiment_fingerprint, sequence_fingerprint
-    from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
-    from recommender.experiments.peers.grid import run_peers
+    from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, PeerResult, recbole_python
+    from recommender.experiments.peers.grid import run_peers, run_unseen_peer, strongest
     from recommender.experiments.plan import plan_text
     from recommender.experiments.report import write_all
     from recommender.experiments.runstore import RunStore
@@ -198,6 +198,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         comparison.runs.extend(unseen)
         comparison.sweep[UNSEEN_PREFIX] = by_length
     found = {}
+    best: str | None = None  # the strongest peer, by validation
+    unseen_peer: list[PeerResult] = []  # its runs without the unseen users
     if peers:
         python = recbole_python(args.venv or home / "bench" / "recbole-venv")
         knowledge = None
@@ -209,6 +211,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
             python, split, inputs.data, args.dataset, peers, run_seeds, chosen, device, cache,
             args.budget, knowledge=knowledge,
         )  # fmt: skip
+        best = strongest(found)
+        if args.unseen and best is not None:
+            unseen_peer = run_unseen_peer(
+                python, split, inputs.data, args.dataset, found[best], run_seeds, chosen,
+                device, cache, knowledge=knowledge,
+            )  # fmt: skip
     if args.train_seed is not None:
         print(
             f"seed {args.train_seed} is recorded in {kept} (its models kept under {home}); "
@@ -216,7 +224,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "report from the records"
         )
         return 0
-    strongest = compare.add_peers(comparison, found)
+    strongest_row = compare.add_peers(comparison, found)
+    if best is not None and unseen_peer:
+        compare.add_unseen_peer(comparison, best, unseen_peer)
     sections = [
         "## Analysis plan (as written before the run)",
         "",
@@ -240,7 +250,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         name="compare",
         title="Comparison",
         sections=sections,
-        primary=compare.primary_pairs(strongest),
+        primary=compare.primary_pairs(strongest_row),
     )
     print("written: " + ", ".join(str(p) for p in paths))
     return 0

@@ -63,14 +63,15 @@ def peers_only(
     cache: Path,
 ) -> int:
     """Only the peers' runs (kept in ``cache``), none of kgrec's models and no report: the
-    grid and seeds of each peer as the full command would run them."""
+    grid and seeds of each peer as the full command would run them, and with ``--unseen``
+    the strongest peer's runs without the unseen users."""
     import torch
 
     from kgstore.export import export_graph
     from kgstore.splits import in_time_order, load_split, recorded_split_hash
     from learners.sasrec.data import SequenceData
     from recommender.experiments.peers.driver import KNOWLEDGE_PEERS, recbole_python
-    from recommender.experiments.peers.grid import run_peers
+    from recommender.experiments.peers.grid import run_peers, run_unseen_peer, strongest
 
     if not peers:
         raise SettingsError("--peers-only needs at least one peer after --peers")
@@ -95,6 +96,13 @@ def peers_only(
             f"{model}: chosen {runs.selection.chosen}; valid NDCG@10 per seed "
             + ", ".join(f"{run.best_valid:.4f}" for run in runs.runs)
         )
+    best = strongest(found)
+    if args.unseen and best is not None:
+        unseen = run_unseen_peer(
+            python, split, data, args.dataset, found[best], seeds, base, device, cache,
+            knowledge=knowledge,
+        )  # fmt: skip
+        print(f"{best} without the unseen users: {len(unseen)} run(s) kept")
     print(
         f"peer runs kept in {cache}; no report from a --peers-only run: the same command "
         "without it (and the same --records) writes the report and trains nothing the "

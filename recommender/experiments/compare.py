@@ -26,15 +26,18 @@ from recommender.evaluation.sessions import SESSION_LENGTH
 from recommender.experiments.comparison import RetrieverComparison
 from recommender.experiments.fingerprint import experiment_fingerprint
 from recommender.experiments.grids import BUDGET, kgrec_configs
-from recommender.experiments.peers.grid import PeerRuns
+from recommender.experiments.peers.driver import PeerResult
+from recommender.experiments.peers.grid import PeerRuns, strongest
 from recommender.experiments.runs import BLENDED, PLAIN_BLEND, Row, RunResult, Selection
 from recommender.experiments.runstore import RunStore
 from recommender.experiments.scenarios import (
     ANONYMOUS_PREFIX,
     PEER_KEY,
     SWEEP_LENGTHS,
+    UNSEEN_PREFIX,
     anonymous_stage,
 )
+from recommender.experiments.unseen import unseen_stage
 from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
 from recommender.util.files import write_text_atomic
 from recommender.util.markdown import table as markdown_table
@@ -116,11 +119,26 @@ def add_peers(comparison: RetrieverComparison, peers: dict[str, PeerRuns]) -> Ro
                     best_epoch=result.best_epoch,
                 )
             )
-    if not peers:
+    best = strongest(peers)
+    if best is None:
         return None
-    strongest = max(peers, key=lambda model: peers[model].valid)
-    _add_anonymous(comparison, strongest, peers[strongest])
-    return peer_row(strongest)
+    _add_anonymous(comparison, best, peers[best])
+    return peer_row(best)
+
+
+def add_unseen_peer(comparison: RetrieverComparison, model: str, runs: list[PeerResult]) -> None:
+    """The strongest peer's runs without the held-out users
+    (:func:`~recommender.experiments.peers.grid.run_unseen_peer`) as a row of the unseen-user
+    scenario (their whole arriving history) and a line of its sweep by history length."""
+    label = f"Unseen users: strongest tuned peer (RecBole {model}) on their history"
+    row = Row(UNSEEN_PREFIX + PEER_KEY, label)
+    sweep = comparison.sweep.setdefault(UNSEEN_PREFIX, {}).setdefault(PEER_KEY, {})
+    for run in runs:
+        ranks = run.scored_ranks[unseen_stage(None)]
+        comparison.runs.append(RunResult(row, run.seed, None, {}, summarise(ranks), None, ranks))
+        for length in SWEEP_LENGTHS:
+            found = run.scored_ranks[unseen_stage(length)]
+            sweep.setdefault(str(length or "all"), []).append(summarise(found)["NDCG@10"])
 
 
 def _add_anonymous(comparison: RetrieverComparison, model: str, runs: PeerRuns) -> None:

@@ -69,8 +69,9 @@ def plan_text(
                     "- **Scenario: unseen users** (secondary, a Holm family of its own): a fixed "
                     "10% of users removed from HDGI's graph and every SASRec's data, everything "
                     "trained again without them, then each scored on their last item as their "
-                    "earlier items arrive, their KG persona from the trained encoder; also by "
-                    "the length of the history read."
+                    "earlier items arrive, their KG persona from the trained encoder, beside "
+                    "the strongest tuned peer trained again without them; also by the length "
+                    "of the history read."
                 ]
                 if unseen
                 else []

@@ -13,8 +13,10 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
 from recommender.evaluation.statistics import holm
+from recommender.experiments.augmentation_rows import AUGMENTED_SUFFIX
 from recommender.experiments.comparison import RetrieverComparison
 from recommender.experiments.controls import controls_markdown
 from recommender.experiments.report_sections import (
@@ -28,6 +30,7 @@ from recommender.experiments.report_sections import (
     session_paper_metrics,
 )
 from recommender.experiments.runs import BLENDED, Row
+from recommender.experiments.session_kinds import SESSION_MODELS
 from recommender.util.files import write_text_atomic
 from recommender.util.markdown import table as markdown_table
 
@@ -156,21 +159,58 @@ def blend_sentence(table: RetrieverComparison) -> str:
     )
 
 
+# Colours of the chart's kinds of row (tab10's blue, red, grey, orange, green).
+_KINDS = {
+    "kgrec": ("kgrec", "#1f77b4"),
+    "pipeline": ("the full pipeline", "#d62728"),
+    "control": ("control (no graph)", "#7f7f7f"),
+    "peer": ("tuned peer", "#ff7f0e"),
+    "companion": ("companion method", "#2ca02c"),
+}
+
+
+def _kind(row: Row) -> str:
+    if row.key == BLENDED.key:
+        return "pipeline"
+    if row.key.startswith("control-"):
+        return "control"
+    if row.key.startswith("peer-"):
+        return "peer"
+    if row.key in SESSION_MODELS or row.key.endswith(AUGMENTED_SUFFIX):
+        return "companion"
+    return "kgrec"
+
+
 def bar_chart(table: RetrieverComparison, path: Path) -> None:
+    """Every standard row's test HR and NDCG at 10 and 100, mean and std over seeds, one
+    line per row with its whole name, coloured by kind (kgrec, the full pipeline, controls,
+    peers, companion methods). Points, not bars: the axes start near the smallest value,
+    so that differences of a few percent show."""
     keys = ("HR@10", "NDCG@10", "HR@100", "NDCG@100")
     rows = table.rows()
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 4.2), sharey=False)
-    colours = plt.get_cmap("tab10")(np.arange(len(rows)))
+    height = 1.4 + 0.32 * len(rows)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys) + 2.5, height), sharey=True)
+    positions = np.arange(len(rows))[::-1]  # the first row on top
     for ax, key in zip(axes, keys, strict=True):
-        means = [np.mean([r.test[key] for r in table.by_row(row)]) for row in rows]
-        stds = [np.std([r.test[key] for r in table.by_row(row)]) for row in rows]
-        ax.bar(range(len(rows)), means, yerr=stds, color=colours, capsize=4)
+        means = np.array([np.mean([r.test[key] for r in table.by_row(row)]) for row in rows])
+        stds = np.array([np.std([r.test[key] for r in table.by_row(row)]) for row in rows])
+        for position, row, mean, std in zip(positions, rows, means, stds, strict=True):
+            colour = _KINDS[_kind(row)][1]
+            ax.errorbar(mean, position, xerr=std, fmt="o", color=colour, capsize=3, ms=5)
+        pipeline = [m for row, m in zip(rows, means, strict=True) if row.key == BLENDED.key]
+        if pipeline:  # a guide to read every row against the full pipeline
+            ax.axvline(pipeline[0], color=_KINDS["pipeline"][1], lw=0.8, ls=":")
         ax.set_title(key)
-        ax.set_xticks(range(len(rows)))
-        ax.set_xticklabels([_short(row) for row in rows], rotation=40, ha="right", fontsize=8)
-        ax.set_ylim(0, max(m + s for m, s in zip(means, stds, strict=True)) * 1.1)
-    fig.suptitle(f"{table.dataset}: mean ± std over {len(table.seeds)} seeds (test)")
-    fig.tight_layout()
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_yticks(positions)
+        ax.set_yticklabels([_short(row) for row in rows], fontsize=8)
+    kinds = dict.fromkeys(_kind(row) for row in rows)
+    handles = [
+        Line2D([], [], marker="o", ls="", color=_KINDS[k][1], label=_KINDS[k][0]) for k in kinds
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(f"{table.dataset}: test, mean ± std over {len(table.seeds)} seeds")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -208,11 +248,13 @@ _SHORT = {
 
 
 def _short(row: Row) -> str:
-    """A label that fits under a bar."""
+    """A row's name, short enough for a chart's axis."""
     if row.key in _SHORT:
         return _SHORT[row.key]
     if row.key.startswith("peer-"):
         return "Peer " + row.label.split("RecBole ")[-1].split(" (")[0]
+    if _kind(row) == "companion":  # the method's name, without its settings
+        return row.label.split(" (")[0]
     return row.label.replace("Description (LLM)", "Desc")
 
 

@@ -10,9 +10,10 @@ Rows: the plain SASRec on their history; the persona retriever with the reranker
 weight chosen on the held-in users' validation) and no persona, the persona of the 20
 held-in users sharing most of their items, or their KG persona from the trained HDGI
 encoder on their items (inductive, :mod:`learners.hdgi.inductive`); and the blend of two
-plain SASRecs (the ensembling control). A learned user vector cannot exist for these users,
-and the RecBole peers are not run here. HDGI's personas and every model are kept, so a
-stopped run continues.
+plain SASRecs (the ensembling control); the strongest tuned peer, trained again without the
+held-out users (:func:`~recommender.experiments.peers.grid.run_unseen_peer`, ranking
+:func:`unseen_stages`). A learned user vector cannot exist for these users. HDGI's personas
+and every model are kept, so a stopped run continues.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -128,6 +130,30 @@ def arrival_data(data: SequenceData, held: np.ndarray) -> SequenceData:
         np.zeros(len(held), np.int64),
         data.test[held].copy(),
     )
+
+
+def unseen_stages(data: SequenceData, held: np.ndarray) -> dict[str, list[dict[str, Any]]]:
+    """The scenario as a peer run's scored stages (trained without ``held``): per history
+    length of :data:`~recommender.experiments.scenarios.SWEEP_LENGTHS`, every held-out user,
+    in ``held``'s order, with their last ``length`` arriving items (all for None) as the
+    session and all of them excluded from the ranking."""
+    arriving = arrival_data(data, held)
+    return {
+        unseen_stage(length): [
+            {
+                "history": history.tolist(),
+                "session": (history if length is None else history[-length:]).tolist(),
+                "target": int(target),
+            }
+            for history, target in zip(arriving.train, arriving.test, strict=True)
+        ]
+        for length in SWEEP_LENGTHS
+    }
+
+
+def unseen_stage(length: int | None) -> str:
+    """The name of a peer's scored stage for held-out users' last ``length`` items."""
+    return f"{UNSEEN_PREFIX}{length or 'all'}"
 
 
 def unseen_personas(

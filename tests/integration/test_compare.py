@@ -60,7 +60,10 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert "no report from a --peers-only run" in printed
     assert not list(home.rglob("*--seed*.pt"))  # none of kgrec's models
     peer_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "records" / "peers").glob("*.json")}
-    assert len(peer_files) == 6  # per peer: 2 configurations on seed 0, the chosen on seed 1
+    # Per peer: 2 configurations on seed 0, the chosen on seed 1; then the strongest again
+    # without the unseen users, seeds 0 and 1.
+    assert len(peer_files) == 8
+    assert "without the unseen users: 2 run(s) kept" in printed
     # One seed's models trained by a process of its own first, as a second machine would.
     assert main([*command, "--train-seed", "1"]) == 0, capsys.readouterr().err
     assert "no report from a --train-seed run" in capsys.readouterr().out
@@ -146,14 +149,15 @@ def test_compare_runs_kgrec_controls_and_a_peer(
                 "blend, KG persona by the trained HDGI encoder (inductive)",
                 "control, blend of two plain SASRecs"):  # fmt: skip
         assert f"| Unseen users: {key} |" in unseen, key
+    assert "| Unseen users: strongest tuned peer (RecBole " in unseen
     assert "4 users." in unseen  # 10% of 40
     assert "By length of the items the models read" in unseen
     raw = json.loads((out / f"compare-{graph.dataset}.json").read_text())
     lengths = {"1", "2", "3", "5", "10", "all"}
     for scenario in ("anonymous", "unseen"):
         assert set(raw["by_length"][f"{scenario}-"]["encoder"]) == lengths
+        assert set(raw["by_length"][f"{scenario}-"]["peer"]) == lengths
         assert (out / f"compare-{graph.dataset}-{scenario}-by-length.png").stat().st_size > 0
-    assert set(raw["by_length"]["anonymous-"]["peer"]) == lengths
     anonymous_peer = [run for run in raw["runs"] if run["key"] == "anonymous-peer"]
     assert [run["seed"] for run in anonymous_peer] == [0, 1]
     peer_runs = [run for run in raw["runs"] if run["key"] == "peer-gru4rec"]
@@ -203,6 +207,6 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     capsys.readouterr()
     assert main(["experiment", "records", "--records", "records"]) == 0
     listed = capsys.readouterr().out
-    assert "peer runs: 6 finished, 0 in progress or stopped" in listed
+    assert "peer runs: 8 finished, 0 in progress or stopped" in listed
     assert "standard rows [" in listed and "seeds 0, 1" in listed
     assert "companion rows [" in listed and "srgnn seeds 0, 1" in listed

@@ -4,26 +4,32 @@ gains the strongest peer's row and sweep from those ranks."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from learners.sasrec.data import SequenceData
 from recommender.config import SASRecConfig
-from recommender.experiments.compare import add_peers, peer_row
+from recommender.experiments.compare import add_peers, add_unseen_peer, peer_row
 from recommender.experiments.comparison import RetrieverComparison
+from recommender.experiments.peers import grid as peer_grid
 from recommender.experiments.peers.driver import PeerResult, PeerSpec
 from recommender.experiments.peers.grid import PeerRuns
 from recommender.experiments.runs import Row, RunResult, Selection
 from recommender.experiments.scenarios import (
     ANONYMOUS_PREFIX,
     PEER_KEY,
+    UNSEEN_PREFIX,
     anonymous_stage,
     anonymous_stages,
 )
+from recommender.experiments.unseen import held_out_users, unseen_stage, unseen_stages
 
 
-def data() -> SequenceData:
+def _split() -> pd.DataFrame:
     """Three users with 3, 4 and 6 training items, then a validation and a test item."""
     rows = []
     for user, length in enumerate((5, 6, 8)):
@@ -31,8 +37,11 @@ def data() -> SequenceData:
             stage = "test" if position == length - 1 else "train"
             stage = "valid" if position == length - 2 else stage
             rows.append((f"u{user}", f"i{(user * 3 + position) % 9}", position, stage))
-    split = pd.DataFrame(rows, columns=["user", "item", "position", "split"])
-    return SequenceData.from_split(split, catalogue=[f"i{k}" for k in range(9)])
+    return pd.DataFrame(rows, columns=["user", "item", "position", "split"])
+
+
+def data() -> SequenceData:
+    return SequenceData.from_split(_split(), catalogue=[f"i{k}" for k in range(9)])
 
 
 def test_anonymous_stages_are_the_last_items_with_the_whole_history_excluded() -> None:
@@ -124,3 +133,72 @@ def test_scored_ranks_survive_the_record() -> None:
     old = result.to_json()
     del old["scored_ranks"]  # a record written before scenarios were ranked
     assert PeerResult.from_json(old).scored_ranks == {}
+
+
+def test_unseen_stages_are_the_held_out_users_arriving_histories() -> None:
+    found = data()
+    held = np.array([0, 2])
+    stages = unseen_stages(found, held)
+    assert list(stages) == [unseen_stage(n) for n in (1, 2, 3, 5, 10, None)]
+    assert unseen_stage(None) == "unseen-all"
+    for length in (1, 2, 3, 5, 10, None):
+        entries = stages[unseen_stage(length)]
+        assert len(entries) == 2
+        for entry, user in zip(entries, held, strict=True):
+            history = [*found.train[user].tolist(), int(found.valid[user])]
+            assert entry["history"] == history
+            assert entry["session"] == (history if length is None else history[-length:])
+            assert entry["target"] == int(found.test[user])
+
+
+def test_the_strongest_peer_trains_again_without_the_held_out_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = data()
+    split = _split()
+    seen: list[tuple[set[str], list[int], set[str], int]] = []
+
+    def fake_run(
+        _python: Path, run_split: pd.DataFrame, run_data: SequenceData, spec: PeerSpec,
+        seed: int, *_: Any, scored: dict[str, Any], **__: Any,
+    ) -> PeerResult:  # fmt: skip
+        seen.append((set(run_split["user"]), list(run_data.evaluable("test")), set(scored), seed))
+        return _result(spec.model, seed, 0.3, {k: [0] * len(v) for k, v in scored.items()})
+
+    monkeypatch.setattr(peer_grid, "run_peer", fake_run)
+    runs = PeerRuns(Selection("SASRec", [], "s"), [_result("SASRec", 0, 0.3, {})])
+    results = peer_grid.run_unseen_peer(
+        Path("python"), split, found, "d", runs, (0, 1), SASRecConfig(), "cpu", tmp_path,
+        log=lambda _: None,
+    )  # fmt: skip
+    held = held_out_users(found)
+    gone = {str(u) for u in found.users[held]}
+    assert [result.seed for result in results] == [0, 1]
+    for users, evaluable, stages, _ in seen:
+        assert not users & gone and users  # the held-out users are not in its training split
+        assert not set(evaluable) & set(held.tolist())  # nor validated or tested on
+        assert stages == set(unseen_stages(found, held))
+    # Kept: a second call trains nothing.
+    seen.clear()
+    peer_grid.run_unseen_peer(
+        Path("python"), split, found, "d", runs, (0, 1), SASRecConfig(), "cpu", tmp_path,
+        log=lambda _: None,
+    )  # fmt: skip
+    assert seen == []
+
+
+def test_the_unseen_peer_row_and_sweep() -> None:
+    comparison = _comparison(anonymous=False)
+    scored = {unseen_stage(n): [0, 30] for n in (1, 2, 3, 5, 10)} | {unseen_stage(None): [1, 2]}
+    runs = [_result("SASRec", seed, 0.3, scored) for seed in (0, 1)]
+    add_unseen_peer(comparison, "SASRec", runs)
+    (row,) = comparison.scenario_rows(UNSEEN_PREFIX)
+    assert row.key == "unseen-peer" and "RecBole SASRec" in row.label
+    found = comparison.by_row(row)
+    assert [run.seed for run in found] == [0, 1]
+    np.testing.assert_array_equal(found[0].ranks, [1, 2])
+    expected = (1 / np.log2(3) + 1 / np.log2(4)) / 2
+    assert found[0].test["NDCG@10"] == pytest.approx(expected)
+    sweep = comparison.sweep[UNSEEN_PREFIX][PEER_KEY]
+    assert list(sweep) == ["1", "2", "3", "5", "10", "all"]
+    assert sweep["1"] == [pytest.approx(0.5)] * 2 and sweep["all"] == [pytest.approx(expected)] * 2
