@@ -66,6 +66,7 @@ class PeerJobs:
     scored: dict[str, list[dict[str, Any]]]
     knowledge: KnowledgeFiles | None = None
     log: Callable[[str], None] = print
+    sequences: str = field(init=False)  # the split's fingerprint, part of every run's key
 
     def __post_init__(self) -> None:
         self.sequences = sequence_fingerprint(self.dataset, self.data)  # hashes every sequence
@@ -180,7 +181,7 @@ def run_unseen_peer(
         python, reduced_split, training_data(data, held), dataset, config, device, cache,
         unseen_stages(data, held), knowledge, log,
     )  # fmt: skip
-    spec = next(run.spec for run in runs.runs)
+    spec = runs.runs[0].spec  # the chosen configuration
     log(f"{spec.name}: unseen users, {len(held):,} held out of its training")
     return jobs.run_all([(spec, seed) for seed in seeds])
 
