@@ -1,0 +1,161 @@
+"""kgrec's plain SASRec under variants of its settings and training, on validation only:
+where does RecBole's SASRec lead come from? Each variant trains the plain SASRec (seed 0
+unless given) to early stopping on the dataset's recorded split and prints its best
+validation NDCG@10 under kgrec's evaluator; no test item is read.
+
+Usage:
+    python -m benchmarks.sasrec_variants --dataset ml-100k \\
+        --variants batch=64 batch=64,dropout=0.5 batch=256,dropout=0.5 batch=256,dropout=0.2 \\
+                   batch=64,inner=256 batch=64,stride=10
+
+A variant is comma-separated ``name=value`` pairs:
+
+- ``batch``, ``dropout``, ``lr``: the product's settings (:class:`recommender.config.SASRecConfig`);
+- ``inner``: the feed-forward width of each block (the product's is the model width, 64;
+  RecBole's default is 256);
+- ``stride``: training windows that start every ``stride`` targets instead of every
+  ``max_len``, each target still learned once, so that every target is predicted from at
+  least ``max_len - stride`` earlier items where the user has them (the product's windows
+  predict a window's first targets from few items; RecBole predicts every target from up to
+  ``max_len`` items).
+
+``inner`` and ``stride`` are not options of the product: they are set here by replacing the
+block's feed-forward layers and the training windows for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+import learners.sasrec.model as sasrec_model
+import learners.sasrec.train as sasrec_train
+from kgstore.settings import kgrec_home
+from kgstore.splits import in_time_order, load_split
+from learners.sasrec.data import SequenceData, left_pad
+from recommender.config import SASRecConfig
+from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
+from recommender.util.machine import accelerator, machine
+
+PRODUCT = {"batch": "batch_size", "dropout": "dropout", "lr": "lr"}
+
+
+def parse(variant: str) -> dict[str, float]:
+    pairs = (part.split("=", 1) for part in variant.split(","))
+    found = {name.strip(): float(value) for name, value in pairs}
+    unknown = set(found) - {*PRODUCT, "inner", "stride"}
+    if unknown:
+        raise SystemExit(f"unknown variant setting(s) {sorted(unknown)} in {variant!r}")
+    return found
+
+
+def strided_windows(stride: int) -> tuple[object, object]:
+    """Replacements for the training windows and batches: windows of ``max_len + 1`` items
+    ending every ``stride`` items from the sequence's end, each keeping as targets only its
+    last ``stride`` (the first window: all it has left), so every target is learned once."""
+    keep: list[int] = []
+
+    def windows(train: Sequence[np.ndarray], max_len: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        owners, found = [], []
+        keep.clear()
+        for user, seq in enumerate(train):
+            end = len(seq)
+            while end >= 2:
+                start = max(0, end - max_len - 1)
+                owners.append(user)
+                found.append(seq[start:end])
+                keep.append(end - 1 if start == 0 else min(stride, end - 1))
+                if start == 0:
+                    break
+                end -= stride
+        return np.array(owners, dtype=np.int64), found
+
+    def batches(
+        owners: np.ndarray, found: Sequence[np.ndarray], batch_size: int, max_len: int,
+        generator: np.random.Generator | None,
+    ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:  # fmt: skip
+        order = np.arange(len(found)) if generator is None else generator.permutation(len(found))
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            padded = left_pad([found[i] for i in chosen], max_len + 1)
+            inputs, targets = padded[:, :-1], padded[:, 1:].clone()
+            targets[inputs == 0] = 0
+            for row, i in enumerate(chosen):
+                targets[row, : max_len - keep[i]] = 0
+            yield torch.from_numpy(owners[chosen]), inputs, targets
+
+    return windows, batches
+
+
+def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -> dict[str, float]:
+    config = SASRecConfig(
+        epochs=200,
+        patience=10,
+        **{PRODUCT[k]: (int(v) if k == "batch" else v) for k, v in variant.items() if k in PRODUCT},
+    )
+    block_init = sasrec_model.CausalBlock.__init__
+    # What the training loop calls, as it imported them; replaced for the run, then restored.
+    replaced = ("training_windows", "batches")
+    saved = [getattr(sasrec_train, name) for name in replaced]
+    if "inner" in variant:
+        inner = int(variant["inner"])
+
+        def widened(self: nn.Module, hidden: int, heads: int, dropout: float) -> None:
+            block_init(self, hidden, heads, dropout)  # type: ignore[arg-type]
+            self.ffn = nn.Sequential(
+                nn.Linear(hidden, inner), nn.GELU(), nn.Dropout(dropout), nn.Linear(inner, hidden)
+            )
+
+        sasrec_model.CausalBlock.__init__ = widened  # type: ignore[method-assign]
+    if "stride" in variant:
+        for name, value in zip(replaced, strided_windows(int(variant["stride"])), strict=True):
+            setattr(sasrec_train, name, value)
+    try:
+        inputs = TrainingInputs("variants", data, np.zeros((data.n_items + 1, 1), np.float32), {})
+        started = time.perf_counter()
+        _, result = fit(PLAIN, None, inputs, config, seed, device, progress=False)
+    finally:
+        sasrec_model.CausalBlock.__init__ = block_init  # type: ignore[method-assign]
+        for name, value in zip(replaced, saved, strict=True):
+            setattr(sasrec_train, name, value)
+    return {
+        "best_valid_ndcg10": result.best_valid,
+        "best_epoch": result.best_epoch,
+        "seconds_per_epoch": result.seconds_per_epoch,
+        "minutes": (time.perf_counter() - started) / 60,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="ml-100k")
+    parser.add_argument("--variants", nargs="+", default=["batch=64"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    variants = [(text, parse(text)) for text in args.variants]
+    data = SequenceData.from_split(in_time_order(load_split(kgrec_home(), args.dataset)))
+    print(f"machine: {machine()}; accelerator: {accelerator()}; torch {torch.__version__}; "
+          f"{torch.get_num_threads()} threads; device {args.device}", flush=True)  # fmt: skip
+    rows = []
+    for text, variant in variants:
+        found = run(data, variant, args.seed, args.device)
+        print(json.dumps({"variant": text, **found}), flush=True)
+        rows.append((text, found))
+    print(f"\n{args.dataset}, plain SASRec, seed {args.seed}: best validation NDCG@10")
+    print("| variant | valid NDCG@10 | best epoch | s/epoch |")
+    print("| --- | ---: | ---: | ---: |")
+    for text, found in rows:
+        print(f"| {text} | {found['best_valid_ndcg10']:.4f} | {found['best_epoch']} | "
+              f"{found['seconds_per_epoch']:.1f} |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
