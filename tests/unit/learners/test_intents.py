@@ -127,7 +127,7 @@ def test_llm_dmsrec_fuses_each_users_intents_and_adds_the_weighted_kl() -> None:
                          has_l)  # fmt: skip
     expected = 0.2 * (0.1 * kl_alignment(structural, e, has_e)
                       + 0.1 * kl_alignment(structural, lat, has_l))  # fmt: skip
-    assert abs(float(m.auxiliary_loss().detach()) - float(expected)) < 1e-6
+    assert abs(float(m.auxiliary_loss().detach()) - float(expected.detach())) < 1e-6
     without = intent_model(align=False)
     assert isinstance(without, LLMDMsRec)
     without.train()
