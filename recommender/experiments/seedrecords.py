@@ -48,8 +48,11 @@ class SeedRecord:
     made: str = ""  # when, ISO 8601 (UTC)
 
 
-# Modules of this package that only present results: changing them leaves records valid.
-PRESENTATION = frozenset({"report.py", "report_sections.py", "seedrecords.py"})
+# Modules of this package that only present, plan or list results: changing them leaves
+# records valid.
+PRESENTATION = frozenset(
+    {"report.py", "report_sections.py", "seedrecords.py", "plan.py", "record_listing.py"}
+)
 
 
 def code_version() -> str:

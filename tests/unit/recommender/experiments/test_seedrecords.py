@@ -135,3 +135,20 @@ def test_a_recorded_companion_row_is_read_and_a_new_one_added(
 
 def _no_training(*_: object, **__: object) -> object:
     raise AssertionError("a recorded row was trained again")
+
+
+def test_presentation_modules_leave_the_code_version_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The digest reads the modules that train, score or pick configurations, not the ones
+    that write the report, the plan or the records listing."""
+    read: list[str] = []
+
+    def digest(*paths: Path) -> str:
+        read.extend(path.name for path in paths)
+        return "digest"
+
+    monkeypatch.setattr(seedrecords, "code_digest", digest)
+    assert seedrecords.code_version() == "digest"
+    assert {"comparison.py", "standard_rows.py", "compare.py", "unseen.py", "grid.py"} <= set(read)
+    assert not {"report.py", "report_sections.py", "plan.py", "record_listing.py"} & set(read)
