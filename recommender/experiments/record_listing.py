@@ -64,7 +64,7 @@ def _peers(folder: Path) -> list[str]:
             kept = torch.load(state, map_location="cpu", weights_only=False)
             curve = kept["curve"]
             best = max(curve, key=lambda row: row[2]) if curve else None
-            done = f"{len(curve)} epochs done" + (
+            done = f"{len(curve)} epoch{'s' if len(curve) != 1 else ''} done" + (
                 f", best valid NDCG@10 {best[2]:.4f} at epoch {int(best[0])}" if best else ""
             )
         else:
