@@ -3,9 +3,12 @@ inputs (the recorded split, the catalogue), from the configured Neo4j."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from kgstore.export import GraphExport, export_graph
 from kgstore.graph import Graph
 from kgstore.settings import kgrec_home
+from learners.sasrec.data import SequenceData
 from recommender.pipelines.inputs import PLAIN, TrainingInputs, load_inputs
 
 
@@ -17,3 +20,9 @@ def graph_export(graph: Graph) -> GraphExport:
 def plain_inputs(graph: Graph) -> TrainingInputs:
     """The sequences and catalogue of the dataset's recorded split (no user vectors)."""
     return load_inputs(graph, kgrec_home(), graph_export(graph), (PLAIN,))
+
+
+def sequence_inputs(data: SequenceData, name: str = "benchmark") -> TrainingInputs:
+    """Training inputs of the plain SASRec from sequences alone (it reads no item or user
+    vectors), without a graph."""
+    return TrainingInputs(name, data, np.zeros((data.n_items + 1, 1), np.float32), {})

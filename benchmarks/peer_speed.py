@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmarks.common import sequence_inputs
 from kgstore.settings import kgrec_home
 from kgstore.splits import in_time_order, load_split
 from learners.sasrec.data import SequenceData
@@ -35,14 +36,14 @@ from recommender.experiments.peers.driver import (
     recbole_python,
     run_peer,
 )
-from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
+from recommender.pipelines.inputs import PLAIN, fit
 from recommender.util.machine import accelerator, machine
 
 
 def kgrec_seconds(data: SequenceData, config: SASRecConfig, device: str) -> float:
     """Mean seconds per training epoch (validation left out) of the plain SASRec (seed 0)
     over ``config.epochs`` epochs."""
-    inputs = TrainingInputs("benchmark", data, np.zeros((data.n_items + 1, 1), np.float32), {})
+    inputs = sequence_inputs(data)
     _, result = fit(PLAIN, None, inputs, config, 0, device, progress=False)
     return float(np.mean([epoch.seconds for epoch in result.curve]))
 

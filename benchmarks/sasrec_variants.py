@@ -36,11 +36,12 @@ from torch import Tensor, nn
 
 import learners.sasrec.model as sasrec_model
 import learners.sasrec.train as sasrec_train
+from benchmarks.common import sequence_inputs
 from kgstore.settings import kgrec_home
 from kgstore.splits import in_time_order, load_split
 from learners.sasrec.data import SequenceData, left_pad
 from recommender.config import SASRecConfig
-from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
+from recommender.pipelines.inputs import PLAIN, fit
 from recommender.util.machine import accelerator, machine
 
 PRODUCT = {"batch": "batch_size", "dropout": "dropout", "lr": "lr"}
@@ -117,7 +118,7 @@ def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -
         for name, value in zip(replaced, strided_windows(int(variant["stride"])), strict=True):
             setattr(sasrec_train, name, value)
     try:
-        inputs = TrainingInputs("variants", data, np.zeros((data.n_items + 1, 1), np.float32), {})
+        inputs = sequence_inputs(data, "variants")
         started = time.perf_counter()
         _, result = fit(PLAIN, None, inputs, config, seed, device, progress=False)
     finally:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmarks.common import sequence_inputs
 from kgstore.settings import kgrec_home
 from kgstore.splits import in_time_order, load_split
 from learners.sasrec.data import SequenceData
@@ -41,7 +42,7 @@ from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import summarise
 from recommender.evaluation.ranking import full_ranks
 from recommender.experiments.peers.driver import check_same_split, recbole_python, write_atomic
-from recommender.pipelines.inputs import PLAIN, TrainingInputs, fit
+from recommender.pipelines.inputs import PLAIN, fit
 from recommender.util.machine import accelerator, machine
 
 
@@ -49,7 +50,7 @@ def run_kgrec(split: pd.DataFrame, seed: int, epochs: int, patience: int, device
     config = SASRecConfig(epochs=epochs, patience=patience)
     data = SequenceData.from_split(in_time_order(split))
     # Plain SASRec (kgrec's reranker) reads no item or user vectors.
-    inputs = TrainingInputs("benchmark", data, np.zeros((data.n_items + 1, 1), np.float32), {})
+    inputs = sequence_inputs(data)
     model, result = fit(PLAIN, None, inputs, config, seed, device, progress=False)
     best_epoch_seconds = sum(e.seconds for e in result.curve[: result.best_epoch + 1])
     return {

@@ -131,14 +131,10 @@ def add_unseen_peer(comparison: RetrieverComparison, model: str, runs: list[Peer
     (:func:`~recommender.experiments.peers.grid.run_unseen_peer`) as a row of the unseen-user
     scenario (their whole arriving history) and a line of its sweep by history length."""
     label = f"Unseen users: strongest tuned peer (RecBole {model}) on their history"
-    row = Row(UNSEEN_PREFIX + PEER_KEY, label)
-    sweep = comparison.sweep.setdefault(UNSEEN_PREFIX, {}).setdefault(PEER_KEY, {})
-    for run in runs:
-        ranks = run.scored_ranks[unseen_stage(None)]
-        comparison.runs.append(RunResult(row, run.seed, None, {}, summarise(ranks), None, ranks))
-        for length in SWEEP_LENGTHS:
-            found = run.scored_ranks[unseen_stage(length)]
-            sweep.setdefault(str(length or "all"), []).append(summarise(found)["NDCG@10"])
+    found = [
+        (run.seed, {n: run.scored_ranks[unseen_stage(n)] for n in SWEEP_LENGTHS}) for run in runs
+    ]
+    _add_scenario_peer(comparison, Row(UNSEEN_PREFIX + PEER_KEY, label), found, None, cold=False)
 
 
 def _add_anonymous(comparison: RetrieverComparison, model: str, runs: PeerRuns) -> None:
@@ -150,21 +146,38 @@ def _add_anonymous(comparison: RetrieverComparison, model: str, runs: PeerRuns) 
     if not scenario or not all(stage in run.scored_ranks for run in runs.runs):
         return
     label = f"Anonymous session: strongest tuned peer (RecBole {model})"
-    row, cold = Row(ANONYMOUS_PREFIX + PEER_KEY, label), comparison.cold
-    sweep = comparison.sweep.setdefault(ANONYMOUS_PREFIX, {}).setdefault(PEER_KEY, {})
+    found: list[tuple[int, dict[int | None, np.ndarray]]] = []
     for run in runs.runs:
-        ranks = run.scored_ranks[stage]
-        cold_metrics = summarise(ranks[cold]) if cold.any() else None
+        by_length: dict[int | None, np.ndarray] = {None: run.test_ranks}  # the whole history
+        for n in SWEEP_LENGTHS:
+            if n is not None and anonymous_stage(n) in run.scored_ranks:
+                by_length[n] = run.scored_ranks[anonymous_stage(n)]
+        found.append((run.seed, by_length))
+    row = Row(ANONYMOUS_PREFIX + PEER_KEY, label)
+    _add_scenario_peer(comparison, row, found, SESSION_LENGTH, cold=True)
+
+
+def _add_scenario_peer(
+    comparison: RetrieverComparison,
+    row: Row,
+    found: list[tuple[int, dict[int | None, np.ndarray]]],
+    length: int | None,
+    cold: bool,
+) -> None:
+    """Each seed's ranks by session length (``found``) as ``row`` at ``length`` (scored on
+    the cold users too where ``cold``) and as a line of the sweep under the row's prefix."""
+    prefix = row.key.removesuffix(PEER_KEY)
+    sweep = comparison.sweep.setdefault(prefix, {}).setdefault(PEER_KEY, {})
+    mask = comparison.cold
+    for seed, by_length in found:
+        ranks = by_length[length]
+        cold_metrics = summarise(ranks[mask]) if cold and mask.any() else None
         comparison.runs.append(
-            RunResult(row, run.seed, None, {}, summarise(ranks), cold_metrics, ranks)
+            RunResult(row, seed, None, {}, summarise(ranks), cold_metrics, ranks)
         )
-        for length in SWEEP_LENGTHS:
-            if length is None:
-                found: np.ndarray | None = run.test_ranks
-            else:
-                found = run.scored_ranks.get(anonymous_stage(length))
-            if found is not None:
-                sweep.setdefault(str(length or "all"), []).append(summarise(found)["NDCG@10"])
+        for n in SWEEP_LENGTHS:  # in the sweep's order: "all" last
+            if n in by_length:
+                sweep.setdefault(str(n or "all"), []).append(summarise(by_length[n])["NDCG@10"])
 
 
 def primary_pairs(strongest_peer: Row | None) -> list[tuple[Row, Row]]:

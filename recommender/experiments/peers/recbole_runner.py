@@ -162,12 +162,13 @@ def main() -> None:
         return built
 
     inputs = {stage: batches(spec["users"][stage]) for stage in ("valid", "test")}
-    scored = {stage: batches(users) for stage, users in (spec.get("scored") or {}).items()}
 
-    def ranks(stage: str) -> list[int]:
+    def ranks(
+        batched: list[tuple[dict[str, torch.Tensor], list[np.ndarray], torch.Tensor]],
+    ) -> list[int]:
         model.eval()
         found: list[int] = []
-        for interaction, histories, targets in inputs[stage] if stage in inputs else scored[stage]:
+        for interaction, histories, targets in batched:
             with torch.no_grad():
                 scores = model.full_sort_predict(interaction).float().cpu()
             ours = torch.full((len(targets), n_items + 1), float("-inf"))
@@ -191,7 +192,7 @@ def main() -> None:
         return result
 
     def validated(*_: object, **__: object) -> tuple[float, dict[str, float]]:
-        score = ndcg10(ranks("valid"))
+        score = ndcg10(ranks(inputs["valid"]))
         curve.append([len(epoch_seconds) - 1, sum(epoch_seconds), score])
         print(
             f"{spec['model']} epoch {len(epoch_seconds) - 1}: {epoch_seconds[-1]:.1f} s, "
@@ -273,9 +274,13 @@ def main() -> None:
                 "epochs": len(epoch_seconds),
                 "curve": curve,
                 "seconds_per_epoch": sum(epoch_seconds) / max(len(epoch_seconds), 1),
-                "valid_ranks": ranks("valid"),
-                "test_ranks": ranks("test"),
-                "scored_ranks": {stage: ranks(stage) for stage in scored},
+                "valid_ranks": ranks(inputs["valid"]),
+                "test_ranks": ranks(inputs["test"]),
+                # built only now: they are ranked once, by the best model
+                "scored_ranks": {
+                    stage: ranks(batches(users))
+                    for stage, users in (spec.get("scored") or {}).items()
+                },
                 "native_test": {str(k): float(v) for k, v in native.items()},
                 "resumed_after": resumed,
             }
