@@ -147,6 +147,14 @@ class ServingConfig(BaseModel):
         description="the most a request waits for the recommender (and so for Neo4j) before "
         "it is answered 503",
     )
+    max_graph_requests: int = Field(
+        8,
+        gt=0,
+        description="requests that query Neo4j (explanations, items, personas) worked on at "
+        "once; more wait their turn within request_timeout_s, so a busy or just-restarted "
+        "Neo4j answers a few queries within query_timeout_s rather than many too late; plain "
+        "recommendations, served from memory, never wait for them",
+    )
     keep_alive_s: int = Field(
         75,
         gt=0,

@@ -158,11 +158,20 @@ def _routes(recommender: Recommender) -> FastAPI:
         _log.error("%s %s: %s", request.method, request.url.path, error.code, exc_info=error)
         return await _internal(request, error)
 
-    async def _bounded(function: Callable[..., T], *args: Any) -> T:
+    # Requests that query Neo4j beyond this many wait in the service rather than all
+    # querying at once; the wait counts towards the request's timeout.
+    graph_work = anyio.CapacityLimiter(recommender.config.max_graph_requests)
+
+    async def _bounded(function: Callable[..., T], *args: Any, graph: bool = True) -> T:
         """``function(*args)`` in a worker thread, abandoned after ``request_timeout_s``
-        (a driver call stuck on a server that stopped answering then ends on its own)."""
+        (a driver call stuck on a server that stopped answering then ends on its own).
+        ``graph``: it queries Neo4j, so it takes a turn under ``max_graph_requests``."""
         with anyio.fail_after(recommender.config.request_timeout_s):
-            return await anyio.to_thread.run_sync(partial(function, *args), abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(
+                partial(function, *args),
+                abandon_on_cancel=True,
+                limiter=graph_work if graph else None,
+            )
 
     @app.exception_handler(TimeoutError)
     async def _too_slow(_: Request, error: TimeoutError) -> JSONResponse:
@@ -186,7 +195,8 @@ def _routes(recommender: Recommender) -> FastAPI:
             "items": len(recommender.bundle.items),
         }
         try:
-            await _bounded(recommender.graph.driver.verify_connectivity)
+            # Never queued behind slow graph requests: it says whether Neo4j is up now.
+            await _bounded(recommender.graph.driver.verify_connectivity, graph=False)
         except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError, TimeoutError) as error:
             return JSONResponse(
                 status_code=503, content={**body, "status": "degraded", "neo4j": str(error)}
@@ -197,7 +207,12 @@ def _routes(recommender: Recommender) -> FastAPI:
     async def recommend(request: RecommendRequest) -> RecommendResponse:
         """The top ``k`` items to follow a session, optionally explained."""
         result = await _bounded(
-            recommender.recommend, request.items, request.user_id, request.k, request.explain
+            recommender.recommend,
+            request.items,
+            request.user_id,
+            request.k,
+            request.explain,
+            graph=request.explain,  # without explanations it is served from memory
         )
         return RecommendResponse(
             dataset=recommender.dataset,

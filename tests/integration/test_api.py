@@ -3,12 +3,15 @@ every bad-input case answered by a clear error that writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import httpx
 import neo4j
 import numpy as np
 import pandas as pd
@@ -483,6 +486,51 @@ def test_an_unexpected_neo4j_error_is_a_json_500_and_logged(
     (logged,) = [r for r in caplog.records if r.name == "recommender.serving.http"]
     assert "GET /items/i1" in logged.getMessage() and "SyntaxError" in logged.getMessage()
     assert logged.exc_info is not None and logged.exc_info[1] is refused
+
+
+def test_graph_requests_over_the_limit_wait_their_turn_and_the_others_do_not(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most ``max_graph_requests`` requests that query Neo4j run at once; the rest queue
+    in the service and are all answered, while ``/health`` and plain recommendations (served
+    from memory) are not queued behind them."""
+    monkeypatch.setattr(recommender, "config", ServingConfig(max_graph_requests=2))
+    original = recommender.item
+    release = threading.Event()
+    lock = threading.Lock()
+    running, started, peak = [0], [0], [0]
+
+    def held(item_id: str) -> object:
+        with lock:
+            running[0] += 1
+            started[0] += 1
+            peak[0] = max(peak[0], running[0])
+        release.wait(timeout=10)
+        with lock:
+            running[0] -= 1
+        return original(item_id)
+
+    monkeypatch.setattr(recommender, "item", held)
+
+    async def scenario() -> tuple[list[int], int, list[int]]:
+        transport = httpx.ASGITransport(app=create_app(recommender))
+        async with httpx.AsyncClient(transport=transport, base_url="http://kgrec") as client:
+            waiting = [asyncio.create_task(client.get("/items/i1")) for _ in range(5)]
+            for _ in range(500):  # until the limit is taken
+                if started[0] == 2:
+                    break
+                await asyncio.sleep(0.01)
+            health = await client.get("/health")
+            plain = await client.post("/recommend", json={"items": ["i1", "i2"], "k": 3})
+            queued_behind = started[0]  # still 2: the other graph requests wait
+            release.set()
+            answers = await asyncio.gather(*waiting)
+        statuses = [a.status_code for a in answers]
+        return [health.status_code, plain.status_code], queued_behind, statuses
+
+    unqueued, queued_behind, statuses = asyncio.run(scenario())
+    assert unqueued == [200, 200] and queued_behind == 2
+    assert statuses == [200] * 5 and started[0] == 5 and peak[0] == 2
 
 
 def test_the_service_bounds_bodies_and_checks_the_token(recommender: Recommender) -> None:
