@@ -35,7 +35,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from recommender.experiments.plan import plan_text
     from recommender.experiments.report import write_all
     from recommender.experiments.runstore import RunStore
-    from recommender.experiments.scenarios import ANONYMOUS_PREFIX, PEER_KEY, session_ways
+    from recommender.experiments.scenarios import session_ways
     from recommender.experiments.seedrecords import (
         RowRecords,
         SeedRecord,
@@ -225,12 +225,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         return 0
     strongest_row = compare.add_peers(comparison, found)
-    anonymous_rows = {row.key for row in comparison.scenario_rows(ANONYMOUS_PREFIX)}
-    if best is not None and anonymous_rows and ANONYMOUS_PREFIX + PEER_KEY not in anonymous_rows:
-        print(
-            f"the anonymous-session scenario has no {best} row: its runs were recorded before "
-            "peer runs ranked anonymous sessions (remove their records to train them again)"
-        )
     if best is not None and unseen_peer:
         compare.add_unseen_peer(comparison, best, unseen_peer)
     sections = [

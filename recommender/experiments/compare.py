@@ -94,10 +94,15 @@ def _chosen(
     return chosen, selection
 
 
-def add_peers(comparison: RetrieverComparison, peers: dict[str, PeerRuns]) -> Row | None:
+def add_peers(
+    comparison: RetrieverComparison,
+    peers: dict[str, PeerRuns],
+    log: Callable[[str], None] = print,
+) -> Row | None:
     """The peers' runs as rows of ``comparison`` (their test ranks are of the same users, in
     the same order), and the strongest peer (best mean validation NDCG@10) in the
-    anonymous-session scenario; returns the strongest peer's row, or None without peers."""
+    anonymous-session scenario (``log`` says why when it cannot be); returns the strongest
+    peer's row, or None without peers."""
     users, cold = comparison.users, comparison.cold
     for model, runs in peers.items():
         for result in runs.runs:
@@ -122,7 +127,7 @@ def add_peers(comparison: RetrieverComparison, peers: dict[str, PeerRuns]) -> Ro
     best = strongest(peers)
     if best is None:
         return None
-    _add_anonymous(comparison, best, peers[best])
+    _add_anonymous(comparison, best, peers[best], log)
     return peer_row(best)
 
 
@@ -137,13 +142,20 @@ def add_unseen_peer(comparison: RetrieverComparison, model: str, runs: list[Peer
     _add_scenario_peer(comparison, Row(UNSEEN_PREFIX + PEER_KEY, label), found, None, cold=False)
 
 
-def _add_anonymous(comparison: RetrieverComparison, model: str, runs: PeerRuns) -> None:
+def _add_anonymous(
+    comparison: RetrieverComparison, model: str, runs: PeerRuns, log: Callable[[str], None]
+) -> None:
     """The strongest peer in the anonymous-session scenario, where the comparison has it
     and every run of the peer ranked its sessions: a row at the scenario's session length
     and a line of its sweep (the whole history is the standard test)."""
     stage = anonymous_stage(SESSION_LENGTH)
-    scenario = comparison.scenario_rows(ANONYMOUS_PREFIX)
-    if not scenario or not all(stage in run.scored_ranks for run in runs.runs):
+    if not comparison.scenario_rows(ANONYMOUS_PREFIX):
+        return
+    if not all(stage in run.scored_ranks for run in runs.runs):
+        log(
+            f"the anonymous-session scenario has no {model} row: its runs were recorded before "
+            "peer runs ranked anonymous sessions (remove their records to train them again)"
+        )
         return
     label = f"Anonymous session: strongest tuned peer (RecBole {model})"
     found: list[tuple[int, dict[int | None, np.ndarray]]] = []

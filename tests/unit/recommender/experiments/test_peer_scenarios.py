@@ -115,13 +115,17 @@ def test_the_strongest_peer_joins_the_anonymous_scenario() -> None:
 def test_no_anonymous_peer_row_without_the_scenario_or_the_ranks() -> None:
     without_scenario = _comparison(anonymous=False)
     peers = {"SASRec": PeerRuns(Selection("SASRec", [], "s"), [_result("SASRec", 0, 0.3, SCORED)])}
-    add_peers(without_scenario, peers)
-    assert without_scenario.scenario_rows(ANONYMOUS_PREFIX) == []
+    quiet: list[str] = []
+    add_peers(without_scenario, peers, log=quiet.append)
+    assert without_scenario.scenario_rows(ANONYMOUS_PREFIX) == [] and quiet == []
     # A run recorded before peers ranked anonymous sessions: the scenario goes without it.
     old = _comparison(anonymous=True)
     kept = {"SASRec": PeerRuns(Selection("SASRec", [], "s"), [_result("SASRec", 0, 0.3, {})])}
-    assert add_peers(old, kept) == peer_row("SASRec")
+    said: list[str] = []
+    assert add_peers(old, kept, log=said.append) == peer_row("SASRec")
     assert [row.key for row in old.scenario_rows(ANONYMOUS_PREFIX)] == ["anonymous-plain"]
+    (why,) = said  # the report lacks the row, and the user is told why and what to do
+    assert "no SASRec row" in why and "recorded before" in why and "remove" in why
     assert PEER_KEY not in old.sweep[ANONYMOUS_PREFIX]
 
 
