@@ -126,7 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from recommender.serving.recommender import Recommender
     from recommender.serving.server import server_config
 
-    config = ServingConfig()
+    config = ServingConfig(max_graph_requests=args.max_graph_requests)
     secret = common.settings().api_token
     token = None if secret is None else secret.get_secret_value()
     check_binding(args.host, token)
@@ -217,6 +217,13 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--threads", type=int, default=1, help="torch threads per request (1)")
+    p.add_argument(
+        "--max-graph-requests",
+        type=int,
+        default=ServingConfig().max_graph_requests,
+        help="requests that query Neo4j (explanations, items, personas) served at once; "
+        "the rest wait their turn (default %(default)s)",
+    )
     p.add_argument("--version", help="model version (default: the latest)")
     p.set_defaults(func=_guarded(cmd_serve))
 
