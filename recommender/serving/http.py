@@ -212,7 +212,7 @@ def _routes(recommender: Recommender) -> FastAPI:
             request.user_id,
             request.k,
             request.explain,
-            graph=request.explain,  # without explanations it is served from memory
+            graph=recommender.queries_graph(request.user_id, request.explain),
         )
         return RecommendResponse(
             dataset=recommender.dataset,

@@ -122,6 +122,12 @@ class Recommender:
         """The graph's item link types, read on the first explanation (kept once read)."""
         return item_link_types(self.graph)
 
+    def queries_graph(self, user_id: str | None, explain: bool) -> bool:
+        """Whether :meth:`recommend` with these arguments reads Neo4j: to explain, or for a
+        user added after training (their persona is on their node); otherwise it is served
+        from memory."""
+        return explain or (user_id is not None and user_id not in self.user_index)
+
     @property
     def max_k(self) -> int:
         return min(self.candidates, len(self.bundle.items))

@@ -528,6 +528,10 @@ def test_graph_requests_over_the_limit_wait_their_turn_and_the_others_do_not(
         statuses = [a.status_code for a in answers]
         return [health.status_code, plain.status_code], queued_behind, statuses
 
+    # Which requests take a turn: explanations and users added after training read Neo4j.
+    assert not recommender.queries_graph(None, False)
+    assert not recommender.queries_graph("u1", False)
+    assert recommender.queries_graph("u1", True) and recommender.queries_graph("newcomer", False)
     unqueued, queued_behind, statuses = asyncio.run(scenario())
     assert unqueued == [200, 200] and queued_behind == 2
     assert statuses == [200] * 5 and started[0] == 5 and peak[0] == 2
