@@ -150,10 +150,10 @@ class ServingConfig(BaseModel):
     max_graph_requests: int = Field(
         8,
         gt=0,
-        description="requests that query Neo4j (explanations, items, personas) worked on at "
-        "once; more wait their turn within request_timeout_s, so a busy or just-restarted "
-        "Neo4j answers a few queries within query_timeout_s rather than many too late; plain "
-        "recommendations, served from memory, never wait for them",
+        description="requests that query Neo4j (explanations, items, personas, users added "
+        "after training) worked on at once; more wait their turn within request_timeout_s, so "
+        "a busy or just-restarted Neo4j answers a few queries within query_timeout_s rather "
+        "than many too late; other recommendations, served from memory, never wait for them",
     )
     keep_alive_s: int = Field(
         75,
