@@ -221,8 +221,8 @@ def register(sub: Any) -> None:
         "--max-graph-requests",
         type=int,
         default=ServingConfig().max_graph_requests,
-        help="requests that query Neo4j (explanations, items, personas) served at once; "
-        "the rest wait their turn (default %(default)s)",
+        help="requests that query Neo4j (explanations, item and persona lookups, users "
+        "added after training) served at once; the rest wait their turn (default %(default)s)",
     )
     p.add_argument("--version", help="model version (default: the latest)")
     p.set_defaults(func=_guarded(cmd_serve))

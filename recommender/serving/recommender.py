@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 import torch
@@ -126,7 +127,11 @@ class Recommender:
         """Whether :meth:`recommend` with these arguments reads Neo4j: to explain, or for a
         user added after training (their persona is on their node); otherwise it is served
         from memory."""
-        return explain or (user_id is not None and user_id not in self.user_index)
+        return explain or self._added_after_training(user_id)
+
+    def _added_after_training(self, user_id: str | None) -> TypeGuard[str]:
+        """A user the models were not trained on: their persona is read from the graph."""
+        return user_id is not None and user_id not in self.user_index
 
     @property
     def max_k(self) -> int:
@@ -274,9 +279,9 @@ class Recommender:
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, np.ndarray, PersonaSource, list[str]]:
         """The user row or the persona vector for the retriever, the raw persona (for
         explanations), where it came from and the users it was averaged from."""
+        if self._added_after_training(user_id):
+            return self._added_user(user_id)
         if user_id is not None:
-            if user_id not in self.user_index:
-                return self._added_user(user_id)
             row = self.user_index[user_id]
             return (
                 torch.tensor([row], device=self.device),
