@@ -21,6 +21,7 @@ from recommender.serving.errors import RecommendError, UnknownItemsError, Unknow
 from recommender.serving.guards import App as ASGIApp
 from recommender.serving.guards import BearerToken, BodyLimit
 from recommender.serving.recommender import Recommender
+from recommender.serving.turns import GraphTurns
 
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
 T = TypeVar("T")
@@ -159,19 +160,18 @@ def _routes(recommender: Recommender) -> FastAPI:
         return await _internal(request, error)
 
     # Requests that query Neo4j beyond this many wait in the service rather than all
-    # querying at once; the wait counts towards the request's timeout.
-    graph_work = anyio.CapacityLimiter(recommender.config.max_graph_requests)
+    # querying at once; the wait counts towards the request's timeout, and a request given
+    # up at its timeout holds its turn until its driver call has ended.
+    graph_work = GraphTurns(recommender.config.max_graph_requests)
 
     async def _bounded(function: Callable[..., T], *args: Any, graph: bool = True) -> T:
         """``function(*args)`` in a worker thread, abandoned after ``request_timeout_s``
         (a driver call stuck on a server that stopped answering then ends on its own).
         ``graph``: it queries Neo4j, so it takes a turn under ``max_graph_requests``."""
         with anyio.fail_after(recommender.config.request_timeout_s):
-            return await anyio.to_thread.run_sync(
-                partial(function, *args),
-                abandon_on_cancel=True,
-                limiter=graph_work if graph else None,
-            )
+            if graph:
+                return await graph_work.run(partial(function, *args))
+            return await anyio.to_thread.run_sync(partial(function, *args), abandon_on_cancel=True)
 
     @app.exception_handler(TimeoutError)
     async def _too_slow(_: Request, error: TimeoutError) -> JSONResponse:
