@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from recommender.experiments.peers.driver import COMMON, RESUME, PeerResult, PeerSpec
@@ -54,7 +55,7 @@ def _peers(folder: Path) -> list[str]:
         run = PeerResult.from_json(json.loads(path.read_text(encoding="utf-8")))
         lines.append(
             f"  {run.spec.name} seed {run.seed}: finished, valid NDCG@10 {run.best_valid:.4f} "
-            f"at epoch {run.best_epoch} of {len(run.curve)}, {run.seconds_per_epoch:.0f} s/epoch"
+            f"at epoch {run.best_epoch} of {len(run.curve)}, {_epoch_time(run.curve)}"
         )
     for work in working:
         spec = json.loads((work / "inputs.json").read_text(encoding="utf-8"))
@@ -65,12 +66,25 @@ def _peers(folder: Path) -> list[str]:
             curve = kept["curve"]
             best = max(curve, key=lambda row: row[2]) if curve else None
             done = f"{len(curve)} epoch{'s' if len(curve) != 1 else ''} done" + (
-                f", best valid NDCG@10 {best[2]:.4f} at epoch {int(best[0])}" if best else ""
+                f", best valid NDCG@10 {best[2]:.4f} at epoch {int(best[0])}, {_epoch_time(curve)}"
+                if best
+                else ""
             )
         else:
             done = "no epoch finished"
         lines.append(f"  {name} seed {spec['seed']}: in progress or stopped, {done} ({work.name})")
     return lines
+
+
+def _epoch_time(curve: list[list[float]]) -> str:
+    """The median seconds per epoch of a peer's curve (rows: epoch, training seconds so far,
+    validation NDCG@10): a run paused or starved for a while has a few epochs far longer
+    than the rest, which a mean would spread over all of them."""
+    if not curve:
+        return "no epoch timed"
+    so_far = np.asarray([row[1] for row in curve], dtype=np.float64)
+    each = np.diff(so_far, prepend=0.0)
+    return f"median {float(np.median(each)):.0f} s/epoch (longest {float(each.max()):.0f} s)"
 
 
 def _own(settings: dict[str, object]) -> dict[str, object]:

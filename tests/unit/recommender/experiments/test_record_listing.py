@@ -25,7 +25,10 @@ def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
     peers.mkdir()
     spec = PeerSpec("SASRec", {"train_batch_size": 256})
     ranks = np.arange(3)
-    done = PeerResult(spec, 0, 0.125, 4, 260.0, [[i, 1.0, 0.1] for i in range(9)], ranks, ranks)
+    # Epochs of 10 s, one of them 500 s (the run was paused): the median ignores it.
+    so_far = np.cumsum([10.0] * 4 + [500.0] + [10.0] * 4)
+    curve = [[i, float(t), 0.1] for i, t in enumerate(so_far)]
+    done = PeerResult(spec, 0, 0.125, 4, 60.0, curve, ranks, ranks)
     (peers / "a.json").write_text(json.dumps(done.to_json()))
     work = peers / "b.work"
     work.mkdir()
@@ -46,9 +49,9 @@ def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
         f"records in {tmp_path}",
         "peer runs: 1 finished, 1 in progress or stopped",
         "  SASRec(train_batch_size=256) seed 0: finished, valid NDCG@10 0.1250 at epoch 4 "
-        "of 9, 260 s/epoch",
+        "of 9, median 10 s/epoch (longest 500 s)",
         "  GRU4Rec(dropout_prob=0.3) seed 1: in progress or stopped, 3 epochs done, best valid "
-        "NDCG@10 0.0700 at epoch 1 (b.work)",
+        "NDCG@10 0.0700 at epoch 1, median 5 s/epoch (longest 5 s) (b.work)",
         "standard rows [k1]: seeds 0, 2 (made on m1; m2)",
         "companion rows [k2]: gcegnn seeds 0; srgnn seeds 0, 1",
         "kgrec's configuration choice: 1 recorded",
