@@ -38,6 +38,7 @@ from kgstore.vocabulary import (
 )
 
 SUFFIXES = (".csv", ".parquet")
+SEPARATORS = (",", ";", "\t", "|")
 CATEGORY_COLUMNS = ["item", "value", "column"]  # an item's value in a categorical column
 LONG_TEXT = 40  # mean characters above which an unlisted item column counts as free text
 
@@ -95,9 +96,15 @@ def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             frame = frame.astype(object).where(frame.notna(), None)
             frame = frame.map(lambda v: None if v is None else str(v))
         else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame = pd.read_csv(
+                path, sep=separator(path), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+            )
             frame = frame.where(frame != "", None)
-    except (ValueError, OSError, UnicodeDecodeError) as error:  # pandas' parser errors too
+    except UnicodeDecodeError as error:
+        raise DatasetError(
+            path, None, f"not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from error
+    except (ValueError, OSError) as error:  # pandas' parser errors too
         raise DatasetError(path, None, f"cannot read: {error}") from error
     missing = [column for column in required if column not in frame.columns]
     if missing:
@@ -107,6 +114,16 @@ def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         if empty.any():
             raise DatasetError(path, _line(path, int(empty.argmax())), f"empty {column}")
     return frame
+
+
+def separator(path: Path) -> str:
+    """The CSV file's field separator, read from its header: whichever of comma, semicolon,
+    tab and bar splits it into the most columns (comma where none does)."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    counts = {sep: header.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _numeric(column: pd.Series) -> bool:
@@ -131,8 +148,36 @@ def _numbers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     return values.astype(float)
 
 
+def _times(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """Numbers (any unit: only their order is used), or seconds since 1970 from ISO 8601
+    dates and times (without a zone: UTC); the first value says which. Every interaction
+    needs one: a few missing would silently put the whole split in file order."""
+    values = frame[column]
+    if values.isna().any():
+        row = int(values.isna().argmax())
+        raise DatasetError(
+            path,
+            _line(path, row),
+            f"empty {column}: every interaction needs one when the column is there "
+            "(leave the column out to split in file order)",
+        )
+    if pd.notna(pd.to_numeric(values.iloc[0], errors="coerce")):  # numbers, as the first is
+        return _numbers(frame, column, path)
+    times = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
+    if times.isna().any():
+        row = int(times.isna().argmax())
+        raise DatasetError(
+            path,
+            _line(path, row),
+            f"{column} {values.iloc[row]!r} is neither a number nor an ISO 8601 date or time",
+        )
+    return (times - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+
+
 def _interactions(path: Path, columns: TableColumns) -> pd.DataFrame:
     frame = read_table(path, (columns.user, columns.item))
+    if frame.empty:
+        raise DatasetError(path, None, "no interactions (a header and no rows)")
     for column in (columns.user, columns.item):
         spaced = frame[column].str.contains(r"\s", regex=True)
         if spaced.any():
@@ -145,7 +190,7 @@ def _interactions(path: Path, columns: TableColumns) -> pd.DataFrame:
         _numbers(frame, columns.rating, path) if columns.rating in frame else float("nan")
     )
     out["timestamp"] = (
-        _numbers(frame, columns.timestamp, path) if columns.timestamp in frame else float("nan")
+        _times(frame, columns.timestamp, path) if columns.timestamp in frame else float("nan")
     )
     out["position"] = range(len(out))
     return out

@@ -121,6 +121,54 @@ def test_hostile_tables_are_refused_with_file_and_line(tmp_path: Path) -> None:
         load_dataset(folder)
 
 
+def test_iso_times_other_separators_and_a_byte_order_mark(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    # Semicolons, Windows line ends, a byte order mark, ISO dates, times and a zone: u2's
+    # last item by time (i2, 7 January) is third in the file.
+    rows = [
+        "user;item;timestamp",
+        "u1;i1;2024-01-01T10:00:00",
+        "u1;i2;2024-01-02 09:00",
+        "u1;i3;2024-01-03",
+        "u2;i1;2024-01-01T00:00:00+02:00",
+        "u2;i2;2024-01-07",
+        "u2;i3;2024-01-05",
+    ]
+    (folder / "interactions.csv").write_bytes("\r\n".join(rows).encode("utf-8-sig"))
+    data = load_dataset(folder)
+    test = data.interactions[data.interactions["split"] == "test"].set_index("user")["item"]
+    assert test.to_dict() == {"u1": "i3", "u2": "i2"}
+    times = data.interactions.set_index(["user", "item"])["timestamp"]
+    assert times[("u1", "i3")] == 1704240000.0  # 2024-01-03T00:00:00Z
+    assert times[("u2", "i1")] == 1704060000.0  # midnight at +02:00 is 22:00 UTC the day before
+    (folder / "interactions.csv").write_text("user\titem\ttimestamp\nu1\ti1\t3\nu1\ti2\t1\n")
+    tabbed = load_dataset(folder).interactions
+    assert list(tabbed["item"]) == ["i1", "i2"] and list(tabbed["timestamp"]) == [3.0, 1.0]
+
+
+def test_exports_that_would_mislead_are_refused_with_file_and_line(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    inter = folder / "interactions.csv"
+    inter.write_text("user,item,timestamp\nu1,i1,1\nu1,i2,\nu1,i3,3\n")
+    with pytest.raises(DatasetError, match=r"interactions.csv:3: empty timestamp: every"):
+        load_dataset(folder)
+    inter.write_text("user,item,timestamp\nu1,i1,1700000000\nu1,i2,yesterday\n")
+    with pytest.raises(DatasetError, match=r"csv:3: timestamp 'yesterday' is not a number"):
+        load_dataset(folder)
+    inter.write_text("user,item,timestamp\nu1,i1,2024-01-01\nu1,i2,yesterday\n")
+    with pytest.raises(DatasetError, match=r"csv:3: timestamp 'yesterday' is neither a number"):
+        load_dataset(folder)
+    inter.write_text("user,item\n")
+    with pytest.raises(DatasetError, match="no interactions"):
+        load_dataset(folder)
+    inter.write_text("user,item\nu1,i1\n")
+    (folder / "items.csv").write_bytes("item,title\ni1,Caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"items.csv: not UTF-8 text \(byte 17\); save it as"):
+        load_dataset(folder)
+
+
 def test_generated_relationship_types_have_one_safe_shape() -> None:
     assert generated_relationship_type("directed by") == "REL_DIRECTED_BY"
     assert generated_relationship_type("film.film.country") == "REL_FILM_FILM_COUNTRY"
