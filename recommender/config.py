@@ -155,6 +155,12 @@ class ServingConfig(BaseModel):
         "a busy or just-restarted Neo4j answers a few queries within query_timeout_s rather "
         "than many too late; other recommendations, served from memory, never wait for them",
     )
+    reload_every_s: float = Field(
+        30.0,
+        ge=0,
+        description="how often a running service looks for a newer bundle of its dataset and "
+        "serves it without a restart (0: never)",
+    )
     keep_alive_s: int = Field(
         75,
         gt=0,

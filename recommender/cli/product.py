@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -121,26 +122,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # them from oversubscribing the cores (docs/benchmarks.md, "Serving").
     torch.set_num_threads(args.threads)
 
+    from recommender.serving.bundle import bundle_path
     from recommender.serving.guards import check_binding
     from recommender.serving.http import create_app
     from recommender.serving.recommender import Recommender
+    from recommender.serving.reloading import ServedModels
     from recommender.serving.server import server_config
 
-    config = ServingConfig(max_graph_requests=args.max_graph_requests)
+    config = ServingConfig(
+        max_graph_requests=args.max_graph_requests, reload_every_s=args.reload_every
+    )
     secret = common.settings().api_token
     token = None if secret is None else secret.get_secret_value()
     check_binding(args.host, token)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("recommender.serving").setLevel(logging.INFO)  # swaps and refusals
+    models = common.models_dir()
     with common.graph(args.dataset, config.driver_limits) as graph:
-        recommender = Recommender.load(graph, common.models_dir(), config, args.version)
+        recommender = Recommender.load(graph, models, config, args.version)
+        served = ServedModels(recommender)
+        if args.version is None and config.reload_every_s > 0:
+            served = ServedModels(
+                recommender,
+                latest=lambda: bundle_path(models, args.dataset).name,
+                load=lambda: Recommender.load(graph, models, config),
+                every_s=config.reload_every_s,
+            )
         print(
             f"serving {args.dataset}/{recommender.bundle.info.version} on "
             f"http://{args.host}:{args.port} (API docs at /docs); "
-            + ("a bearer token is required" if token else "no token: this machine only"),
+            + ("a bearer token is required" if token else "no token: this machine only")
+            + (
+                f"; a newer bundle is served within {served.every_s:g} s of training"
+                if served.every_s
+                else ""
+            ),
             file=sys.stderr,
         )
-        uvicorn.Server(
-            server_config(create_app(recommender, token), args.host, args.port, config)
-        ).run()
+        uvicorn.Server(server_config(create_app(served, token), args.host, args.port, config)).run()
     return 0
 
 
@@ -224,7 +243,15 @@ def register(sub: Any) -> None:
         help="requests that query Neo4j (explanations, item and persona lookups, users "
         "added after training) served at once; the rest wait their turn (default %(default)s)",
     )
-    p.add_argument("--version", help="model version (default: the latest)")
+    p.add_argument(
+        "--reload-every",
+        type=float,
+        default=ServingConfig().reload_every_s,
+        metavar="SECONDS",
+        help="look this often for a newer bundle (`kgrec train`) and serve it without a "
+        "restart; 0: never (default %(default)g; never with --version)",
+    )
+    p.add_argument("--version", help="model version (default: the latest, kept up to date)")
     p.set_defaults(func=_guarded(cmd_serve))
 
     p = sub.add_parser("plot", help="charts: the evaluation, a persona neighbourhood")

@@ -4,7 +4,8 @@ say what to fix, and OpenAPI docs at ``/docs``. ``kgrec serve`` runs it with uvi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +22,7 @@ from recommender.serving.errors import RecommendError, UnknownItemsError, Unknow
 from recommender.serving.guards import App as ASGIApp
 from recommender.serving.guards import BearerToken, BodyLimit
 from recommender.serving.recommender import Recommender
+from recommender.serving.reloading import ServedModels
 from recommender.serving.turns import GraphTurns
 
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
@@ -99,19 +101,34 @@ def _paths(paths: list[GraphPath]) -> list[PathModel]:
     return [PathModel(nodes=p.nodes, types=p.types) for p in paths]
 
 
-def create_app(recommender: Recommender, token: str | None = None) -> ASGIApp:
-    """An app serving ``recommender``; its Neo4j driver is closed by the caller. Request
-    bodies are bounded by the recommender's ``max_body_bytes``; with ``token`` every route
-    but ``/health`` requires ``Authorization: Bearer <token>``."""
-    app: ASGIApp = BodyLimit(_routes(recommender), recommender.config.max_body_bytes)
+def create_app(served: Recommender | ServedModels, token: str | None = None) -> ASGIApp:
+    """An app serving a recommender (fixed, or :class:`ServedModels` that swaps in newer
+    bundles while serving); its Neo4j driver is closed by the caller. Request bodies are
+    bounded by the recommender's ``max_body_bytes``; with ``token`` every route but
+    ``/health`` requires ``Authorization: Bearer <token>``."""
+    if isinstance(served, Recommender):
+        served = ServedModels(served)
+    app: ASGIApp = BodyLimit(_routes(served), served.current.config.max_body_bytes)
     return app if token is None else BearerToken(app, token)
 
 
-def _routes(recommender: Recommender) -> FastAPI:
+def _routes(served: ServedModels) -> FastAPI:
+    config = served.current.config  # the same for every bundle served
+
+    @asynccontextmanager
+    async def reloading(_: FastAPI) -> AsyncIterator[None]:
+        """While the app runs, look for a newer bundle every ``served.every_s`` seconds."""
+        async with anyio.create_task_group() as tasks:
+            if served.every_s > 0:
+                tasks.start_soon(_poll, served)
+            yield
+            tasks.cancel_scope.cancel()
+
     app = FastAPI(
         title="kgrec",
         summary="Knowledge-graph and persona-driven session recommendations",
-        version=recommender.bundle.info.version,
+        version=served.current.bundle.info.version,
+        lifespan=reloading,
     )
     errors: dict[int | str, dict[str, Any]] = {
         400: {"model": ErrorModel},
@@ -151,7 +168,7 @@ def _routes(recommender: Recommender) -> FastAPI:
             return _error(
                 503,
                 "database_timeout",
-                f"Neo4j did not answer within {recommender.config.query_timeout_s:g} s",
+                f"Neo4j did not answer within {config.query_timeout_s:g} s",
             )
         if any(ended in (error.code or "") for ended in _ENDED_BY_SERVER):
             return _error(503, "database_unavailable", f"Neo4j ended the query: {error.message}")
@@ -162,22 +179,20 @@ def _routes(recommender: Recommender) -> FastAPI:
     # Requests that query Neo4j beyond this many wait in the service rather than all
     # querying at once; the wait counts towards the request's timeout, and a request given
     # up at its timeout holds its turn until its driver call has ended.
-    graph_work = GraphTurns(recommender.config.max_graph_requests)
+    graph_work = GraphTurns(config.max_graph_requests)
 
     async def _bounded(function: Callable[..., T], *args: Any, graph: bool = True) -> T:
         """``function(*args)`` in a worker thread, abandoned after ``request_timeout_s``
         (a driver call stuck on a server that stopped answering then ends on its own).
         ``graph``: it queries Neo4j, so it takes a turn under ``max_graph_requests``."""
-        with anyio.fail_after(recommender.config.request_timeout_s):
+        with anyio.fail_after(config.request_timeout_s):
             if graph:
                 return await graph_work.run(partial(function, *args))
             return await anyio.to_thread.run_sync(partial(function, *args), abandon_on_cancel=True)
 
     @app.exception_handler(TimeoutError)
     async def _too_slow(_: Request, error: TimeoutError) -> JSONResponse:
-        return _error(
-            503, "database_timeout", f"no answer within {recommender.config.request_timeout_s:g} s"
-        )
+        return _error(503, "database_timeout", f"no answer within {config.request_timeout_s:g} s")
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, error: Exception) -> JSONResponse:
@@ -187,12 +202,19 @@ def _routes(recommender: Recommender) -> FastAPI:
     @app.get("/health")
     async def health() -> JSONResponse:
         """Up when Neo4j answers; says which model is served."""
+        recommender = served.current
         info = recommender.bundle.info
+        reload = served.state
         body: dict[str, Any] = {
             "dataset": info.dataset,
             "model_version": info.version,
             "persona_version": info.persona_version,
             "items": len(recommender.bundle.items),
+            "reload": {
+                "every_s": reload.every_s,
+                "checked_at": reload.checked_at,
+                "error": reload.error,
+            },
         }
         try:
             # Never queued behind slow graph requests: it says whether Neo4j is up now.
@@ -206,6 +228,7 @@ def _routes(recommender: Recommender) -> FastAPI:
     @app.post("/recommend", response_model=RecommendResponse, responses=errors)
     async def recommend(request: RecommendRequest) -> RecommendResponse:
         """The top ``k`` items to follow a session, optionally explained."""
+        recommender = served.current  # one bundle for the whole answer
         result = await _bounded(
             recommender.recommend,
             request.items,
@@ -246,7 +269,7 @@ def _routes(recommender: Recommender) -> FastAPI:
     @app.get("/items/{item_id}", responses=errors)
     async def item(item_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
         """An item's title, description, training interactions and graph neighbours."""
-        details = await _bounded(recommender.item, item_id)
+        details = await _bounded(served.current.item, item_id)
         return {
             "item": details.item,
             "title": details.title,
@@ -262,7 +285,7 @@ def _routes(recommender: Recommender) -> FastAPI:
         k: Annotated[int, Query(ge=1, le=50, description="nearest users to list")] = 5,
     ) -> dict[str, Any]:
         """A user's persona vector, its provenance, and the users nearest to it."""
-        view = await _bounded(recommender.persona, user_id, k)
+        view = await _bounded(served.current.persona, user_id, k)
         found = view.persona
         return {
             "user": found.user,
@@ -284,3 +307,10 @@ def _routes(recommender: Recommender) -> FastAPI:
         }
 
     return app
+
+
+async def _poll(served: ServedModels) -> None:
+    while True:
+        await anyio.sleep(served.every_s)
+        # Loading a bundle reads files and the graph: never on the event loop.
+        await anyio.to_thread.run_sync(served.check, abandon_on_cancel=True)

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,6 +27,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from kgstore.graph import Database, Graph
+from kgstore.settings import Neo4jSettings
 from kgstore.stats import graph_counts
 from learners.sasrec.data import SequenceData
 from recommender.config import HDGIConfig, SASRecConfig, ServingConfig
@@ -37,6 +45,7 @@ from recommender.serving.errors import (
 )
 from recommender.serving.http import create_app
 from recommender.serving.recommender import Recommender
+from recommender.serving.reloading import ServedModels
 from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 
@@ -535,6 +544,102 @@ def test_graph_requests_over_the_limit_wait_their_turn_and_the_others_do_not(
     unqueued, queued_behind, statuses = asyncio.run(scenario())
     assert unqueued == [200, 200] and queued_behind == 2
     assert statuses == [200] * 5 and started[0] == 5 and peak[0] == 2
+
+
+def _publish(models: Path, source: Path, version: str, broken: bool = False) -> None:
+    """A copy of the bundle in ``source`` as ``version`` (its retriever unreadable if
+    ``broken``), then named by LATEST, as ``kgrec train`` publishes one."""
+    target = models / version
+    shutil.copytree(source, target)
+    info = json.loads((target / "bundle.json").read_text())
+    (target / "bundle.json").write_text(json.dumps({**info, "version": version}))
+    if broken:
+        (target / "retriever.pt").write_bytes(b"cut off while copying")
+    (models / "LATEST").write_text(version + "\n")
+
+
+def _until(check: object, what: str, limit_s: float = 20.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"not within {limit_s:g} s: {what}"
+        time.sleep(0.05)
+
+
+def test_a_newer_bundle_is_served_without_a_restart_and_a_broken_one_never(
+    recommender: Recommender, dataset: Graph, home: Path, tmp_path: Path
+) -> None:
+    source = bundle_path(home / "models", dataset.dataset)
+    models = tmp_path / "models"
+    _publish(models / dataset.dataset, source, "first")
+    config = ServingConfig(reload_every_s=0.05)
+    served = ServedModels(
+        Recommender.load(dataset, models, config),
+        latest=lambda: bundle_path(models, dataset.dataset).name,
+        load=lambda: Recommender.load(dataset, models, config),
+        every_s=config.reload_every_s,
+    )
+    session = {"items": ["i1", "i2", "i3"], "k": 5}
+    with TestClient(create_app(served)) as client:
+        health = client.get("/health").json()
+        assert health["model_version"] == "first" and health["reload"]["every_s"] == 0.05
+        before = client.post("/recommend", json=session).json()
+
+        _publish(models / dataset.dataset, source, "broken", broken=True)
+        _until(lambda: client.get("/health").json()["reload"]["error"], "the refusal reported")
+        health = client.get("/health").json()
+        assert health["model_version"] == "first" and health["status"] == "ok"
+        assert "cannot load the recommender" in health["reload"]["error"]
+        assert client.post("/recommend", json=session).json() == before  # still served
+
+        _publish(models / dataset.dataset, source, "second")
+        _until(lambda: client.get("/health").json()["model_version"] == "second", "the swap")
+        assert client.get("/health").json()["reload"]["error"] is None
+        after = client.post("/recommend", json=session).json()
+        assert after["model_version"] == "second"
+        assert after["recommendations"] == before["recommendations"]  # the same weights
+
+
+def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
+    recommender: Recommender, dataset: Graph, home: Path, tmp_path: Path,
+    neo4j_settings: Neo4jSettings,
+) -> None:  # fmt: skip
+    """The command itself, as a user runs it: a newer bundle published while it serves is
+    answered with within the reload interval."""
+    source = bundle_path(home / "models", dataset.dataset)
+    models = tmp_path / "home" / "models" / "recommender" / dataset.dataset
+    _publish(models, source, "first")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ, "KGREC_HOME": str(tmp_path / "home"), "NEO4J_URI": neo4j_settings.uri,
+        "NEO4J_USER": neo4j_settings.user, "NEO4J_PASSWORD": neo4j_settings.password,
+        "NEO4J_DATABASE": neo4j_settings.database,
+    }  # fmt: skip
+    command = [sys.executable, "-m", "recommender.cli", "serve", "--dataset", dataset.dataset,
+               "--port", str(port), "--reload-every", "0.2"]  # fmt: skip
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        service = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def version() -> str | None:
+            assert service.poll() is None, log.read_text()
+            try:
+                return str(httpx.get(f"{url}/health", timeout=5).json()["model_version"])
+            except httpx.TransportError:
+                return None
+
+        _until(lambda: version() == "first", "the service up", limit_s=120)
+        _publish(models, source, "second")
+        _until(lambda: version() == "second", "the swap")
+        answer = httpx.post(f"{url}/recommend", json={"items": ["i1"], "k": 3}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["model_version"] == "second"
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+    assert "now serving second (was first)" in log.read_text()
 
 
 def test_the_service_bounds_bodies_and_checks_the_token(recommender: Recommender) -> None:

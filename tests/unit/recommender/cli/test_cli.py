@@ -62,8 +62,11 @@ def test_product_commands_parse_and_fail_clearly_without_a_model(
     assert args.items == ["50", "172"] and args.user == "1" and args.k == 3 and args.explain
     args = build_parser().parse_args(["serve", "--dataset", "ml-100k"])
     assert (args.host, args.port, args.max_graph_requests) == ("127.0.0.1", 8000, 8)
-    args = build_parser().parse_args(["serve", "--dataset", "d", "--max-graph-requests", "32"])
-    assert args.max_graph_requests == 32
+    assert args.reload_every == 30.0 and args.version is None
+    args = build_parser().parse_args(
+        ["serve", "--dataset", "d", "--max-graph-requests", "32", "--reload-every", "0"]
+    )
+    assert args.max_graph_requests == 32 and args.reload_every == 0
     args = build_parser().parse_args(["train", "--dataset", "ml-100k", "--fusion", "output"])
     assert args.fusion == "output" and args.epochs == 200
     monkeypatch.setenv("KGREC_HOME", str(tmp_path))
