@@ -145,7 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             served = ServedModels(
                 recommender,
                 latest=lambda: bundle_path(models, args.dataset).name,
-                load=lambda: Recommender.load(graph, models, config),
+                load=lambda version: Recommender.load(graph, models, config, version),
                 every_s=config.reload_every_s,
             )
         print(

@@ -40,7 +40,7 @@ class ServedModels:
         current: the recommender served now.
         latest: the version the dataset's ``LATEST`` names now (a small file read); None
             for a service whose bundle is fixed (a version given on the command line).
-        load: the recommender of the latest bundle, checked against the graph
+        load: the recommender of a version's bundle, checked against the graph
             (:meth:`Recommender.load`).
         every_s: seconds between checks while serving (0: never).
         clock: the time source of ``checked_at`` (seconds since 1970).
@@ -50,7 +50,7 @@ class ServedModels:
         self,
         current: Recommender,
         latest: Callable[[], str] | None = None,
-        load: Callable[[], Recommender] | None = None,
+        load: Callable[[str], Recommender] | None = None,
         every_s: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -94,16 +94,23 @@ class ServedModels:
             if version == self._refused:
                 return None
             try:
-                fresh = self._load()
-            except BundleError as error:
-                self._refused, self._error = version, str(error)
-                _log.warning("not serving %s: %s", version, error)
-                return None
+                fresh = self._load(version)
             except (neo4j.exceptions.DriverError, neo4j.exceptions.Neo4jError) as error:
                 # The database, not the bundle: tried again at the next check.
                 self._error = f"cannot check {version} against the graph now: {error}"
+                return None
+            except BundleError as error:
+                self._refuse(version, str(error))
+                return None
+            except Exception as error:  # a defect must not take down the bundle being served
+                _log.exception("loading %s failed", version)
+                self._refuse(version, f"cannot load {version}: {error!r}")
                 return None
             old = self._current.bundle.info.version
             self._current, self._refused, self._error = fresh, None, None
             _log.info("now serving %s (was %s)", fresh.bundle.info.version, old)
             return fresh.bundle.info.version
+
+    def _refuse(self, version: str, why: str) -> None:
+        self._refused, self._error = version, why
+        _log.warning("not serving %s: %s", version, why)

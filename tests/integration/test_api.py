@@ -575,7 +575,7 @@ def test_a_newer_bundle_is_served_without_a_restart_and_a_broken_one_never(
     served = ServedModels(
         Recommender.load(dataset, models, config),
         latest=lambda: bundle_path(models, dataset.dataset).name,
-        load=lambda: Recommender.load(dataset, models, config),
+        load=lambda version: Recommender.load(dataset, models, config, version),
         every_s=config.reload_every_s,
     )
     session = {"items": ["i1", "i2", "i3"], "k": 5}

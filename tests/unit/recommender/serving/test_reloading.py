@@ -32,11 +32,11 @@ class Disk:
             raise BundleError("no trained recommender")
         return self.latest
 
-    def load(self) -> Recommender:
-        self.loads.append(self.latest)
-        if self.latest in self.broken:
-            raise self.broken[self.latest]
-        return fake(self.latest)
+    def load(self, version: str) -> Recommender:
+        self.loads.append(version)
+        if version in self.broken:
+            raise self.broken[version]
+        return fake(version)
 
 
 def served(disk: Disk, now: list[float] | None = None) -> ServedModels:
@@ -83,6 +83,16 @@ def test_an_unavailable_database_is_retried_at_the_next_check() -> None:
     assert models.check() == "v2" and disk.loads == ["v2", "v2"]
 
 
+def test_a_defect_while_loading_is_a_refusal_not_a_crash() -> None:
+    disk = Disk("v1")
+    models = served(disk)
+    disk.latest = "v2"
+    disk.broken["v2"] = IndexError("index 9 is out of bounds")
+    assert models.check() is None and models.current.bundle.info.version == "v1"
+    assert "IndexError" in (models.state.error or "")
+    assert models.check() is None and disk.loads == ["v2"]
+
+
 def test_a_missing_latest_keeps_the_served_bundle() -> None:
     disk = Disk("")
     models = served(disk)
@@ -100,4 +110,4 @@ def test_a_fixed_bundle_never_reloads() -> None:
     with pytest.raises(ValueError, match="go together"):
         ServedModels(fake("v1"), latest=lambda: "v2")
     with pytest.raises(ValueError, match="0 or more"):
-        ServedModels(fake("v1"), lambda: "v1", lambda: fake("v1"), every_s=-1)
+        ServedModels(fake("v1"), lambda: "v1", fake, every_s=-1)
