@@ -31,6 +31,7 @@ from recommender.cli import (
     product,
     semantics,
     server,
+    status,
 )
 
 ERRORS = (
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.register(experiments.register(sub))
     product.register(sub)
     demo.register(sub)
+    status.register(sub)
     return parser
 
 

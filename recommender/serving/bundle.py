@@ -169,10 +169,18 @@ def bundle_path(models_dir: Path, dataset: str, version: str | None = None) -> P
     return path
 
 
+def read_info(path: Path) -> BundleInfo:
+    """The provenance of the bundle in ``path`` (``bundle.json``), without its models."""
+    try:
+        return BundleInfo(**json.loads((path / "bundle.json").read_text()))
+    except (OSError, TypeError, ValueError) as error:
+        raise BundleError(f"cannot read the recommender in {path}: {error}") from error
+
+
 def load_bundle(path: Path, device: str = "cpu") -> Bundle:
     """The bundle in ``path`` (see :func:`bundle_path`), models in eval mode on ``device``."""
+    info = read_info(path)
     try:
-        info = BundleInfo(**json.loads((path / "bundle.json").read_text()))
         arrays = np.load(path / "arrays.npz", allow_pickle=False)
         retriever = rebuild(
             info.retriever,

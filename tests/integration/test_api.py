@@ -558,6 +558,15 @@ def _publish(models: Path, source: Path, version: str, broken: bool = False) -> 
     (models / "LATEST").write_text(version + "\n")
 
 
+def _neo4j_env(settings: Neo4jSettings) -> dict[str, str]:
+    """The environment that points a ``kgrec`` command with another KGREC_HOME at the
+    tests' Neo4j."""
+    return {
+        "NEO4J_URI": settings.uri, "NEO4J_USER": settings.user,
+        "NEO4J_PASSWORD": settings.password, "NEO4J_DATABASE": settings.database,
+    }  # fmt: skip
+
+
 def _until(check: object, what: str, limit_s: float = 20.0) -> None:
     deadline = time.monotonic() + limit_s
     while not check():  # type: ignore[operator]
@@ -611,11 +620,7 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {
-        **os.environ, "KGREC_HOME": str(tmp_path / "home"), "NEO4J_URI": neo4j_settings.uri,
-        "NEO4J_USER": neo4j_settings.user, "NEO4J_PASSWORD": neo4j_settings.password,
-        "NEO4J_DATABASE": neo4j_settings.database,
-    }  # fmt: skip
+    env = {**os.environ, "KGREC_HOME": str(tmp_path / "home"), **_neo4j_env(neo4j_settings)}
     command = [sys.executable, "-m", "recommender.cli", "serve", "--dataset", dataset.dataset,
                "--port", str(port), "--reload-every", "0.2"]  # fmt: skip
     log = tmp_path / "serve.log"
@@ -640,6 +645,31 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
         service.terminate()
         service.wait(timeout=30)
     assert "now serving second (was first)" in log.read_text()
+
+
+def test_kgrec_status_follows_the_pipeline_of_a_real_graph(
+    recommender: Recommender, dataset: Graph, home: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    neo4j_settings: Neo4jSettings,
+) -> None:  # fmt: skip
+    from kgstore.stats import dataset_state
+    from recommender.cli import main
+
+    state = dataset_state(dataset)
+    assert state is not None and state.with_persona == state.users > 0
+    assert state.embedded_items == state.items and state.unfinished_phases == 0
+    for key, value in _neo4j_env(neo4j_settings).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    assert main(["status", "--dataset", dataset.dataset]) == 0
+    assert f"next         kgrec train --dataset {dataset.dataset}" in capsys.readouterr().out
+    models = tmp_path / "models" / "recommender" / dataset.dataset
+    _publish(models, bundle_path(home / "models", dataset.dataset), "trained")
+    assert main(["status", "--dataset", dataset.dataset]) == 0
+    out = capsys.readouterr().out
+    assert "recommender  trained, trained " in out and ", up to date" in out
+    assert f"next         ready: kgrec serve --dataset {dataset.dataset}" in out
+    assert main(["status", "--dataset", "no-such-dataset"]) == 1
 
 
 def test_the_service_bounds_bodies_and_checks_the_token(recommender: Recommender) -> None:

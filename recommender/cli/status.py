@@ -1,0 +1,132 @@
+"""``kgrec status``: where each dataset stands in the pipeline (graph, item vectors,
+personas, the trained recommender) and the one command to run next."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from kgstore import stats
+from kgstore.stats import DatasetState
+from recommender.cli import common
+from recommender.serving.bundle import BundleError, BundleInfo, bundle_path, read_info
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One line of the status: a stage's name and what it holds."""
+
+    name: str
+    text: str
+
+
+def describe(
+    state: DatasetState, bundle: BundleInfo | None, problem: str | None = None
+) -> tuple[list[Stage], str]:
+    """The dataset's stages and the command to run next (or what it is ready for).
+
+    Args:
+        state: what the graph records.
+        bundle: the latest trained recommender's provenance, None where there is none.
+        problem: why the latest recommender could not be read, if it could not.
+    """
+    name = state.dataset
+    split = (state.split_sha256 or "")[:12]
+    finished = state.ingested_at is not None and not state.unfinished_phases
+    stages = [
+        Stage(
+            "graph",
+            f"{state.users:,} users, {state.items:,} items"
+            + (
+                f", ingested {state.ingested_at}, split {split}"
+                if finished
+                else f", ingest unfinished ({state.unfinished_phases} phase(s) open)"
+            ),
+        ),
+        Stage(
+            "item text",
+            f"{state.embedded_items:,} of {state.items:,} items embedded"
+            + (
+                ""
+                if state.embedded_items
+                else " (no text: the models learn item vectors)"
+                if state.embedded_relations
+                else " (not embedded yet)"
+            )
+            + f"; relation types {state.embedded_relations} of {state.relations}",
+        ),
+        Stage(
+            "personas",
+            f"{state.with_persona:,} of {state.users:,} users, version {state.persona_version} "
+            f"({state.persona_model})"
+            if state.persona_version
+            else "none learned",
+        ),
+    ]
+    stale = None
+    if bundle is None:
+        stages.append(Stage("recommender", problem or "none trained"))
+    else:
+        if bundle.split_hash != state.split_sha256:
+            stale = "trained on another split of the dataset"
+        elif bundle.persona_version != (state.persona_version or ""):
+            stale = (
+                f"trained with personas {bundle.persona_version or '(none)'}; "
+                f"the graph now holds {state.persona_version or 'none'}"
+            )
+        stages.append(
+            Stage(
+                "recommender",
+                f"{bundle.version}, trained {bundle.created_at}"
+                + (f": stale, {stale}" if stale else ", up to date"),
+            )
+        )
+    if not finished:
+        step = f"kgrec ingest {name}  (resumes; give the same --path)"
+    elif not state.embedded_relations:
+        step = f"kgrec embed --dataset {name}"
+    elif not state.persona_version or not state.with_persona:
+        step = f"kgrec personas --dataset {name}"
+    elif bundle is None or stale:
+        step = f"kgrec train --dataset {name}"
+    else:
+        step = f"ready: kgrec serve --dataset {name}, or kgrec recommend ITEM... --dataset {name}"
+    return stages, step
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    models = common.models_dir()
+    with common.database() as db:
+        names = [args.dataset] if args.dataset else [str(d["dataset"]) for d in stats.datasets(db)]
+        if not names:
+            print("the graph holds no dataset yet; run `kgrec ingest <dataset>`")
+            return 0
+        missing = False
+        for name in names:
+            state = stats.dataset_state(db.graph(name))
+            print(name)
+            if state is None:
+                print(f"  {'next':<12} not in the graph: kgrec ingest {name}")
+                missing = True
+                continue
+            bundle, problem = None, None
+            try:
+                bundle = read_info(bundle_path(models, name))
+            except BundleError as error:
+                if (models / name).exists():
+                    problem = str(error)
+            stages, step = describe(state, bundle, problem)
+            for stage in stages:
+                print(f"  {stage.name:<12} {stage.text}")
+            print(f"  {'next':<12} {step}")
+    return 1 if missing else 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "status", help="where each dataset stands (graph, vectors, personas, recommender) "
+        "and what to run next",
+    )  # fmt: skip
+    p.add_argument("--dataset", help="one dataset (default: every dataset in the graph)")
+    p.set_defaults(func=cmd_status)
