@@ -122,6 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # them from oversubscribing the cores (docs/benchmarks.md, "Serving").
     torch.set_num_threads(args.threads)
 
+    from kgstore import stats
     from recommender.serving.bundle import bundle_path
     from recommender.serving.guards import check_binding
     from recommender.serving.http import create_app
@@ -147,6 +148,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 latest=lambda: bundle_path(models, args.dataset).name,
                 load=lambda version: Recommender.load(graph, models, config, version),
                 every_s=config.reload_every_s,
+            )
+        state = stats.dataset_state(graph)
+        trained_with = recommender.bundle.info.persona_version
+        if state is not None and state.persona_version not in (None, trained_with):
+            print(
+                f"note: this recommender was trained with personas {trained_with or '(none)'}; "
+                f"the graph now holds {state.persona_version} (`kgrec train --dataset "
+                f"{args.dataset}` uses them; a running service then swaps the new bundle in)",
+                file=sys.stderr,
             )
         print(
             f"serving {args.dataset}/{recommender.bundle.info.version} on "

@@ -546,13 +546,16 @@ def test_graph_requests_over_the_limit_wait_their_turn_and_the_others_do_not(
     assert statuses == [200] * 5 and started[0] == 5 and peak[0] == 2
 
 
-def _publish(models: Path, source: Path, version: str, broken: bool = False) -> None:
+def _publish(
+    models: Path, source: Path, version: str, broken: bool = False, **info: object
+) -> None:
     """A copy of the bundle in ``source`` as ``version`` (its retriever unreadable if
-    ``broken``), then named by LATEST, as ``kgrec train`` publishes one."""
+    ``broken``, its ``bundle.json`` updated with ``info``), then named by LATEST, as ``kgrec
+    train`` publishes one."""
     target = models / version
     shutil.copytree(source, target)
-    info = json.loads((target / "bundle.json").read_text())
-    (target / "bundle.json").write_text(json.dumps({**info, "version": version}))
+    kept = json.loads((target / "bundle.json").read_text())
+    (target / "bundle.json").write_text(json.dumps({**kept, **info, "version": version}))
     if broken:
         (target / "retriever.pt").write_bytes(b"cut off while copying")
     (models / "LATEST").write_text(version + "\n")
@@ -616,7 +619,7 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
     answered with within the reload interval."""
     source = bundle_path(home / "models", dataset.dataset)
     models = tmp_path / "home" / "models" / "recommender" / dataset.dataset
-    _publish(models, source, "first")
+    _publish(models, source, "first", persona_version="older")  # as if trained before them
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -644,7 +647,9 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
     finally:
         service.terminate()
         service.wait(timeout=30)
-    assert "now serving second (was first)" in log.read_text()
+    said = log.read_text()
+    assert "now serving second (was first)" in said
+    assert "note: this recommender was trained with personas older; the graph now holds" in said
 
 
 def test_kgrec_status_follows_the_pipeline_of_a_real_graph(
