@@ -312,5 +312,8 @@ def _routes(served: ServedModels) -> FastAPI:
 async def _poll(served: ServedModels) -> None:
     while True:
         await anyio.sleep(served.every_s)
-        # Loading a bundle reads files and the graph: never on the event loop.
-        await anyio.to_thread.run_sync(served.check, abandon_on_cancel=True)
+        try:
+            # Loading a bundle reads files and the graph: never on the event loop.
+            await anyio.to_thread.run_sync(served.check, abandon_on_cancel=True)
+        except Exception:  # never the end of reloading, nor of the service
+            _log.exception("looking for a newer bundle failed")

@@ -85,8 +85,8 @@ class ServedModels:
             self._checked_at = self._clock()
             try:
                 version = self._latest()
-            except (BundleError, OSError) as error:
-                self._error = str(error)
+            except Exception as error:  # missing, unreadable, or not a version name
+                self._error = f"cannot read which bundle is latest: {error}"
                 return None
             if version == self._current.bundle.info.version:
                 self._error = None

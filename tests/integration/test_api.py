@@ -46,6 +46,7 @@ from recommender.serving.errors import (
 from recommender.serving.http import create_app
 from recommender.serving.recommender import Recommender
 from recommender.serving.reloading import ServedModels
+from recommender.util.files import write_text_atomic
 from tests.integration.helpers import new_ingestor
 from tests.integration.test_ingest import generated
 
@@ -558,7 +559,7 @@ def _publish(
     (target / "bundle.json").write_text(json.dumps({**kept, **info, "version": version}))
     if broken:
         (target / "retriever.pt").write_bytes(b"cut off while copying")
-    (models / "LATEST").write_text(version + "\n")
+    write_text_atomic(models / "LATEST", version + "\n")  # as kgrec train does
 
 
 def _neo4j_env(settings: Neo4jSettings) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import cast
 import neo4j
 import pytest
 
+from kgstore.vocabulary import VocabularyError
 from recommender.serving.bundle import BundleError
 from recommender.serving.recommender import Recommender
 from recommender.serving.reloading import ServedModels
@@ -30,6 +31,8 @@ class Disk:
     def read_latest(self) -> str:
         if self.latest == "":
             raise BundleError("no trained recommender")
+        if self.latest == "half written":
+            raise VocabularyError("model version '' must be 1 to 128 letters")
         return self.latest
 
     def load(self, version: str) -> Recommender:
@@ -98,7 +101,10 @@ def test_a_missing_latest_keeps_the_served_bundle() -> None:
     models = served(disk)
     assert models.check() is None
     assert models.current.bundle.info.version == "v1"
-    assert models.state.error == "no trained recommender"
+    assert models.state.error == "cannot read which bundle is latest: no trained recommender"
+    disk.latest = "half written"  # LATEST caught mid-write, or edited by hand
+    assert models.check() is None
+    assert "model version '' must be" in (models.state.error or "")
     disk.latest = "v1"
     assert models.check() is None and models.state.error is None
 
