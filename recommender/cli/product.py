@@ -123,6 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
 
     from kgstore import stats
+    from recommender.cli.status import staleness
     from recommender.serving.bundle import bundle_path
     from recommender.serving.guards import check_binding
     from recommender.serving.http import create_app
@@ -141,21 +142,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     models = common.models_dir()
     with common.graph(args.dataset, config.driver_limits) as graph:
         recommender = Recommender.load(graph, models, config, args.version)
-        served = ServedModels(recommender)
-        if args.version is None and config.reload_every_s > 0:
-            served = ServedModels(
-                recommender,
-                latest=lambda: bundle_path(models, args.dataset).name,
-                load=lambda version: Recommender.load(graph, models, config, version),
-                every_s=config.reload_every_s,
-            )
+        reloads = args.version is None and config.reload_every_s > 0
+        served = ServedModels(
+            recommender,
+            latest=(lambda: bundle_path(models, args.dataset).name) if reloads else None,
+            load=(lambda v: Recommender.load(graph, models, config, v)) if reloads else None,
+            every_s=config.reload_every_s,
+        )
         state = stats.dataset_state(graph)
-        trained_with = recommender.bundle.info.persona_version
-        if state is not None and state.persona_version not in (None, trained_with):
+        stale = None if state is None else staleness(state, recommender.bundle.info)
+        if stale is not None:
             print(
-                f"note: this recommender was trained with personas {trained_with or '(none)'}; "
-                f"the graph now holds {state.persona_version} (`kgrec train --dataset "
-                f"{args.dataset}` uses them; a running service then swaps the new bundle in)",
+                f"note: this recommender is older than the graph ({stale}); `kgrec train "
+                f"--dataset {args.dataset}` catches up, and a running service swaps it in",
                 file=sys.stderr,
             )
         print(

@@ -21,6 +21,19 @@ class Stage:
     text: str
 
 
+def staleness(state: DatasetState, bundle: BundleInfo) -> str | None:
+    """Why ``bundle`` is older than the graph (another split, or other personas than those
+    published), or None when it is up to date."""
+    if bundle.split_hash != state.split_sha256:
+        return "trained on another split of the dataset"
+    if bundle.persona_version != (state.persona_version or ""):
+        return (
+            f"trained with personas {bundle.persona_version or '(none)'}; "
+            f"the graph now holds {state.persona_version or 'none'}"
+        )
+    return None
+
+
 def describe(
     state: DatasetState, bundle: BundleInfo | None, problem: str | None = None
 ) -> tuple[list[Stage], str]:
@@ -68,13 +81,7 @@ def describe(
     if bundle is None:
         stages.append(Stage("recommender", problem or "none trained"))
     else:
-        if bundle.split_hash != state.split_sha256:
-            stale = "trained on another split of the dataset"
-        elif bundle.persona_version != (state.persona_version or ""):
-            stale = (
-                f"trained with personas {bundle.persona_version or '(none)'}; "
-                f"the graph now holds {state.persona_version or 'none'}"
-            )
+        stale = staleness(state, bundle)
         stages.append(
             Stage(
                 "recommender",
