@@ -13,7 +13,8 @@ import anyio
 import neo4j
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
 from kgstore.explain import GraphPath
@@ -21,6 +22,7 @@ from recommender.config import ServingConfig
 from recommender.serving.errors import RecommendError, UnknownItemsError, UnknownUserError
 from recommender.serving.guards import App as ASGIApp
 from recommender.serving.guards import BearerToken, BodyLimit
+from recommender.serving.metrics import CONTENT_TYPE, Measured, ServedInfo, ServiceMetrics
 from recommender.serving.recommender import Recommender
 from recommender.serving.reloading import ServedModels
 from recommender.serving.turns import GraphTurns
@@ -91,7 +93,9 @@ class ErrorModel(BaseModel):
     items: list[str] | None = None
 
 
-def _error(status: int, code: str, message: str, items: list[str] | None = None) -> JSONResponse:
+def _error_body(
+    status: int, code: str, message: str, items: list[str] | None = None
+) -> JSONResponse:
     """The JSON body every error answer has."""
     body = ErrorModel(error=code, message=message, items=items)
     return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
@@ -105,14 +109,31 @@ def create_app(served: Recommender | ServedModels, token: str | None = None) -> 
     """An app serving a recommender (fixed, or :class:`ServedModels` that swaps in newer
     bundles while serving); its Neo4j driver is closed by the caller. Request bodies are
     bounded by the recommender's ``max_body_bytes``; with ``token`` every route but
-    ``/health`` requires ``Authorization: Bearer <token>``."""
+    ``/health`` requires ``Authorization: Bearer <token>``. Every request is counted and
+    timed on ``/metrics``, refused ones included."""
     if isinstance(served, Recommender):
         served = ServedModels(served)
-    app: ASGIApp = BodyLimit(_routes(served), served.current.config.max_body_bytes)
-    return app if token is None else BearerToken(app, token)
+    config = served.current.config  # the same for every bundle served
+    # Requests that query Neo4j beyond this many wait in the service rather than all
+    # querying at once; the wait counts towards the request's timeout, and a request given
+    # up at its timeout holds its turn until its driver call has ended.
+    turns = GraphTurns(config.max_graph_requests)
+    metrics = ServiceMetrics(
+        turns, config.max_graph_requests, partial(_info, served), lambda: served.state
+    )
+    routes = _routes(served, turns, metrics)
+    app: ASGIApp = BodyLimit(routes, config.max_body_bytes)
+    if token is not None:
+        app = BearerToken(app, token)
+    return Measured(app, metrics, routes.routes)
 
 
-def _routes(served: ServedModels) -> FastAPI:
+def _info(served: ServedModels) -> ServedInfo:
+    info = served.current.bundle.info
+    return ServedInfo(info.dataset, info.version, info.persona_version)
+
+
+def _routes(served: ServedModels, graph_work: GraphTurns, metrics: ServiceMetrics) -> FastAPI:
     config = served.current.config  # the same for every bundle served
 
     @asynccontextmanager
@@ -135,6 +156,12 @@ def _routes(served: ServedModels) -> FastAPI:
         404: {"model": ErrorModel},
     }
 
+    def _error(
+        status: int, code: str, message: str, items: list[str] | None = None
+    ) -> JSONResponse:
+        metrics.error(code)
+        return _error_body(status, code, message, items)
+
     @app.exception_handler(RecommendError)
     async def _bad_request(_: Request, error: RecommendError) -> JSONResponse:
         status = 404 if isinstance(error, UnknownItemsError | UnknownUserError) else 400
@@ -148,6 +175,7 @@ def _routes(served: ServedModels) -> FastAPI:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in error.errors()
         ]
+        metrics.error("invalid_request")
         return JSONResponse(status_code=422, content={"detail": detail})
 
     async def _no_database(_: Request, error: Exception) -> JSONResponse:
@@ -175,11 +203,6 @@ def _routes(served: ServedModels) -> FastAPI:
         # Handled here, so the server never sees it: logged, or "see its log" finds nothing.
         _log.error("%s %s: %s", request.method, request.url.path, error.code, exc_info=error)
         return await _internal(request, error)
-
-    # Requests that query Neo4j beyond this many wait in the service rather than all
-    # querying at once; the wait counts towards the request's timeout, and a request given
-    # up at its timeout holds its turn until its driver call has ended.
-    graph_work = GraphTurns(config.max_graph_requests)
 
     async def _bounded(function: Callable[..., T], *args: Any, graph: bool = True) -> T:
         """``function(*args)`` in a worker thread, abandoned after ``request_timeout_s``
@@ -224,6 +247,11 @@ def _routes(served: ServedModels) -> FastAPI:
                 status_code=503, content={**body, "status": "degraded", "neo4j": str(error)}
             )
         return JSONResponse(content={**body, "status": "ok", "neo4j": "up"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_text() -> Response:
+        """The metrics in Prometheus' text format."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE)
 
     @app.post("/recommend", response_model=RecommendResponse, responses=errors)
     async def recommend(request: RecommendRequest) -> RecommendResponse:

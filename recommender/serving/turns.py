@@ -72,6 +72,11 @@ class GraphTurns:
         """Calls holding a turn now, abandoned ones still running included."""
         return int(self._limiter.borrowed_tokens)
 
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a turn."""
+        return self._limiter.statistics().tasks_waiting
+
     async def run(self, function: Callable[[], T]) -> T:
         """``function()`` in a worker thread once a turn is free. Cancelling (a time limit)
         abandons the wait or the thread; a running call keeps its turn until it ends."""

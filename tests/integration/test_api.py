@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from kgstore.graph import Database, Graph
 from kgstore.settings import Neo4jSettings
@@ -428,6 +429,30 @@ def test_http_service(dataset: Graph, home: Path, recommender: Recommender) -> N
     long_user = client.post("/recommend", json={"items": ["i1"], "user_id": "u" * 10_000})
     assert long_user.status_code == 422 and "u" * 300 not in long_user.text  # not echoed whole
     assert snapshot(dataset, home) == before
+    # Everything above, counted on /metrics by route template, status and error code.
+    scraped = _scrape(client)
+    assert scraped[("kgrec_requests_total", "POST", "/recommend", "200")] == 2
+    assert scraped[("kgrec_requests_total", "POST", "/recommend", "422")] == 9
+    assert scraped[("kgrec_requests_total", "POST", "/recommend", "404")] == 2
+    assert scraped[("kgrec_requests_total", "GET", "/items/{item_id}", "404")] == 1
+    assert scraped[("kgrec_requests_total", "GET", "/users/{user_id}/persona", "422")] == 1
+    assert scraped[("kgrec_errors_total", "invalid_request")] == 10
+    assert scraped[("kgrec_errors_total", "unknown_items")] == 2  # /recommend and /items
+    assert scraped[("kgrec_errors_total", "invalid_k")] == 1
+    info = recommender.bundle.info
+    assert scraped[("kgrec_model_info", info.dataset, info.version, info.persona_version)] == 1
+    assert scraped[("kgrec_graph_turns_in_use",)] == 0
+
+
+def _scrape(client: TestClient) -> dict[tuple[str, ...], float]:
+    """``/metrics`` as (name, label values in the order of their names) -> value."""
+    answer = client.get("/metrics")
+    assert answer.status_code == 200, answer.text
+    return {
+        (sample.name, *(sample.labels[k] for k in sorted(sample.labels))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
 
 
 @pytest.mark.parametrize(
@@ -445,9 +470,13 @@ def test_an_unavailable_database_is_a_json_503(
         raise error
 
     monkeypatch.setattr(recommender, "item", failing)
-    answer = TestClient(create_app(recommender)).get("/items/i1")
+    client = TestClient(create_app(recommender))
+    answer = client.get("/items/i1")
     assert answer.status_code == 503
     assert answer.json()["error"] == "database_unavailable"
+    scraped = _scrape(client)
+    assert scraped[("kgrec_errors_total", "database_unavailable")] == 1
+    assert scraped[("kgrec_requests_total", "GET", "/items/{item_id}", "503")] == 1
 
 
 def test_a_query_over_its_timeout_or_ended_by_the_server_is_a_json_503_and_a_defect_a_500(
@@ -690,10 +719,15 @@ def test_the_service_bounds_bodies_and_checks_the_token(recommender: Recommender
     assert guarded.get("/health").status_code == 200
     assert guarded.post("/recommend", json={"items": ["i1"]}).status_code == 401
     assert guarded.get("/docs").status_code == 401
+    assert guarded.get("/metrics").status_code == 401
     ok = guarded.post(
         "/recommend", json={"items": ["i1"]}, headers={"Authorization": "Bearer s3cret"}
     )
     assert ok.status_code == 200
+    scrape = guarded.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    refused = 'kgrec_requests_total{method="POST",route="/recommend",status="401"} 1.0'
+    assert scrape.status_code == 200 and refused in scrape.text
+    assert 'method="POST",route="/recommend",status="413"' in open_client.get("/metrics").text
 
 
 def test_a_user_added_after_training_gets_an_inductive_persona(
