@@ -19,8 +19,12 @@ A variant is comma-separated ``name=value`` pairs:
   predict a window's first targets from few items; RecBole predicts every target from up to
   ``max_len`` items).
 
-``inner`` and ``stride`` are not options of the product: they are set here by replacing the
-block's feed-forward layers and the training windows for the run.
+- ``post``: ``post=1`` puts each block's layer norms after its residual sums, as RecBole's
+  SASRec (and the original Transformer) does; the product's blocks normalise before.
+
+``inner``, ``stride`` and ``post`` are not options of the product: they are set here by
+replacing the block's feed-forward layers, its forward pass and the training windows for the
+run.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 import learners.sasrec.model as sasrec_model
 import learners.sasrec.train as sasrec_train
@@ -50,7 +55,7 @@ PRODUCT = {"batch": "batch_size", "dropout": "dropout", "lr": "lr"}
 def parse(variant: str) -> dict[str, float]:
     pairs = (part.split("=", 1) for part in variant.split(","))
     found = {name.strip(): float(value) for name, value in pairs}
-    unknown = set(found) - {*PRODUCT, "inner", "stride"}
+    unknown = set(found) - {*PRODUCT, "inner", "stride", "post"}
     if unknown:
         raise SystemExit(f"unknown variant setting(s) {sorted(unknown)} in {variant!r}")
     return found
@@ -94,6 +99,19 @@ def strided_windows(stride: int) -> tuple[object, object]:
     return windows, batches
 
 
+def post_norm(self: sasrec_model.CausalBlock, h: Tensor, allowed: Tensor) -> Tensor:
+    """The block with its layer norms after the residual sums (same layers and weights)."""
+    b, length, c = h.shape
+    q, k, v = self.qkv(h).view(b, length, 3, self.heads, -1).unbind(dim=2)
+    attended = F.scaled_dot_product_attention(
+        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=allowed,
+        dropout_p=self.dropout if self.training else 0.0,
+    )  # fmt: skip
+    h = self.norm1(h + self.drop(self.out(attended.transpose(1, 2).reshape(b, length, c))))
+    result: Tensor = self.norm2(h + self.drop(self.ffn(h)))
+    return result
+
+
 def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -> dict[str, float]:
     config = SASRecConfig(
         epochs=200,
@@ -101,6 +119,7 @@ def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -
         **{PRODUCT[k]: (int(v) if k == "batch" else v) for k, v in variant.items() if k in PRODUCT},
     )
     block_init = sasrec_model.CausalBlock.__init__
+    block_forward = sasrec_model.CausalBlock.forward
     # What the training loop calls, as it imported them; replaced for the run, then restored.
     replaced = ("training_windows", "batches")
     saved = [getattr(sasrec_train, name) for name in replaced]
@@ -114,6 +133,8 @@ def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -
             )
 
         sasrec_model.CausalBlock.__init__ = widened  # type: ignore[method-assign]
+    if variant.get("post"):
+        sasrec_model.CausalBlock.forward = post_norm  # type: ignore[method-assign]
     if "stride" in variant:
         for name, value in zip(replaced, strided_windows(int(variant["stride"])), strict=True):
             setattr(sasrec_train, name, value)
@@ -123,6 +144,7 @@ def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -
         _, result = fit(PLAIN, None, inputs, config, seed, device, progress=False)
     finally:
         sasrec_model.CausalBlock.__init__ = block_init  # type: ignore[method-assign]
+        sasrec_model.CausalBlock.forward = block_forward  # type: ignore[method-assign]
         for name, value in zip(replaced, saved, strict=True):
             setattr(sasrec_train, name, value)
     return {
