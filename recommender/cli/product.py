@@ -159,7 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
         print(
             f"serving {args.dataset}/{recommender.bundle.info.version} on "
-            f"http://{args.host}:{args.port} (API docs at /docs); "
+            f"http://{args.host}:{args.port} (API docs at /docs, metrics at /metrics); "
             + ("a bearer token is required" if token else "no token: this machine only")
             + (
                 f"; a newer bundle is served within {served.every_s:g} s of training"
