@@ -674,6 +674,9 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
         _until(lambda: version() == "second", "the swap")
         answer = httpx.post(f"{url}/recommend", json={"items": ["i1"], "k": 3}, timeout=10)
         assert answer.status_code == 200 and answer.json()["model_version"] == "second"
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text  # under uvicorn, as scraped
+        assert 'kgrec_requests_total{method="POST",route="/recommend",status="200"} 1.0' in metrics
+        assert 'model_version="second"' in metrics and "kgrec_reload_failing 0.0" in metrics
     finally:
         service.terminate()
         service.wait(timeout=30)
