@@ -1,6 +1,7 @@
-"""Serving latency: ``recommend()`` in-process (with and without explanations) and over HTTP
-(``kgrec serve`` on 127.0.0.1), plus a bounded load test that checks for errors and for
-steady server memory.
+"""Serving latency: ``recommend()`` in-process (with and without explanations), the app's
+``POST /recommend`` in-process with and without its metrics layer, and over HTTP (``kgrec
+serve`` on 127.0.0.1), plus a bounded load test that checks for errors and for steady server
+memory.
 
 Usage:
     python -m benchmarks.serve [--datasets ml-100k amazon-kg-books] [--requests 2000]
@@ -35,12 +36,15 @@ import httpx
 import numpy as np
 import psutil
 import torch
+from fastapi.testclient import TestClient
 
 from kgstore.connection import open_driver
 from kgstore.graph import Database
 from kgstore.settings import Neo4jSettings
 from recommender.cli.common import local_server, models_dir, neo4j_settings
 from recommender.config import ServingConfig
+from recommender.serving.http import create_app
+from recommender.serving.metrics import Measured
 from recommender.serving.recommender import Recommender
 from recommender.util.machine import machine
 
@@ -73,6 +77,25 @@ def in_process(recommender: Recommender, requests: int, explain: bool) -> list[f
         started = time.perf_counter()
         recommender.recommend(session, k=10, explain=explain)
         times.append(time.perf_counter() - started)
+    return times
+
+
+def metrics_overhead(recommender: Recommender, requests: int) -> tuple[list[float], list[float]]:
+    """``POST /recommend`` through the app in-process (no network), alternately with and
+    without its metrics layer (:class:`Measured`), so both meet the same load: the times with
+    it, then without."""
+    measured = create_app(recommender)
+    assert isinstance(measured, Measured)
+    work = sessions(recommender, requests + 20, seed=2)
+    times: tuple[list[float], list[float]] = ([], [])
+    with TestClient(measured) as with_metrics, TestClient(measured.app) as without:
+        for index, session in enumerate(work):
+            for client, found in ((with_metrics, times[0]), (without, times[1])):
+                started = time.perf_counter()
+                answer = client.post("/recommend", json={"items": session, "k": 10})
+                if index >= 20:  # the first 20: warm-up
+                    found.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.text
     return times
 
 
@@ -250,6 +273,13 @@ def main() -> int:
             print(
                 f"  recommend(k=10, explain=True):   {percentiles(times)}  "
                 f"{len(times) / sum(times):7.0f} req/s"
+            )
+            with_metrics, without = metrics_overhead(recommender, args.requests)
+            extra = (np.median(with_metrics) - np.median(without)) * 1e6
+            print(
+                f"  POST /recommend in-process, metrics layer on:  {percentiles(with_metrics)}\n"
+                f"  POST /recommend in-process, metrics layer off: {percentiles(without)}  "
+                f"(median {extra:+.0f} us with it)"
             )
             result = over_http(recommender, dataset, args.requests, args.clients)
             memory = [m / 2**20 for m in result["memory"]]  # type: ignore[attr-defined]
