@@ -150,7 +150,12 @@ class Measured:
         self.app, self.metrics, self.routes, self.clock = app, metrics, routes, clock
 
     def route(self, scope: Scope) -> str:
-        """The template of the route serving ``scope``'s path (any method), or ``other``."""
+        """The template of the route serving ``scope``'s path (any method), or ``other``:
+        the one the app's router matched, or, for a request answered before routing (a
+        guard's refusal), a match of its own."""
+        matched = getattr(scope.get("route"), "path", None)
+        if matched is not None:
+            return str(matched)
         for route in self.routes:
             match, _ = route.matches(scope)
             if match is not Match.NONE:
@@ -161,7 +166,7 @@ class Measured:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route, method, started = self.route(scope), str(scope.get("method", "")), self.clock()
+        started = self.clock()
         status = 500  # unless an answer starts: the server answers 500 to an escaped error
 
         async def measured(message: Message) -> None:
@@ -173,5 +178,6 @@ class Measured:
         try:
             await self.app(scope, receive, measured)
         finally:
+            route, method = self.route(scope), str(scope.get("method", ""))
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route).observe(self.clock() - started)
