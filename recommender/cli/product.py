@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import logging.config
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -129,7 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from recommender.serving.http import create_app
     from recommender.serving.recommender import Recommender
     from recommender.serving.reloading import ServedModels
-    from recommender.serving.server import server_config
+    from recommender.serving.server import log_config, server_config
 
     config = ServingConfig(
         max_graph_requests=args.max_graph_requests, reload_every_s=args.reload_every
@@ -137,8 +137,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     secret = common.settings().api_token
     token = None if secret is None else secret.get_secret_value()
     check_binding(args.host, token)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("recommender.serving").setLevel(logging.INFO)  # swaps and refusals
+    logging.config.dictConfig(log_config())  # uvicorn applies it again when it starts
     models = common.models_dir()
     with common.graph(args.dataset, config.driver_limits) as graph:
         recommender = Recommender.load(graph, models, config, args.version)

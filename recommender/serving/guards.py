@@ -10,6 +10,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from recommender.serving import request_ids
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -43,7 +45,8 @@ def check_binding(host: str, token: str | None) -> None:
 
 
 async def _answer(send: Send, status: int, body: dict[str, str], headers: list[Any]) -> None:
-    payload = json.dumps(body).encode()
+    request = request_ids.current()
+    payload = json.dumps(body if request is None else {**body, "request_id": request}).encode()
     await send(
         {
             "type": "http.response.start",

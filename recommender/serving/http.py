@@ -19,12 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kgstore.explain import GraphPath
 from recommender.config import ServingConfig
+from recommender.serving import request_ids
 from recommender.serving.errors import RecommendError, UnknownItemsError, UnknownUserError
 from recommender.serving.guards import App as ASGIApp
 from recommender.serving.guards import BearerToken, BodyLimit
 from recommender.serving.metrics import CONTENT_TYPE, Measured, ServedInfo, ServiceMetrics
 from recommender.serving.recommender import Recommender
 from recommender.serving.reloading import ServedModels
+from recommender.serving.request_ids import with_request_ids
 from recommender.serving.turns import GraphTurns
 
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
@@ -91,13 +93,16 @@ class ErrorModel(BaseModel):
     error: str
     message: str
     items: list[str] | None = None
+    request_id: str | None = Field(
+        default=None, description="this request's id, as in the X-Request-ID header"
+    )
 
 
 def _error_body(
     status: int, code: str, message: str, items: list[str] | None = None
 ) -> JSONResponse:
     """The JSON body every error answer has."""
-    body = ErrorModel(error=code, message=message, items=items)
+    body = ErrorModel(error=code, message=message, items=items, request_id=request_ids.current())
     return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
 
 
@@ -110,7 +115,8 @@ def create_app(served: Recommender | ServedModels, token: str | None = None) -> 
     bundles while serving); its Neo4j driver is closed by the caller. Request bodies are
     bounded by the recommender's ``max_body_bytes``; with ``token`` every route but
     ``/health`` requires ``Authorization: Bearer <token>``. Every request is counted and
-    timed on ``/metrics``, refused ones included."""
+    timed on ``/metrics``, refused ones included, and every answer names its request id
+    (``X-Request-ID``; error bodies too)."""
     if isinstance(served, Recommender):
         served = ServedModels(served)
     config = served.current.config  # the same for every bundle served
@@ -125,7 +131,7 @@ def create_app(served: Recommender | ServedModels, token: str | None = None) -> 
     app: ASGIApp = BodyLimit(routes, config.max_body_bytes)
     if token is not None:
         app = BearerToken(app, token)
-    return Measured(app, metrics, routes.routes)
+    return Measured(with_request_ids(app), metrics, routes.routes)
 
 
 def _info(served: ServedModels) -> ServedInfo:
@@ -176,7 +182,9 @@ def _routes(served: ServedModels, graph_work: GraphTurns, metrics: ServiceMetric
             for e in error.errors()
         ]
         metrics.error("invalid_request")
-        return JSONResponse(status_code=422, content={"detail": detail})
+        return JSONResponse(
+            status_code=422, content={"detail": detail, "request_id": request_ids.current()}
+        )
 
     async def _no_database(_: Request, error: Exception) -> JSONResponse:
         return _error(503, "database_unavailable", f"Neo4j is unavailable: {error}")

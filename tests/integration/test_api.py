@@ -402,13 +402,18 @@ def test_http_service(dataset: Graph, home: Path, recommender: Recommender) -> N
         response = client.post("/recommend", json=bad)
         assert response.status_code == 422, (bad, response.text)
         assert response.json()["detail"][0]["loc"][0] == "body"
-    unknown = client.post("/recommend", json={"items": ["i1", "nope"]})
-    assert unknown.status_code == 404
+        assert response.json()["request_id"] == response.headers["X-Request-ID"]
+    unknown = client.post(
+        "/recommend", json={"items": ["i1", "nope"]}, headers={"X-Request-ID": "client-1"}
+    )
+    assert unknown.status_code == 404 and unknown.headers["X-Request-ID"] == "client-1"
     assert unknown.json() == {
         "error": "unknown_items",
         "message": f"1 item id(s) not in {dataset.dataset!r}: 'nope'",
         "items": ["nope"],
+        "request_id": "client-1",
     }
+    assert ok.headers["X-Request-ID"] != user.headers["X-Request-ID"]  # made by the service
     nobody = client.post("/recommend", json={"items": ["i1"], "user_id": "nobody"})
     assert nobody.status_code == 404 and nobody.json()["error"] == "unknown_user"
     too_many = client.post("/recommend", json={"items": ["i1", "i2", "i3"], "k": 39})
@@ -504,6 +509,7 @@ def test_a_query_over_its_timeout_or_ended_by_the_server_is_a_json_503_and_a_def
         answer = client.get("/items/i1")
         assert answer.status_code == status
         assert answer.json()["error"] == code and "a bug" not in answer.text
+        assert answer.json()["request_id"] == answer.headers["X-Request-ID"]
 
 
 def test_an_unexpected_neo4j_error_is_a_json_500_and_logged(
@@ -674,6 +680,7 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
         _until(lambda: version() == "second", "the swap")
         answer = httpx.post(f"{url}/recommend", json={"items": ["i1"], "k": 3}, timeout=10)
         assert answer.status_code == 200 and answer.json()["model_version"] == "second"
+        assert len(answer.headers["X-Request-ID"]) == 32  # made by the service
         metrics = httpx.get(f"{url}/metrics", timeout=10).text  # under uvicorn, as scraped
         assert 'kgrec_requests_total{method="POST",route="/recommend",status="200"} 1.0' in metrics
         assert 'model_version="second"' in metrics and "kgrec_reload_failing 0.0" in metrics
@@ -681,7 +688,7 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
         service.terminate()
         service.wait(timeout=30)
     said = log.read_text()
-    assert "now serving second (was first)" in said
+    assert "[-] recommender.serving.reloading: now serving second (was first)" in said
     assert "note: this recommender is older than the graph (trained with personas older; " in said
 
 
