@@ -168,6 +168,11 @@ class ServingConfig(BaseModel):
         "expiry of client pools and proxies (httpx 5 s, nginx 60 s), so the service never "
         "closes a connection a client is reusing at that moment",
     )
+    access_log: bool = Field(
+        False,
+        description="log a line per request answered (method, path, status, its request id); "
+        "off: only warnings and errors",
+    )
 
     @property
     def driver_limits(self) -> DriverLimits:

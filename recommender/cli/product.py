@@ -132,7 +132,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from recommender.serving.server import log_config, server_config
 
     config = ServingConfig(
-        max_graph_requests=args.max_graph_requests, reload_every_s=args.reload_every
+        max_graph_requests=args.max_graph_requests,
+        reload_every_s=args.reload_every,
+        access_log=args.access_log,
     )
     secret = common.settings().api_token
     token = None if secret is None else secret.get_secret_value()
@@ -258,6 +260,12 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="look this often for a newer bundle (`kgrec train`) and serve it without a "
         "restart; 0: never (default %(default)g; never with --version)",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        help="a log line per request (method, path, status and request id); default: only "
+        "warnings and errors",
     )
     p.add_argument("--version", help="model version (default: the latest, kept up to date)")
     p.set_defaults(func=_guarded(cmd_serve))

@@ -43,8 +43,8 @@ def log_config() -> dict[str, Any]:
 
 def server_config(app: App, host: str, port: int, config: ServingConfig) -> uvicorn.Config:
     """One worker serving ``app`` on ``host:port``, idle connections kept for
-    ``config.keep_alive_s``, logging as :func:`log_config` says (warnings and errors from
-    uvicorn, no access log).
+    ``config.keep_alive_s``, logging as :func:`log_config` says: warnings and errors from
+    uvicorn, and with ``config.access_log`` its start and a line per request too.
 
     A connection the server closes while a client sends its next request on it fails that
     request with a reset: the client's pool must always give a connection up first, so the
@@ -56,6 +56,7 @@ def server_config(app: App, host: str, port: int, config: ServingConfig) -> uvic
         port=port,
         workers=1,
         log_config=log_config(),
-        log_level="warning",
+        log_level="info" if config.access_log else "warning",
+        access_log=config.access_log,
         timeout_keep_alive=config.keep_alive_s,
     )

@@ -661,7 +661,7 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
         port = probe.getsockname()[1]
     env = {**os.environ, "KGREC_HOME": str(tmp_path / "home"), **_neo4j_env(neo4j_settings)}
     command = [sys.executable, "-m", "recommender.cli", "serve", "--dataset", dataset.dataset,
-               "--port", str(port), "--reload-every", "0.2"]  # fmt: skip
+               "--port", str(port), "--reload-every", "0.2", "--access-log"]  # fmt: skip
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         service = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -680,7 +680,8 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
         _until(lambda: version() == "second", "the swap")
         answer = httpx.post(f"{url}/recommend", json={"items": ["i1"], "k": 3}, timeout=10)
         assert answer.status_code == 200 and answer.json()["model_version"] == "second"
-        assert len(answer.headers["X-Request-ID"]) == 32  # made by the service
+        made = answer.headers["X-Request-ID"]
+        assert len(made) == 32  # made by the service
         metrics = httpx.get(f"{url}/metrics", timeout=10).text  # under uvicorn, as scraped
         assert 'kgrec_requests_total{method="POST",route="/recommend",status="200"} 1.0' in metrics
         assert 'model_version="second"' in metrics and "kgrec_reload_failing 0.0" in metrics
@@ -689,6 +690,9 @@ def test_kgrec_serve_swaps_in_a_bundle_trained_while_it_runs(
         service.wait(timeout=30)
     said = log.read_text()
     assert "[-] recommender.serving.reloading: now serving second (was first)" in said
+    (access,) = [line for line in said.splitlines() if f"[{made}]" in line]
+    assert "INFO" in access and "uvicorn.access: 127.0.0.1:" in access  # names the request
+    assert access.endswith('"POST /recommend HTTP/1.1" 200')
     assert "note: this recommender is older than the graph (trained with personas older; " in said
 
 

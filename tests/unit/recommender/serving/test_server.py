@@ -23,3 +23,10 @@ def test_the_server_keeps_idle_connections_longer_than_client_pools() -> None:
 def test_the_keep_alive_is_configurable() -> None:
     config = server_config(_app, "::1", 9000, ServingConfig(keep_alive_s=120))
     assert (config.timeout_keep_alive, config.host, config.port) == (120, "::1", 9000)
+
+
+def test_the_access_log_is_off_unless_asked_for() -> None:
+    quiet = server_config(_app, "127.0.0.1", 8000, ServingConfig())
+    assert (quiet.access_log, quiet.log_level) == (False, "warning")
+    loud = server_config(_app, "127.0.0.1", 8000, ServingConfig(access_log=True))
+    assert (loud.access_log, loud.log_level) == (True, "info")
