@@ -5,12 +5,14 @@ parts shows what is done and what is left."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from recommender.experiments.peers.driver import COMMON, RESUME, PeerResult, PeerSpec
+from recommender.experiments.scenarios import UNSEEN_PREFIX
 from recommender.experiments.seedrecords import SeedRecords
 
 
@@ -54,7 +56,8 @@ def _peers(folder: Path) -> list[str]:
     for path in finished:
         run = PeerResult.from_json(json.loads(path.read_text(encoding="utf-8")))
         lines.append(
-            f"  {run.spec.name} seed {run.seed}: finished, valid NDCG@10 {run.best_valid:.4f} "
+            f"  {run.spec.name} seed {run.seed}{_scenario(run.scored_ranks)}: finished, valid "
+            f"NDCG@10 {run.best_valid:.4f} "
             f"at epoch {run.best_epoch} of {len(run.curve)}, {_epoch_time(run.curve)}"
         )
     for work in working:
@@ -72,8 +75,17 @@ def _peers(folder: Path) -> list[str]:
             )
         else:
             done = "no epoch finished"
-        lines.append(f"  {name} seed {spec['seed']}: in progress or stopped, {done} ({work.name})")
+        lines.append(
+            f"  {name} seed {spec['seed']}{_scenario(spec.get('scored') or {})}: in progress or "
+            f"stopped, {done} ({work.name})"
+        )
     return lines
+
+
+def _scenario(stages: Iterable[str]) -> str:
+    """How a peer run's training differs from the standard rows': trained without the
+    unseen-user scenario's held-out users (it ranks their arriving histories)."""
+    return " without the held-out users" if any(s.startswith(UNSEEN_PREFIX) for s in stages) else ""
 
 
 def _epoch_time(curve: list[list[float]]) -> str:

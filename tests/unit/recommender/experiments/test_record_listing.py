@@ -36,6 +36,13 @@ def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
     (work / "inputs.json").write_text(json.dumps(inputs))
     torch.save({"curve": [[0, 5.0, 0.05], [1, 10.0, 0.07], [2, 15.0, 0.06]]}, work / "resume.pt")
     (peers / "c.work").mkdir()  # a run that never wrote its inputs: not listed
+    # The unseen-user scenario's runs: trained without its held-out users.
+    unseen = {"unseen-1": ranks, "unseen-all": ranks}
+    apart = PeerResult(spec, 1, 0.11, 2, 60.0, curve[:5], ranks, ranks, scored_ranks=unseen)
+    (peers / "d.json").write_text(json.dumps(apart.to_json()))
+    working = peers / "e.work"
+    working.mkdir()
+    (working / "inputs.json").write_text(json.dumps({**inputs, "scored": {"unseen-2": []}}))
     SeedRecords(tmp_path / "seeds" / "k1").save(SeedRecord(0, [run("plain", 0)], {}, {}, "m1"))
     SeedRecords(tmp_path / "seeds" / "k1").save(SeedRecord(2, [run("plain", 2)], {}, {}, "m2"))
     rows = RowRecords(tmp_path / "rows" / "k2")
@@ -47,11 +54,15 @@ def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
     lines = describe(tmp_path)
     assert lines == [
         f"records in {tmp_path}",
-        "peer runs: 1 finished, 1 in progress or stopped",
+        "peer runs: 2 finished, 2 in progress or stopped",
         "  SASRec(train_batch_size=256) seed 0: finished, valid NDCG@10 0.1250 at epoch 4 "
         "of 9, median 10 s/epoch (longest 500 s)",
+        "  SASRec(train_batch_size=256) seed 1 without the held-out users: finished, valid "
+        "NDCG@10 0.1100 at epoch 2 of 5, median 10 s/epoch (longest 500 s)",
         "  GRU4Rec(dropout_prob=0.3) seed 1: in progress or stopped, 3 epochs done, best valid "
         "NDCG@10 0.0700 at epoch 1, median 5 s/epoch (longest 5 s) (b.work)",
+        "  GRU4Rec(dropout_prob=0.3) seed 1 without the held-out users: in progress or "
+        "stopped, no epoch finished (e.work)",
         "standard rows [k1]: seeds 0, 2 (made on m1; m2)",
         "companion rows [k2]: gcegnn seeds 0; srgnn seeds 0, 1",
         "kgrec's configuration choice: 1 recorded",
