@@ -208,5 +208,6 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     assert main(["experiment", "records", "--records", "records"]) == 0
     listed = capsys.readouterr().out
     assert "peer runs: 8 finished, 0 in progress or stopped" in listed
+    assert "seed 1 without the held-out users: finished" in listed  # the unseen scenario's
     assert "standard rows [" in listed and "seeds 0, 1" in listed
     assert "companion rows [" in listed and "srgnn seeds 0, 1" in listed
