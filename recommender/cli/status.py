@@ -10,6 +10,7 @@ from typing import Any
 from kgstore import stats
 from kgstore.stats import DatasetState
 from recommender.cli import common
+from recommender.cli.records import default_folder
 from recommender.serving.bundle import BundleError, BundleInfo, bundle_path, read_info
 
 
@@ -35,7 +36,10 @@ def staleness(state: DatasetState, bundle: BundleInfo) -> str | None:
 
 
 def describe(
-    state: DatasetState, bundle: BundleInfo | None, problem: str | None = None
+    state: DatasetState,
+    bundle: BundleInfo | None,
+    problem: str | None = None,
+    comparison: str | None = None,
 ) -> tuple[list[Stage], str]:
     """The dataset's stages and the command to run next (or what it is ready for).
 
@@ -43,6 +47,8 @@ def describe(
         state: what the graph records.
         bundle: the latest trained recommender's provenance, None where there is none.
         problem: why the latest recommender could not be read, if it could not.
+        comparison: what its comparison's records folder holds, where it has one
+            (:func:`~recommender.experiments.record_listing.summary`).
     """
     name = state.dataset
     split = (state.split_sha256 or "")[:12]
@@ -89,6 +95,10 @@ def describe(
                 + (f": stale, {stale}" if stale else ", up to date"),
             )
         )
+    if comparison is not None:
+        stages.append(
+            Stage("comparison", f"{comparison} (kgrec experiment records --dataset {name})")
+        )
     if not finished:
         step = f"kgrec ingest {name}  (resumes; give the same --path)"
     elif not state.embedded_relations:
@@ -103,6 +113,8 @@ def describe(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from recommender.experiments.record_listing import summary  # torch: only when asked
+
     models = common.models_dir()
     with common.database() as db:
         names = [args.dataset] if args.dataset else [str(d["dataset"]) for d in stats.datasets(db)]
@@ -123,7 +135,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             except BundleError as error:
                 if (models / name).exists():
                     problem = str(error)
-            stages, step = describe(state, bundle, problem)
+            recorded = summary(default_folder(name))
+            stages, step = describe(state, bundle, problem, recorded)
             for stage in stages:
                 print(f"  {stage.name:<12} {stage.text}")
             print(f"  {'next':<12} {step}")

@@ -47,6 +47,26 @@ def describe(folder: Path) -> list[str]:
     return lines
 
 
+def summary(folder: Path) -> str | None:
+    """How much of a comparison a records folder holds, in one line (``None`` when it holds
+    nothing): seeds and rows recorded, peer runs finished and unfinished."""
+    peers = folder / "peers"
+    finished = len(list(peers.glob("*.json")))
+    working = sum(1 for p in peers.glob("*.work") if (p / "inputs.json").exists())
+    parts = []
+    for what, part, pattern, one, many in (
+        ("standard rows", "seeds", "seed*.json", "seed", "seeds"),
+        ("unseen users", "unseen", "seed*.json", "seed", "seeds"),
+        ("companion rows", "rows", "*.json", "row of one seed", "rows and seeds"),
+    ):
+        count = sum(len(list(key.glob(pattern))) for key in _sets(folder / part))
+        if count:
+            parts.append(f"{what}: {count} {one if count == 1 else many}")
+    if finished or working:
+        parts.append(f"peer runs: {finished} finished, {working} in progress or stopped")
+    return "; ".join(parts) or None
+
+
 def _peers(folder: Path) -> list[str]:
     finished = sorted(folder.glob("*.json"))
     working = sorted(p for p in folder.glob("*.work") if (p / "inputs.json").exists())

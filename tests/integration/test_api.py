@@ -718,6 +718,15 @@ def test_kgrec_status_follows_the_pipeline_of_a_real_graph(
     out = capsys.readouterr().out
     assert "recommender  trained, trained " in out and ", up to date" in out
     assert f"next         ready: kgrec serve --dataset {dataset.dataset}" in out
+    assert "comparison" not in out  # none under way
+    records = tmp_path / "experiments" / "compare" / dataset.dataset / "records"
+    (records / "seeds" / "k").mkdir(parents=True)
+    (records / "seeds" / "k" / "seed0.json").write_text("{}")
+    assert main(["status", "--dataset", dataset.dataset]) == 0
+    assert (
+        "comparison   standard rows: 1 seed (kgrec experiment records --dataset "
+        f"{dataset.dataset})" in capsys.readouterr().out
+    )
     assert main(["status", "--dataset", "no-such-dataset"]) == 1
 
 

@@ -62,3 +62,13 @@ def test_items_without_text_are_told_apart_from_items_not_embedded_yet() -> None
     assert describe(READY, BUNDLE)[0][0].text == (
         "30 users, 25 items, ingested 2026-12-01T10:00:00+00:00, split abababababab"
     )
+
+
+def test_a_comparison_under_way_is_a_line_of_its_own() -> None:
+    stages, next_step = describe(READY, BUNDLE, comparison="standard rows: 3 seeds")
+    assert (stages[-1].name, stages[-1].text) == (
+        "comparison",
+        "standard rows: 3 seeds (kgrec experiment records --dataset shop)",
+    )
+    assert next_step.startswith("ready: kgrec serve")  # a comparison is no pipeline stage
+    assert "comparison" not in [stage.name for stage in describe(READY, BUNDLE)[0]]

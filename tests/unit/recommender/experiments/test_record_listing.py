@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from recommender.experiments.peers.driver import COMMON, PeerResult, PeerSpec
-from recommender.experiments.record_listing import describe
+from recommender.experiments.record_listing import describe, summary
 from recommender.experiments.runs import Row, RunResult
 from recommender.experiments.seedrecords import RowRecords, SeedRecord, SeedRecords
 
@@ -67,3 +67,10 @@ def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
         "companion rows [k2]: gcegnn seeds 0; srgnn seeds 0, 1",
         "kgrec's configuration choice: 1 recorded",
     ]
+    assert summary(tmp_path) == (
+        "standard rows: 2 seeds; companion rows: 3 rows and seeds; peer runs: 2 finished, 2 in "
+        "progress or stopped"
+    )
+    assert summary(tmp_path / "none") is None
+    (tmp_path / "empty" / "seeds" / "k").mkdir(parents=True)
+    assert summary(tmp_path / "empty") is None
