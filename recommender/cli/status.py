@@ -113,8 +113,6 @@ def describe(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from recommender.experiments.record_listing import summary  # torch: only when asked
-
     models = common.models_dir()
     with common.database() as db:
         names = [args.dataset] if args.dataset else [str(d["dataset"]) for d in stats.datasets(db)]
@@ -135,12 +133,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             except BundleError as error:
                 if (models / name).exists():
                     problem = str(error)
-            recorded = summary(default_folder(name))
-            stages, step = describe(state, bundle, problem, recorded)
+            stages, step = describe(state, bundle, problem, _comparison(name))
             for stage in stages:
                 print(f"  {stage.name:<12} {stage.text}")
             print(f"  {'next':<12} {step}")
     return 1 if missing else 0
+
+
+def _comparison(dataset: str) -> str | None:
+    """What the dataset's default records folder holds, if it exists (the listing imports
+    torch, so a dataset with no comparison does not pay for it)."""
+    folder = default_folder(dataset)
+    if not folder.is_dir():
+        return None
+    from recommender.experiments.record_listing import summary
+
+    return summary(folder)
 
 
 def register(sub: Any) -> None:

@@ -15,6 +15,10 @@ from recommender.experiments.peers.driver import COMMON, RESUME, PeerResult, Pee
 from recommender.experiments.scenarios import UNSEEN_PREFIX
 from recommender.experiments.seedrecords import SeedRecords
 
+INPUTS = "inputs.json"  # a peer run's settings and the split's users, in its work folder
+SEED_FILES = "seed*.json"  # a seed's standard or unseen-user rows
+ROW_FILES = "*--seed*.json"  # one companion row of one seed
+
 
 def describe(folder: Path) -> list[str]:
     """Lines describing every record under ``folder`` (empty parts left out)."""
@@ -25,7 +29,7 @@ def describe(folder: Path) -> list[str]:
     for part, what in (("seeds", "standard rows"), ("unseen", "unseen users")):
         for key in _sets(folder / part):
             records = SeedRecords(key)
-            seeds = sorted(int(path.stem.removeprefix("seed")) for path in key.glob("seed*.json"))
+            seeds = sorted(int(path.stem.removeprefix("seed")) for path in key.glob(SEED_FILES))
             found = [r for seed in seeds if (r := records.load(seed)) is not None]
             made = sorted({r.machine for r in found})
             lines.append(
@@ -34,7 +38,7 @@ def describe(folder: Path) -> list[str]:
             )
     for key in _sets(folder / "rows"):
         by_row: dict[str, list[int]] = {}
-        for path in sorted(key.glob("*--seed*.json")):
+        for path in sorted(key.glob(ROW_FILES)):
             row, _, seed = path.stem.rpartition("--seed")
             by_row.setdefault(row, []).append(int(seed))
         shown = "; ".join(
@@ -50,26 +54,34 @@ def describe(folder: Path) -> list[str]:
 def summary(folder: Path) -> str | None:
     """How much of a comparison a records folder holds, in one line (``None`` when it holds
     nothing): seeds and rows recorded, peer runs finished and unfinished."""
-    peers = folder / "peers"
-    finished = len(list(peers.glob("*.json")))
-    working = sum(1 for p in peers.glob("*.work") if (p / "inputs.json").exists())
     parts = []
     for what, part, pattern, one, many in (
-        ("standard rows", "seeds", "seed*.json", "seed", "seeds"),
-        ("unseen users", "unseen", "seed*.json", "seed", "seeds"),
-        ("companion rows", "rows", "*.json", "row of one seed", "rows and seeds"),
+        ("standard rows", "seeds", SEED_FILES, "seed", "seeds"),
+        ("unseen users", "unseen", SEED_FILES, "seed", "seeds"),
+        ("companion rows", "rows", ROW_FILES, "row of one seed", "rows and seeds"),
     ):
         count = sum(len(list(key.glob(pattern))) for key in _sets(folder / part))
         if count:
             parts.append(f"{what}: {count} {one if count == 1 else many}")
+    finished, working = _peer_runs(folder / "peers")
     if finished or working:
-        parts.append(f"peer runs: {finished} finished, {working} in progress or stopped")
+        parts.append(f"peer runs: {len(finished)} finished, {len(working)} in progress or stopped")
     return "; ".join(parts) or None
 
 
-def _peers(folder: Path) -> list[str]:
+def _peer_runs(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A peers folder's finished runs (their JSON) and unfinished ones (work folders with
+    their inputs, their state, or both: a run carried to another machine has only its
+    state)."""
     finished = sorted(folder.glob("*.json"))
-    working = sorted(p for p in folder.glob("*.work") if (p / "inputs.json").exists())
+    working = sorted(
+        p for p in folder.glob("*.work") if (p / INPUTS).exists() or (p / RESUME).exists()
+    )
+    return finished, working
+
+
+def _peers(folder: Path) -> list[str]:
+    finished, working = _peer_runs(folder)
     if not finished and not working:
         return []
     lines = [f"peer runs: {len(finished)} finished, {len(working)} in progress or stopped"]
@@ -81,8 +93,6 @@ def _peers(folder: Path) -> list[str]:
             f"at epoch {run.best_epoch} of {len(run.curve)}, {_epoch_time(run.curve)}"
         )
     for work in working:
-        spec = json.loads((work / "inputs.json").read_text(encoding="utf-8"))
-        name = PeerSpec(spec["model"], _own(spec["settings"])).name
         state = work / RESUME
         if state.exists():
             kept = torch.load(state, map_location="cpu", weights_only=False)
@@ -95,11 +105,18 @@ def _peers(folder: Path) -> list[str]:
             )
         else:
             done = "no epoch finished"
-        lines.append(
-            f"  {name} seed {spec['seed']}{_scenario(spec.get('scored') or {})}: in progress or "
-            f"stopped, {done} ({work.name})"
-        )
+        lines.append(f"  {_run_name(work)}: in progress or stopped, {done} ({work.name})")
     return lines
+
+
+def _run_name(work: Path) -> str:
+    """An unfinished peer run's model, settings and seed, from its inputs; a run carried as
+    its state alone is named by its folder (its inputs are written again when it resumes)."""
+    if not (work / INPUTS).exists():
+        return "a run carried as its state alone"
+    spec = json.loads((work / INPUTS).read_text(encoding="utf-8"))
+    name = PeerSpec(spec["model"], _own(spec["settings"])).name
+    return f"{name} seed {spec['seed']}{_scenario(spec.get('scored') or {})}"
 
 
 def _scenario(stages: Iterable[str]) -> str:

@@ -26,7 +26,6 @@ from recommender.serving.guards import BearerToken, BodyLimit
 from recommender.serving.metrics import CONTENT_TYPE, Measured, ServedInfo, ServiceMetrics
 from recommender.serving.recommender import Recommender
 from recommender.serving.reloading import ServedModels
-from recommender.serving.request_ids import with_request_ids
 from recommender.serving.turns import GraphTurns
 
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
@@ -131,7 +130,7 @@ def create_app(served: Recommender | ServedModels, token: str | None = None) -> 
     app: ASGIApp = BodyLimit(routes, config.max_body_bytes)
     if token is not None:
         app = BearerToken(app, token)
-    return Measured(with_request_ids(app), metrics, routes.routes)
+    return Measured(request_ids.with_request_ids(app), metrics, routes.routes)
 
 
 def _info(served: ServedModels) -> ServedInfo:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tests.unit.test_import_rules import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 # RecBole's atomic files and MovieLens' raw ones: what a dataset folder or a peer run's
 # working copy of the split holds.

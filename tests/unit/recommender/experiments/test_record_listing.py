@@ -74,3 +74,17 @@ def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
     assert summary(tmp_path / "none") is None
     (tmp_path / "empty" / "seeds" / "k").mkdir(parents=True)
     assert summary(tmp_path / "empty") is None
+
+
+def test_a_run_carried_as_its_state_alone_is_listed_as_unfinished(tmp_path: Path) -> None:
+    """A peer run carried to another machine without its inputs (they hold the users'
+    histories) is still an unfinished run, named by its folder until it resumes."""
+    work = tmp_path / "peers" / "k.work"
+    (work / "saved").mkdir(parents=True)
+    torch.save({"curve": [[0, 5.0, 0.05], [1, 10.0, 0.08]]}, work / "resume.pt")
+    assert describe(tmp_path)[1:] == [
+        "peer runs: 0 finished, 1 in progress or stopped",
+        "  a run carried as its state alone: in progress or stopped, 2 epochs done, best valid "
+        "NDCG@10 0.0800 at epoch 1, median 5 s/epoch (longest 5 s) (k.work)",
+    ]
+    assert summary(tmp_path) == "peer runs: 0 finished, 1 in progress or stopped"
