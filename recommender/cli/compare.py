@@ -44,7 +44,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         SeedRecord,
         SeedRecords,
         kept_lines,
-        records_key,
+        records_path,
     )
     from recommender.pipelines.inputs import (
         VARIANTS,
@@ -110,10 +110,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "sequences": sequences, "device": device.split(":")[0], "item_text": inputs.has_text,
         "personas": personas, "text_models": texts,
     }  # fmt: skip
-    grid = records_key({**asked, "base": base.model_dump(), "budget": args.budget})
+    grid = {**asked, "base": base.model_dump(), "budget": args.budget}
     chosen, selection = compare.choose_kgrec(
         inputs, base, device, store_root, args.budget, progress,
-        record=kept / "selection" / f"{grid}.json",
+        record=records_path(kept / "selection", grid, ".json"),
     )  # fmt: skip
     store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
     vectors = array_digest(
@@ -158,14 +158,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         write_all(so_far, partial, command, where, name="compare", title=f"Comparison ({done})")
         print(f"report so far ({done}): {partial}")
 
-    standard = SeedRecords(kept / "seeds" / records_key({
+    standard = SeedRecords(records_path(kept / "seeds", {
         **asked, "settings": chosen.model_dump(), "rows": [v.key for v in variants],
         "anonymous": sorted(anonymous),
     }))  # fmt: skip
     found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
     # Each companion row stands alone: recorded per row and seed, so rows can be added to
     # a comparison, or a long one finished row by row, without the others training again.
-    single = RowRecords(kept / "rows" / records_key({
+    single = RowRecords(records_path(kept / "rows", {
         **asked, "settings": chosen.model_dump(), "session_gap": args.session_gap,
         "backends": backend_options(args) if titles else "",
     }))  # fmt: skip
@@ -190,7 +190,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         # HDGI retrained without the held-out users as the published personas were trained
         hdgi = published_config(personas) if personas else HDGIConfig()
-        scenario = SeedRecords(kept / "unseen" / records_key({
+        scenario = SeedRecords(records_path(kept / "unseen", {
             **asked, "settings": chosen.model_dump(), "hdgi": hdgi.model_dump(),
         }))  # fmt: skip
         found_unseen = [r for seed in run_seeds if (r := scenario.load(seed)) is not None]

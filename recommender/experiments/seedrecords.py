@@ -6,14 +6,17 @@ data, and its report rebuilt from the records without training anything again.
 
 A record is found again by a key (:func:`records_key`) naming what its rows were made
 from: the split, the settings, the rows asked for and the code that trains and scores
-them. The user and item vectors are not in the key: they are floating-point results that
-differ in their last bits from one processor to another; each record names the machine
-and the vectors' digest it was made with instead, and the report lists them.
+them; a later version of that code declared to train and score exactly as it did
+(:data:`EQUIVALENT`) reads its records too (:func:`records_path`). The user and item
+vectors are not in the key: they are floating-point results that differ in their last bits
+from one processor to another; each record names the machine and the vectors' digest it
+was made with instead, and the report lists them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,10 +68,42 @@ def code_version() -> str:
     return code_digest(*folders, *files)
 
 
-def records_key(what: dict[str, Any]) -> str:
+# Code versions that read an earlier version's records as their own (ADR 0023): each entry
+# maps a version to the earlier one it trains and scores every row exactly as. An entry is
+# added only with the evidence: `python -m benchmarks.same_training --base <earlier commit>`
+# reporting "same training: yes" on a real dataset, its output in the ADR.
+EQUIVALENT: dict[str, str] = {}
+
+
+def code_versions() -> list[str]:
+    """This code's version, then each earlier version declared equivalent to it (through
+    :data:`EQUIVALENT`, one after another), newest first."""
+    versions = [code_version()]
+    while (earlier := EQUIVALENT.get(versions[-1])) is not None and earlier not in versions:
+        versions.append(earlier)
+    return versions
+
+
+def records_key(what: dict[str, Any], version: str | None = None) -> str:
     """The key of a comparison's records: ``what`` it was asked for (split fingerprint,
-    settings, rows, ...) and the code's version."""
-    return fingerprint({**what, "code": code_version()})
+    settings, rows, ...) and the code's version (default: this code's)."""
+    return fingerprint({**what, "code": version or code_version()})
+
+
+def records_path(
+    parent: Path, what: dict[str, Any], suffix: str = "", log: Callable[[str], None] = print
+) -> Path:
+    """Where the records of ``what`` are under ``parent``: this code's, or else those of the
+    newest earlier version declared equivalent that has any (said through ``log``), or, when
+    there are none yet, where this code's go."""
+    versions = code_versions()
+    paths = [parent / f"{records_key(what, version)}{suffix}" for version in versions]
+    for version, path in zip(versions[1:], paths[1:], strict=True):
+        if not paths[0].exists() and path.exists():
+            log(f"records made by code {version}, which this code ({versions[0]}) trains and "
+                f"scores exactly as (declared equivalent, ADR 0023): {path}")  # fmt: skip
+            return path
+    return paths[0]
 
 
 class SeedRecords:

@@ -22,6 +22,7 @@ from recommender.experiments.seedrecords import (
     SeedRecords,
     add_sweep,
     records_key,
+    records_path,
 )
 from recommender.pipelines import inputs as training
 from tests.unit.recommender.experiments.test_runstore import ROWS, inputs
@@ -135,6 +136,40 @@ def test_a_recorded_companion_row_is_read_and_a_new_one_added(
 
 def _no_training(*_: object, **__: object) -> object:
     raise AssertionError("a recorded row was trained again")
+
+
+def test_records_of_an_earlier_version_declared_equivalent_are_read_and_extended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = {"sequences": "s"}
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "v3")
+    own = tmp_path / records_key(asked, "v3")
+    said: list[str] = []
+    # Nothing declared: only this code's own records count.
+    monkeypatch.setattr(seedrecords, "EQUIVALENT", {})
+    (tmp_path / records_key(asked, "v1")).mkdir()
+    assert records_path(tmp_path, asked, log=said.append) == own
+    # v3 trains as v2 did, and v2 as v1: the newest earlier version with records is used.
+    monkeypatch.setattr(seedrecords, "EQUIVALENT", {"v3": "v2", "v2": "v1", "v1": "v3"})
+    assert seedrecords.code_versions() == ["v3", "v2", "v1"]  # a loop ends
+    assert records_path(tmp_path, asked, log=said.append) == tmp_path / records_key(asked, "v1")
+    assert "v1" in said[-1] and "v3" in said[-1]
+    (tmp_path / records_key(asked, "v2")).mkdir()
+    assert records_path(tmp_path, asked, log=said.append) == tmp_path / records_key(asked, "v2")
+    # This code's own records come first; a file key takes its suffix.
+    own.mkdir()
+    assert records_path(tmp_path, asked, log=said.append) == own
+    (tmp_path / f"{records_key(asked, 'v1')}.json").write_text("{}")
+    assert records_path(tmp_path, asked, ".json", log=said.append).name == (
+        f"{records_key(asked, 'v1')}.json"
+    )
+    # Records of a version not declared, or of other settings, are never read.
+    monkeypatch.setattr(seedrecords, "EQUIVALENT", {"v3": "v2"})
+    assert records_path(tmp_path, asked, ".json", log=said.append).name == (
+        f"{records_key(asked, 'v3')}.json"
+    )
+    assert records_path(tmp_path, {"sequences": "other"}).parent == tmp_path
+    assert not records_path(tmp_path, {"sequences": "other"}).exists()
 
 
 def test_presentation_modules_leave_the_code_version_alone(
