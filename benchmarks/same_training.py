@@ -111,6 +111,7 @@ def _train(dataset: str, epochs: int, models: list[str]) -> dict[str, Any]:
     from kgstore.graph import Database
     from kgstore.settings import Neo4jSettings, kgrec_home
     from recommender.config import SASRecConfig
+    from recommender.experiments.runstore import RunStore
     from recommender.experiments.session_graphs import fit_session_model
     from recommender.pipelines.inputs import (
         PERSONA_RETRIEVER,
@@ -147,8 +148,9 @@ def _train(dataset: str, epochs: int, models: list[str]) -> dict[str, Any]:
                     "best_epoch": result.best_epoch, "best_valid": result.best_valid,
                 }  # fmt: skip
             else:
+                store = RunStore(Path(folder) / "store")  # empty: trains, keeping its state
                 trained, valid, epoch, _ = fit_session_model(
-                    model, inputs.data, config, 0, "cpu", None, False, log=lambda _: None
+                    model, inputs.data, config, 0, "cpu", store, False, log=lambda _: None
                 )
                 found[model] = {"best_epoch": epoch, "best_valid": valid}
             found[model]["weights"] = _digest(trained)
