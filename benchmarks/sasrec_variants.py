@@ -10,21 +10,19 @@ Usage:
 
 A variant is comma-separated ``name=value`` pairs:
 
-- ``batch``, ``dropout``, ``lr``: the product's settings (:class:`recommender.config.SASRecConfig`);
+- ``batch``, ``dropout``, ``lr``, ``stride``: the product's settings
+  (:class:`recommender.config.SASRecConfig`; ``stride`` is ``window_stride``: training
+  windows that start every ``stride`` targets instead of every ``max_len``, each target still
+  learned once, so that every target is predicted from at least ``max_len + 1 - stride``
+  earlier items where the user has them; the default windows predict a window's first
+  targets from few items, RecBole predicts every target from up to ``max_len`` items);
 - ``inner``: the feed-forward width of each block (the product's is the model width, 64;
   RecBole's default is 256);
-- ``stride``: training windows that start every ``stride`` targets instead of every
-  ``max_len``, each target still learned once, so that every target is predicted from at
-  least ``max_len - stride`` earlier items where the user has them (the product's windows
-  predict a window's first targets from few items; RecBole predicts every target from up to
-  ``max_len`` items).
-
 - ``post``: ``post=1`` puts each block's layer norms after its residual sums, as RecBole's
   SASRec (and the original Transformer) does; the product's blocks normalise before.
 
-``inner``, ``stride`` and ``post`` are not options of the product: they are set here by
-replacing the block's feed-forward layers, its forward pass and the training windows for the
-run.
+``inner`` and ``post`` are not options of the product: they are set here by replacing the
+block's feed-forward layers or its forward pass for the run.
 """
 
 from __future__ import annotations
@@ -32,71 +30,31 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Iterator, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 import learners.sasrec.model as sasrec_model
-import learners.sasrec.train as sasrec_train
 from benchmarks.common import sequence_inputs
 from kgstore.settings import kgrec_home
 from kgstore.splits import in_time_order, load_split
-from learners.sasrec.data import SequenceData, left_pad
+from learners.sasrec.data import SequenceData
 from recommender.config import SASRecConfig
 from recommender.pipelines.inputs import PLAIN, fit
 from recommender.util.machine import accelerator, machine
 
-PRODUCT = {"batch": "batch_size", "dropout": "dropout", "lr": "lr"}
+INTEGERS = {"batch", "stride"}
+PRODUCT = {"batch": "batch_size", "dropout": "dropout", "lr": "lr", "stride": "window_stride"}
 
 
 def parse(variant: str) -> dict[str, float]:
     pairs = (part.split("=", 1) for part in variant.split(","))
     found = {name.strip(): float(value) for name, value in pairs}
-    unknown = set(found) - {*PRODUCT, "inner", "stride", "post"}
+    unknown = set(found) - {*PRODUCT, "inner", "post"}
     if unknown:
         raise SystemExit(f"unknown variant setting(s) {sorted(unknown)} in {variant!r}")
     return found
-
-
-def strided_windows(stride: int) -> tuple[object, object]:
-    """Replacements for the training windows and batches: windows of ``max_len + 1`` items
-    ending every ``stride`` items from the sequence's end, each keeping as targets only its
-    last ``stride`` (the first window: all it has left), so every target is learned once."""
-    keep: list[int] = []
-
-    def windows(train: Sequence[np.ndarray], max_len: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        owners, found = [], []
-        keep.clear()
-        for user, seq in enumerate(train):
-            end = len(seq)
-            while end >= 2:
-                start = max(0, end - max_len - 1)
-                owners.append(user)
-                found.append(seq[start:end])
-                keep.append(end - 1 if start == 0 else min(stride, end - 1))
-                if start == 0:
-                    break
-                end -= stride
-        return np.array(owners, dtype=np.int64), found
-
-    def batches(
-        owners: np.ndarray, found: Sequence[np.ndarray], batch_size: int, max_len: int,
-        generator: np.random.Generator | None,
-    ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:  # fmt: skip
-        order = np.arange(len(found)) if generator is None else generator.permutation(len(found))
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            padded = left_pad([found[i] for i in chosen], max_len + 1)
-            inputs, targets = padded[:, :-1], padded[:, 1:].clone()
-            targets[inputs == 0] = 0
-            for row, i in enumerate(chosen):
-                targets[row, : max_len - keep[i]] = 0
-            yield torch.from_numpy(owners[chosen]), inputs, targets
-
-    return windows, batches
 
 
 def post_norm(self: sasrec_model.CausalBlock, h: Tensor, allowed: Tensor) -> Tensor:
@@ -116,13 +74,10 @@ def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -
     config = SASRecConfig(
         epochs=200,
         patience=10,
-        **{PRODUCT[k]: (int(v) if k == "batch" else v) for k, v in variant.items() if k in PRODUCT},
+        **{PRODUCT[k]: int(v) if k in INTEGERS else v for k, v in variant.items() if k in PRODUCT},
     )
     block_init = sasrec_model.CausalBlock.__init__
     block_forward = sasrec_model.CausalBlock.forward
-    # What the training loop calls, as it imported them; replaced for the run, then restored.
-    replaced = ("training_windows", "batches")
-    saved = [getattr(sasrec_train, name) for name in replaced]
     if "inner" in variant:
         inner = int(variant["inner"])
 
@@ -135,9 +90,6 @@ def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -
         sasrec_model.CausalBlock.__init__ = widened  # type: ignore[method-assign]
     if variant.get("post"):
         sasrec_model.CausalBlock.forward = post_norm  # type: ignore[method-assign]
-    if "stride" in variant:
-        for name, value in zip(replaced, strided_windows(int(variant["stride"])), strict=True):
-            setattr(sasrec_train, name, value)
     try:
         inputs = sequence_inputs(data, "variants")
         started = time.perf_counter()
@@ -145,8 +97,6 @@ def run(data: SequenceData, variant: dict[str, float], seed: int, device: str) -
     finally:
         sasrec_model.CausalBlock.__init__ = block_init  # type: ignore[method-assign]
         sasrec_model.CausalBlock.forward = block_forward  # type: ignore[method-assign]
-        for name, value in zip(replaced, saved, strict=True):
-            setattr(sasrec_train, name, value)
     return {
         "best_valid_ndcg10": result.best_valid,
         "best_epoch": result.best_epoch,

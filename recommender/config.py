@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kgstore.connection import DriverLimits
@@ -36,6 +36,14 @@ class SASRecConfig(BaseModel):
     max_len: int = Field(50, gt=0, description="most recent items a sequence keeps")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     batch_size: int = Field(16, gt=0, description="windows of up to max_len targets per step")
+    window_stride: int | None = Field(
+        None,
+        gt=0,
+        description="training windows start this many targets apart, each target still "
+        "learned once and from at least max_len + 1 - stride earlier items where the user has "
+        "them; about max_len / stride times the work per epoch. None: max_len (windows that "
+        "overlap by one item)",
+    )
     epochs: int = Field(200, gt=0, description="at most this many epochs")
     patience: int = Field(10, gt=0, description="epochs without a better validation NDCG@10")
     negatives: int | None = Field(None, gt=0, description="sampled negatives; None: full softmax")
@@ -50,6 +58,14 @@ class SASRecConfig(BaseModel):
         le=1,
         description="chance of dropping a training sequence's whole user vector (ADR 0007)",
     )
+
+    @model_validator(mode="after")
+    def _stride_within_the_window(self) -> SASRecConfig:
+        if self.window_stride is not None and self.window_stride > self.max_len:
+            raise ValueError(
+                f"window_stride ({self.window_stride}) must be at most max_len ({self.max_len})"
+            )
+        return self
 
 
 # The settings `kgrec train` chooses per dataset, on its own validation split, unless they

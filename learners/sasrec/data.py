@@ -112,40 +112,71 @@ def left_pad(sequences: Sequence[np.ndarray], max_len: int) -> Tensor:
     return torch.from_numpy(out)
 
 
+@dataclass(frozen=True)
+class Windows:
+    """Next-item training examples: ``windows[i]`` (at most ``max_len + 1`` items) belongs to
+    user row ``owners[i]`` and teaches its last ``learned[i]`` targets; the targets before
+    them are taught by a later window, from more context."""
+
+    owners: np.ndarray
+    windows: list[np.ndarray]
+    learned: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+
 def training_windows(
-    train: Sequence[np.ndarray], max_len: int
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Next-item training examples: each user's sequence cut, from its end, into windows of
-    at most ``max_len + 1`` items that overlap by one (so every item but the first is a
-    target exactly once). Returns the user row of each window and the windows."""
+    train: Sequence[np.ndarray], max_len: int, stride: int | None = None
+) -> Windows:
+    """Each user's sequence cut, from its end, into windows of at most ``max_len + 1`` items
+    whose ends are ``stride`` items apart, every item but the first a target exactly once.
+
+    ``stride`` None (or ``max_len``): windows that overlap by one item, so a window's first
+    targets are predicted from few items. A smaller stride starts windows more often and
+    each teaches only its last ``stride`` targets, so every target is predicted from at least
+    ``max_len + 1 - stride`` earlier items where the user has them (stride 1: every target
+    from its whole history up to ``max_len``, as prefix-trained SASRecs learn), at about
+    ``max_len / stride`` times the windows per epoch."""
+    step = max_len if stride is None else stride
+    if not 0 < step <= max_len:
+        raise ValueError(f"the window stride must be 1 to max_len ({max_len}), not {stride}")
     owners: list[int] = []
     windows: list[np.ndarray] = []
+    learned: list[int] = []
     for user, seq in enumerate(train):
         end = len(seq)
         while end >= 2:
             start = max(0, end - max_len - 1)
             owners.append(user)
             windows.append(seq[start:end])
-            end = start + 1
-    return np.array(owners, dtype=np.int64), windows
+            learned.append(end - 1 if start == 0 else min(step, end - 1))
+            if start == 0:
+                break
+            end -= step
+    return Windows(np.array(owners, dtype=np.int64), windows, np.array(learned, dtype=np.int64))
 
 
 def batches(
-    owners: np.ndarray,
-    windows: Sequence[np.ndarray],
+    windows: Windows,
     batch_size: int,
     max_len: int,
     generator: np.random.Generator | None,
 ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
     """Shuffled (when a generator is given) batches of ``(users, inputs, targets)``; inputs
-    are a window without its last item, targets the window shifted by one (0 = no target)."""
-    order = np.arange(len(windows)) if generator is None else generator.permutation(len(windows))
+    are a window without its last item, targets the window shifted by one (0 = no target:
+    padding, and the targets a later window teaches)."""
+    count = len(windows)
+    order = np.arange(count) if generator is None else generator.permutation(count)
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
-        padded = left_pad([windows[i] for i in chosen], max_len + 1)
+        padded = left_pad([windows.windows[i] for i in chosen], max_len + 1)
         inputs, targets = padded[:, :-1], padded[:, 1:].clone()
         targets[inputs == 0] = 0  # a window's first item has no context to be predicted from
-        yield torch.from_numpy(owners[chosen]), inputs, targets
+        width = targets.shape[1]
+        taught = torch.from_numpy(windows.learned[chosen]).unsqueeze(1)
+        targets[torch.arange(width).unsqueeze(0) < width - taught] = 0
+        yield torch.from_numpy(windows.owners[chosen]), inputs, targets
 
 
 def _check_time_order(frame: pd.DataFrame, split: pd.DataFrame) -> None:

@@ -50,6 +50,7 @@ def train_sasrec(
     device: str | None = None,
     checkpoint: Path | None = None,
     progress: bool = True,
+    window_stride: int | None = None,
 ) -> SASRecTrainResult:
     """Train ``model`` on ``data``'s training sequences; keep the state with the best
     ``validate(model)`` (higher is better, e.g. validation NDCG@10) and stop after
@@ -60,13 +61,15 @@ def train_sasrec(
             softmax (for very large catalogues; default: full softmax).
         device: ``cuda``/``cpu`` (default: CUDA when available, with bfloat16 autocast).
         checkpoint: where the best state is saved (default: kept in memory only).
+        window_stride: training windows start this many targets apart
+            (:func:`~learners.sasrec.data.training_windows`; default: ``max_len``).
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
-    owners, windows = training_windows(data.train, model.max_len)
-    if not windows:
+    windows = training_windows(data.train, model.max_len, window_stride)
+    if not len(windows):
         raise ValueError("no user has two or more training items: nothing to learn from")
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     result = SASRecTrainResult(device=device)
@@ -76,7 +79,7 @@ def train_sasrec(
     for epoch in bar:
         model.train()
         started, total, count = time.perf_counter(), 0.0, 0
-        for users, inputs, targets in batches(owners, windows, batch_size, model.max_len, rng):
+        for users, inputs, targets in batches(windows, batch_size, model.max_len, rng):
             users, inputs, targets = users.to(device), inputs.to(device), targets.to(device)
             mask = targets > 0
             with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):

@@ -174,11 +174,19 @@ def hdgi_config(args: argparse.Namespace) -> HDGIConfig:
 
 def add_sasrec_options(p: argparse.ArgumentParser, full: bool = True) -> None:
     """SASRec's options, with :class:`SASRecConfig`'s defaults; ``full=False`` offers only
-    the training length."""
+    the training length and windows."""
     d = SASRecConfig()
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"at most ({d.epochs})")
     p.add_argument(
         "--patience", type=int, default=d.patience, help=f"early stopping ({d.patience})"
+    )
+    p.add_argument(
+        "--window-stride",
+        type=int,
+        metavar="N",
+        help="training windows start N targets apart: every target learned once, from at "
+        "least max-len + 1 - N earlier items where the user has them, at about max-len / N "
+        "times the work per epoch (default: max-len, windows overlapping by one item)",
     )
     if not full:
         return

@@ -262,5 +262,6 @@ def fit(
         seed=seed,
         device=device,
         progress=progress,
+        window_stride=config.window_stride,
     )
     return model, result

@@ -49,19 +49,51 @@ def test_split_errors() -> None:
         SequenceData.from_split(split_frame(), catalogue=["a", "a", "b", "c", "d", "e"])
 
 
-def test_windows_make_every_item_but_the_first_a_target_once() -> None:
+@pytest.mark.parametrize("stride", [None, 4, 3, 2, 1])
+def test_windows_make_every_item_but_the_first_a_target_once(stride: int | None) -> None:
     train = [np.arange(1, 12), np.array([5]), np.array([3, 4])]
-    owners, windows = training_windows(train, max_len=4)
-    assert all(len(w) <= 5 for w in windows)
-    targets = [t for users, inputs, batch_targets in batches(owners, windows, 2, 4, None)
+    windows = training_windows(train, max_len=4, stride=stride)
+    assert all(len(w) <= 5 for w in windows.windows)
+    targets = [t for users, inputs, batch_targets in batches(windows, 2, 4, None)
                for t in batch_targets[batch_targets > 0].tolist()]  # fmt: skip
     assert sorted(targets) == sorted([*range(2, 12), 4])
-    assert 0 not in owners.tolist() or 1 not in owners.tolist()  # the 1-item user gives none
+    assert 1 not in windows.owners.tolist()  # the 1-item user gives none
+
+
+def test_the_default_windows_overlap_by_one_item() -> None:
+    windows = training_windows([np.arange(1, 12)], max_len=4)
+    assert [w.tolist() for w in windows.windows] == [[7, 8, 9, 10, 11], [3, 4, 5, 6, 7], [1, 2, 3]]
+    assert windows.learned.tolist() == [4, 4, 2]
+    same = training_windows([np.arange(1, 12)], max_len=4, stride=4)
+    assert [w.tolist() for w in same.windows] == [w.tolist() for w in windows.windows]
+
+
+def test_a_smaller_stride_predicts_every_target_from_more_of_its_history() -> None:
+    """Hand-worked: items 1..11, windows of at most 5 items ending 2 apart; each window
+    teaches its last 2 targets (the first: all it has), from at least 5 - 2 = 3 items."""
+    windows = training_windows([np.arange(1, 12)], max_len=4, stride=2)
+    assert [w.tolist() for w in windows.windows] == [
+        [7, 8, 9, 10, 11], [5, 6, 7, 8, 9], [3, 4, 5, 6, 7], [1, 2, 3, 4, 5]
+    ]  # fmt: skip
+    assert windows.learned.tolist() == [2, 2, 2, 4]
+    _, inputs, targets = next(batches(windows, 8, 4, None))
+    assert targets.tolist() == [[0, 0, 10, 11], [0, 0, 8, 9], [0, 0, 6, 7], [2, 3, 4, 5]]
+    context = {int(t): int((inputs[row, : col + 1] > 0).sum())
+               for row, col in zip(*torch.nonzero(targets, as_tuple=True), strict=True)
+               for t in [targets[row, col]]}  # fmt: skip
+    assert context == {10: 3, 11: 4, 8: 3, 9: 4, 6: 3, 7: 4, 2: 1, 3: 2, 4: 3, 5: 4}
+    # With the default windows, 4 is predicted from 1 item (3), here from 3 (1, 2, 3).
+
+
+@pytest.mark.parametrize("stride", [0, 5])
+def test_a_stride_beyond_the_window_is_refused(stride: int) -> None:
+    with pytest.raises(ValueError, match="stride must be 1 to max_len"):
+        training_windows([np.arange(1, 12)], max_len=4, stride=stride)
 
 
 def test_batches_never_ask_for_a_target_without_context() -> None:
-    owners, windows = training_windows([np.array([7, 8, 9]), np.array([4, 5])], max_len=5)
-    users, inputs, targets = next(batches(owners, windows, 8, 5, None))
+    windows = training_windows([np.array([7, 8, 9]), np.array([4, 5])], max_len=5)
+    users, inputs, targets = next(batches(windows, 8, 5, None))
     assert users.tolist() == [0, 1]
     assert inputs.tolist() == [[7, 8], [0, 4]] and targets.tolist() == [[8, 9], [0, 5]]
 
@@ -178,7 +210,7 @@ def test_training_learns_a_sequential_rule(negatives: int | None) -> None:
     # The timings are the epochs' own: their mean, and the windows trained per second.
     seconds = [epoch.seconds for epoch in result.curve]
     assert result.seconds_per_epoch == pytest.approx(np.mean(seconds))
-    windows = len(training_windows(data.train, sasrec.max_len)[1])
+    windows = len(training_windows(data.train, sasrec.max_len))
     assert result.sequences_per_second == pytest.approx(windows * len(seconds) / sum(seconds))
 
 

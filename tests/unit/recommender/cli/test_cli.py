@@ -110,6 +110,9 @@ def test_comparison_options_become_the_sasrec_config() -> None:
     )
     args = build_parser().parse_args(["train", "--dataset", "d", "--epochs", "3"])
     assert common.sasrec_config(args) == SASRecConfig(epochs=3)
+    for command in (["train"], ["experiment", "compare"], ["experiment", "table3"]):
+        args = build_parser().parse_args([*command, "--dataset", "d", "--window-stride", "5"])
+        assert common.sasrec_config(args) == SASRecConfig(window_stride=5)
 
 
 def test_an_invalid_setting_is_one_clear_line(
@@ -120,6 +123,8 @@ def test_an_invalid_setting_is_one_clear_line(
     monkeypatch.setenv("NEO4J_PASSWORD", "unused")
     assert main(["train", "--dataset", "d", "--epochs", "0"]) == 2
     assert "kgrec: invalid setting" in capsys.readouterr().err
+    assert main(["train", "--dataset", "d", "--window-stride", "51"]) == 2  # max_len is 50
+    assert "window_stride (51) must be at most max_len (50)" in capsys.readouterr().err
 
 
 def test_a_train_seed_outside_the_runs_seeds_is_refused_before_any_connection(

@@ -84,7 +84,8 @@ def test_no_held_out_user_trains_or_validates_a_sasrec() -> None:
     assert all(len(reduced.train[u]) == 0 for u in held)
     evaluated = set(reduced.evaluable("valid")) | set(reduced.evaluable("test"))
     assert evaluated and not set(held) & evaluated
-    owners, windows = training_windows(reduced.train, 5)
+    windows = training_windows(reduced.train, 5)
+    owners = windows.owners
     assert len(windows) > 0 and not set(owners.tolist()) & set(held.tolist())
     assert set(owners.tolist()) == {u for u in range(len(sequences.users)) if u not in held
                                     and len(sequences.train[u]) >= 2}  # fmt: skip
