@@ -33,7 +33,6 @@ import time
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 import learners.sasrec.model as sasrec_model
 from benchmarks.common import sequence_inputs
@@ -59,13 +58,7 @@ def parse(variant: str) -> dict[str, float]:
 
 def post_norm(self: sasrec_model.CausalBlock, h: Tensor, allowed: Tensor) -> Tensor:
     """The block with its layer norms after the residual sums (same layers and weights)."""
-    b, length, c = h.shape
-    q, k, v = self.qkv(h).view(b, length, 3, self.heads, -1).unbind(dim=2)
-    attended = F.scaled_dot_product_attention(
-        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=allowed,
-        dropout_p=self.dropout if self.training else 0.0,
-    )  # fmt: skip
-    h = self.norm1(h + self.drop(self.out(attended.transpose(1, 2).reshape(b, length, c))))
+    h = self.norm1(h + self.attend(h, allowed))
     result: Tensor = self.norm2(h + self.drop(self.ffn(h)))
     return result
 

@@ -35,10 +35,11 @@ class CausalBlock(nn.Module):
         )
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, h: Tensor, allowed: Tensor) -> Tensor:
-        # h: (B, L, C); allowed: (B, 1, L, L) bool
-        b, length, c = h.shape
-        q, k, v = self.qkv(self.norm1(h)).view(b, length, 3, self.heads, -1).unbind(dim=2)
+    def attend(self, x: Tensor, allowed: Tensor) -> Tensor:
+        """Multi-head causal self-attention over ``x`` (B, L, C), projected back to C and
+        dropped out: the block's attention branch, before its residual sum."""
+        b, length, c = x.shape
+        q, k, v = self.qkv(x).view(b, length, 3, self.heads, -1).unbind(dim=2)
         attended = F.scaled_dot_product_attention(
             q.transpose(1, 2),
             k.transpose(1, 2),
@@ -46,7 +47,12 @@ class CausalBlock(nn.Module):
             attn_mask=allowed,
             dropout_p=self.dropout if self.training else 0.0,
         )
-        h = h + self.drop(self.out(attended.transpose(1, 2).reshape(b, length, c)))
+        result: Tensor = self.drop(self.out(attended.transpose(1, 2).reshape(b, length, c)))
+        return result
+
+    def forward(self, h: Tensor, allowed: Tensor) -> Tensor:
+        # h: (B, L, C); allowed: (B, 1, L, L) bool
+        h = h + self.attend(self.norm1(h), allowed)
         result: Tensor = h + self.drop(self.ffn(self.norm2(h)))
         return result
 
