@@ -4,6 +4,7 @@ runs out, optionally checkpoint the best state to disk."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -44,6 +45,16 @@ class BestState:
             return False
         self.waited += 1
         return self.waited >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        """What :meth:`load_state_dict` needs to continue from here (the best state on CPU)."""
+        kept = None if self.state is None else {k: v.cpu() for k, v in self.state.items()}
+        return {"score": self.score, "epoch": self.epoch, "waited": self.waited, "state": kept}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` (the best state stays on CPU until restored)."""
+        self.score, self.epoch = float(saved["score"]), int(saved["epoch"])
+        self.waited, self.state = int(saved["waited"]), saved["state"]
 
     def restore(self, model: nn.Module) -> None:
         """Load the best state into ``model`` (no-op before any update) and set eval mode."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from learners.early_stopping import BestState
+from learners.progress import Progress, Resumed
 from learners.sasrec.data import SequenceData, batches, training_windows
 from learners.sasrec.model import SASRec
 
@@ -51,6 +52,7 @@ def train_sasrec(
     checkpoint: Path | None = None,
     progress: bool = True,
     window_stride: int | None = None,
+    resume: Path | None = None,
 ) -> SASRecTrainResult:
     """Train ``model`` on ``data``'s training sequences; keep the state with the best
     ``validate(model)`` (higher is better, e.g. validation NDCG@10) and stop after
@@ -63,6 +65,9 @@ def train_sasrec(
         checkpoint: where the best state is saved (default: kept in memory only).
         window_stride: training windows start this many targets apart
             (:func:`~learners.sasrec.data.training_windows`; default: ``max_len``).
+        resume: where the loop keeps its state after every epoch (:class:`Progress`): a run
+            stopped part-way continues from its last finished epoch and ends as an
+            uninterrupted one; the file is removed when training ends.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -74,8 +79,13 @@ def train_sasrec(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     result = SASRecTrainResult(device=device)
     best = BestState(patience, higher_is_better=True, checkpoint=checkpoint)
-    train_seconds = 0.0
-    bar = tqdm(range(epochs), desc="SASRec", unit="epoch", disable=not progress, leave=False)
+    kept = None if resume is None else Progress(resume)
+    done = Resumed() if kept is None else kept.resume(model, optimiser, best, rng)
+    result.curve = [EpochLog(**epoch) for epoch in done.curve]
+    train_seconds = done.train_seconds
+    bar = tqdm(range(done.epoch, epochs if not done.stopped else done.epoch), desc="SASRec",
+               unit="epoch", initial=done.epoch, total=epochs, disable=not progress,
+               leave=False)  # fmt: skip
     for epoch in bar:
         model.train()
         started, total, count = time.perf_counter(), 0.0, 0
@@ -96,13 +106,19 @@ def train_sasrec(
             valid = float(validate(model))
         result.curve.append(EpochLog(epoch, total / max(count, 1), valid, seconds))
         bar.set_postfix(loss=f"{total / max(count, 1):.3f}", valid=f"{valid:.4f}")
-        if best.update(model, valid, epoch):
+        stop = best.update(model, valid, epoch)
+        if kept is not None:
+            curve = [asdict(e) for e in result.curve]
+            kept.save(model, optimiser, best, rng, Resumed(epoch + 1, curve, train_seconds, stop))
+        if stop:
             break
     result.best_valid, result.best_epoch = best.score, best.epoch
     epochs_run = len(result.curve)
     result.seconds_per_epoch = train_seconds / epochs_run
     result.sequences_per_second = len(windows) * epochs_run / max(train_seconds, 1e-9)
     best.restore(model)
+    if kept is not None:
+        kept.clear()
     return result
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from learners.early_stopping import BestState
+from learners.progress import Progress, Resumed
 from learners.sasrec.data import left_pad
 from learners.sasrec.train import EpochLog, SASRecTrainResult
 from learners.sessiongraph.base import SessionScorer
@@ -69,11 +71,14 @@ def train_session_model(
     checkpoint: Path | None = None,
     progress: bool = True,
     examples: np.ndarray | None = None,
+    resume: Path | None = None,
 ) -> SASRecTrainResult:
     """Train ``model`` on ``examples`` ``(user, start, end)`` of the ``train`` sequences
     (default: every prefix, :func:`prefixes`); keep the state with the best
     ``validate(model)`` (higher is better) and stop after ``patience`` epochs without
-    improvement. The model ends in its best state, in eval mode."""
+    improvement. The model ends in its best state, in eval mode. With ``resume``, the loop
+    keeps its state there after every epoch and continues from it, as SASRec's does
+    (:func:`~learners.sasrec.train.train_sasrec`)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -84,9 +89,14 @@ def train_session_model(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     result = SASRecTrainResult(device=device)
     best = BestState(patience, higher_is_better=True, checkpoint=checkpoint)
-    train_seconds = 0.0
+    kept = None if resume is None else Progress(resume)
+    done = Resumed() if kept is None else kept.resume(model, optimiser, best, rng)
+    result.curve = [EpochLog(**epoch) for epoch in done.curve]
+    train_seconds = done.train_seconds
     name = type(model).__name__
-    bar = tqdm(range(epochs), desc=name, unit="epoch", disable=not progress, leave=False)
+    bar = tqdm(range(done.epoch, epochs if not done.stopped else done.epoch), desc=name,
+               unit="epoch", initial=done.epoch, total=epochs, disable=not progress,
+               leave=False)  # fmt: skip
     for epoch in bar:
         model.train()
         started, total = time.perf_counter(), 0.0
@@ -109,11 +119,17 @@ def train_session_model(
             valid = float(validate(model))
         result.curve.append(EpochLog(epoch, total / len(examples), valid, seconds))
         bar.set_postfix(loss=f"{total / len(examples):.3f}", valid=f"{valid:.4f}")
-        if best.update(model, valid, epoch):
+        stop = best.update(model, valid, epoch)
+        if kept is not None:
+            curve = [asdict(e) for e in result.curve]
+            kept.save(model, optimiser, best, rng, Resumed(epoch + 1, curve, train_seconds, stop))
+        if stop:
             break
     result.best_valid, result.best_epoch = best.score, best.epoch
     epochs_run = len(result.curve)
     result.seconds_per_epoch = train_seconds / epochs_run
     result.sequences_per_second = len(examples) * epochs_run / max(train_seconds, 1e-9)
     best.restore(model)
+    if kept is not None:
+        kept.clear()
     return result

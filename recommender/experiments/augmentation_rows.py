@@ -95,7 +95,10 @@ def fit_augmented(
         result = kept.result
     else:
         grown_inputs = replace(inputs, data=grown())
-        model, result = training.fit(PLAIN, None, grown_inputs, config, seed, device, progress)
+        model, result = training.fit(
+            PLAIN, None, grown_inputs, config, seed, device, progress,
+            resume=store.progress(key, None, seed, tag) if store else None,
+        )  # fmt: skip
         if store is not None:
             store.save(key, None, seed, model, result, tag)
     log(fit_line(seed, key, result, kept is not None))

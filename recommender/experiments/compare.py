@@ -74,7 +74,8 @@ def choose_kgrec(
         if stored is not None:
             valid = stored.result.best_valid
         else:
-            model, result = fit(PLAIN, None, inputs, config, 0, device, progress)
+            model, result = fit(PLAIN, None, inputs, config, 0, device, progress,
+                                resume=store.progress(PLAIN.key, None, 0))  # fmt: skip
             store.save(PLAIN.key, None, 0, model, result)
             valid = result.best_valid
         log(f"kgrec SASRec {_changes(config, base)}: valid NDCG@10 {valid:.4f}")

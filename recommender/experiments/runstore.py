@@ -43,6 +43,11 @@ class RunStore:
         beyond the experiment's own (its personas)."""
         return self.folder / f"{key}--{fusion or 'plain'}--seed{seed}{'--' + tag if tag else ''}.pt"
 
+    def progress(self, key: str, fusion: str | None, seed: int, tag: str = "") -> Path:
+        """Where the model's training keeps its state between epochs until it is saved
+        (:class:`learners.progress.Progress`): a run stopped part-way continues there."""
+        return self.path(key, fusion, seed, tag).with_suffix(".progress.pt")
+
     def load(self, key: str, fusion: str | None, seed: int, tag: str = "") -> StoredFit | None:
         path = self.path(key, fusion, seed, tag)
         if not path.exists():

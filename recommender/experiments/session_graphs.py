@@ -183,6 +183,7 @@ def fit_session_model(
             model, sequences, validate, epochs=config.epochs, batch_size=config.batch_size,
             lr=config.lr, patience=config.patience, seed=seed, device=device, progress=progress,
             examples=None if cut is None else cut.examples(sequences),
+            resume=store.progress(key, None, seed, tag) if store is not None else None,
         )  # fmt: skip
         if store is not None:
             store.save(key, None, seed, model, result, tag)

@@ -156,7 +156,10 @@ def best_fusion(
             model.to(device).eval()
             result = stored.result
         else:
-            model, result = training.fit(variant, fusion, inputs, config, seed, device, progress)
+            model, result = training.fit(
+                variant, fusion, inputs, config, seed, device, progress,
+                resume=store.progress(variant.key, fusion, seed, tag) if store else None,
+            )  # fmt: skip
             if store is not None:
                 store.save(variant.key, fusion, seed, model, result, tag)
         run = RunResult(

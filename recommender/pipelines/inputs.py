@@ -243,9 +243,10 @@ def fit(
     seed: int,
     device: str,
     progress: bool = True,
+    resume: Path | None = None,
 ) -> tuple[SASRec, SASRecTrainResult]:
     """One variant trained from ``seed``, stopped early on validation NDCG@10 (full
-    ranking)."""
+    ranking); with ``resume``, continued from the state a stopped run kept there."""
     data = inputs.data
     valid_users = data.evaluable("valid")
     torch.manual_seed(seed)
@@ -263,5 +264,6 @@ def fit(
         device=device,
         progress=progress,
         window_stride=config.window_stride,
+        resume=resume,
     )
     return model, result

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -8,9 +9,10 @@ import pytest
 import torch
 
 from kgstore.splits import in_time_order
+from learners.progress import Progress
 from learners.sasrec.data import SequenceData, batches, left_pad, training_windows
 from learners.sasrec.model import SASRec
-from learners.sasrec.train import train_sasrec
+from learners.sasrec.train import SASRecTrainResult, train_sasrec
 
 SHAPE: dict[str, Any] = {"hidden": 16, "layers": 2, "heads": 2, "dropout": 0.0, "max_len": 50}
 
@@ -301,3 +303,61 @@ def test_user_dropout_drops_whole_user_vectors_in_training_only() -> None:
     assert torch.equal(model.encode(seq, users), kept)  # evaluation never drops
     with pytest.raises(ValueError, match="user_dropout"):
         SASRec(20, **SHAPE, user_features=personas, user_dropout=1.0)
+
+
+class Stopped(Exception):
+    """The process ending part-way through a run."""
+
+
+@pytest.mark.parametrize("stop_after", [1, 3, "the last epoch"])
+def test_a_run_stopped_part_way_resumes_to_the_uninterrupted_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_after: int | str
+) -> None:
+    """Dropout, shuffled batches and early stopping all in play: the resumed run must end
+    with the same weights, curve and best epoch as one that never stopped, whether it was
+    stopped after an epoch or after its last one (the stop decided, the model not yet
+    handed back)."""
+    data = cyclic_data()
+
+    def run(resume: Path | None, stop_at: int | None = None) -> tuple[SASRec, SASRecTrainResult]:
+        torch.manual_seed(1)
+        sasrec = SASRec(data.n_items, hidden=16, layers=1, heads=1, dropout=0.3, max_len=6)
+        calls = 0
+
+        def validate(m: SASRec) -> float:
+            nonlocal calls
+            if calls == stop_at:
+                raise Stopped
+            calls += 1
+            with torch.no_grad():
+                users = data.evaluable("valid")
+                scores = m.full_sort_predict(left_pad([data.train[u] for u in users], m.max_len))
+                return float(scores[np.arange(len(users)), data.valid[users]].mean())
+
+        result = train_sasrec(sasrec, data, validate, epochs=40, batch_size=8, lr=1e-2,
+                              patience=2, negatives=None, seed=4, progress=False,
+                              window_stride=2, resume=resume)  # fmt: skip
+        return sasrec, result
+
+    whole, expected = run(None)
+    assert len(expected.curve) < 40  # stopped early
+    state = tmp_path / "run.progress.pt"
+    with pytest.raises(Stopped), monkeypatch.context() as patched:
+        if isinstance(stop_after, int):
+            run(state, stop_at=stop_after)
+        else:
+
+            def ended(_: Progress) -> None:
+                raise Stopped
+
+            patched.setattr(Progress, "clear", ended)
+            run(state)
+    assert state.exists()
+    resumed, found = run(state)
+    assert not state.exists()  # removed once the run has finished
+    assert [(e.epoch, e.loss, e.valid) for e in found.curve] == [
+        (e.epoch, e.loss, e.valid) for e in expected.curve
+    ]
+    assert (found.best_epoch, found.best_valid) == (expected.best_epoch, expected.best_valid)
+    for name, value in whole.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name

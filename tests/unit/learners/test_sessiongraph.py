@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -279,3 +281,40 @@ def test_gce_gnn_attention_matches_the_papers_formulas_pair_by_pair() -> None:
                 mixed = sum(a * hv[k] for a, k in zip(torch.softmax(pi, 0), kept, strict=True))
                 want = torch.relu(m.global_mix(torch.cat([h[b, i], mixed])))
                 torch.testing.assert_close(around[b, i], want)
+
+
+class Stopped(Exception):
+    """The process ending part-way through a run."""
+
+
+def test_a_stopped_gce_gnn_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    data = cyclic_data()
+
+    def run(resume: Path | None, stop_at: int | None = None) -> tuple[GCEGNN, list[float]]:
+        torch.manual_seed(0)  # dropout and shuffled prefixes: both generators matter
+        m = GCEGNN(data.n_items, global_graph(data.train, data.n_items), hidden=16, max_len=5,
+                   dropout=0.2)  # fmt: skip
+        calls = 0
+
+        def validate(candidate: GCEGNN) -> float:
+            nonlocal calls
+            if calls == stop_at:
+                raise Stopped
+            calls += 1
+            ranks = rank_users(
+                lambda _, h: candidate.full_sort_predict(left_pad(h, 5)), data, "valid"
+            )
+            return ndcg(ranks, 10)
+
+        result = train_session_model(m, data.train, validate, epochs=6, batch_size=32, lr=0.01,
+                                     patience=6, seed=3, progress=False, resume=resume)  # fmt: skip
+        return m, [e.loss for e in result.curve]
+
+    whole, losses = run(None)
+    state = tmp_path / "gce.progress.pt"
+    with pytest.raises(Stopped):
+        run(state, stop_at=2)
+    resumed, found = run(state)
+    assert found == losses and not state.exists()
+    for name, value in whole.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name

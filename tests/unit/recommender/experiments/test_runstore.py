@@ -46,13 +46,16 @@ def test_a_stopped_run_continues_from_kept_models(
     # blend control's second SASRec (seed 1000).
     assert len(list(store.folder.glob("*.pt"))) == 4
     assert not list(store.folder.glob("*.partial"))
+    assert not list(store.folder.glob("*.progress.pt"))  # the epochs' state, gone once kept
     trained: list[tuple[str, int]] = []
+    resumes: list[Path] = []
     real_fit = training.fit
 
     def counting_fit(
         variant: RetrieverVariant, fusion: object, *args: object, **kwargs: object
     ) -> object:
         trained.append((variant.key, args[2]))  # type: ignore[arg-type]
+        resumes.append(kwargs["resume"])  # type: ignore[arg-type]
         return real_fit(variant, fusion, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(training, "fit", counting_fit)
@@ -62,6 +65,9 @@ def test_a_stopped_run_continues_from_kept_models(
     )
     # Only seed 1 (and its control, 1001) trains; seed 0 is loaded and scores as before.
     assert {seed for _, seed in trained} == {1, 1001}
+    # Each training keeps its epochs' state beside the model it will be saved as.
+    assert all(p.parent == store.folder and p.name.endswith(".progress.pt") for p in resumes)
+    assert len(set(resumes)) == len(resumes) == len(trained)
     assert sum("kept from an earlier run" in line for line in lines) == 4
     for row in [variant_row(v) for v in ROWS] + [RERANKED, BLENDED, PLAIN_BLEND]:
         (before,) = first.by_row(row)
