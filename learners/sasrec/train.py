@@ -3,38 +3,16 @@ early stopping and model selection on a validation score the caller supplies."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
-from learners.early_stopping import BestState
-from learners.progress import Progress, Resumed
+from learners.epochs import TrainResult, run_epochs
 from learners.sasrec.data import SequenceData, batches, training_windows
 from learners.sasrec.model import SASRec
-
-
-@dataclass
-class EpochLog:
-    epoch: int
-    loss: float
-    valid: float
-    seconds: float
-
-
-@dataclass
-class SASRecTrainResult:
-    best_epoch: int = -1
-    best_valid: float = float("-inf")
-    curve: list[EpochLog] = field(default_factory=list)
-    seconds_per_epoch: float = 0.0
-    sequences_per_second: float = 0.0
-    device: str = "cpu"
 
 
 def train_sasrec(
@@ -53,7 +31,7 @@ def train_sasrec(
     progress: bool = True,
     window_stride: int | None = None,
     resume: Path | None = None,
-) -> SASRecTrainResult:
+) -> TrainResult:
     """Train ``model`` on ``data``'s training sequences; keep the state with the best
     ``validate(model)`` (higher is better, e.g. validation NDCG@10) and stop after
     ``patience`` epochs without improvement. The model ends in its best state, in eval mode.
@@ -77,18 +55,9 @@ def train_sasrec(
     if not len(windows):
         raise ValueError("no user has two or more training items: nothing to learn from")
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    result = SASRecTrainResult(device=device)
-    best = BestState(patience, higher_is_better=True, checkpoint=checkpoint)
-    kept = None if resume is None else Progress(resume)
-    done = Resumed() if kept is None else kept.resume(model, optimiser, best, rng)
-    result.curve = [EpochLog(**epoch) for epoch in done.curve]
-    train_seconds = done.train_seconds
-    bar = tqdm(range(done.epoch, epochs if not done.stopped else done.epoch), desc="SASRec",
-               unit="epoch", initial=done.epoch, total=epochs, disable=not progress,
-               leave=False)  # fmt: skip
-    for epoch in bar:
-        model.train()
-        started, total, count = time.perf_counter(), 0.0, 0
+
+    def train_epoch() -> float:
+        total, count = 0.0, 0
         for users, inputs, targets in batches(windows, batch_size, model.max_len, rng):
             users, inputs, targets = users.to(device), inputs.to(device), targets.to(device)
             mask = targets > 0
@@ -99,27 +68,13 @@ def train_sasrec(
             optimiser.step()
             total += float(loss.detach()) * int(mask.sum())
             count += int(mask.sum())
-        seconds = time.perf_counter() - started
-        train_seconds += seconds
-        model.eval()
-        with torch.no_grad():
-            valid = float(validate(model))
-        result.curve.append(EpochLog(epoch, total / max(count, 1), valid, seconds))
-        bar.set_postfix(loss=f"{total / max(count, 1):.3f}", valid=f"{valid:.4f}")
-        stop = best.update(model, valid, epoch)
-        if kept is not None:
-            curve = [asdict(e) for e in result.curve]
-            kept.save(model, optimiser, best, rng, Resumed(epoch + 1, curve, train_seconds, stop))
-        if stop:
-            break
-    result.best_valid, result.best_epoch = best.score, best.epoch
-    epochs_run = len(result.curve)
-    result.seconds_per_epoch = train_seconds / epochs_run
-    result.sequences_per_second = len(windows) * epochs_run / max(train_seconds, 1e-9)
-    best.restore(model)
-    if kept is not None:
-        kept.clear()
-    return result
+        return total / max(count, 1)
+
+    return run_epochs(
+        model, optimiser, train_epoch, lambda: validate(model), rng=rng, examples=len(windows),
+        epochs=epochs, patience=patience, device=device, name="SASRec", checkpoint=checkpoint,
+        progress=progress, resume=resume,
+    )  # fmt: skip
 
 
 def _loss(

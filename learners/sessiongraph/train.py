@@ -4,9 +4,7 @@ model selection on a validation score the caller supplies (as SASRec's loop)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,12 +12,9 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
-from tqdm import tqdm
 
-from learners.early_stopping import BestState
-from learners.progress import Progress, Resumed
+from learners.epochs import TrainResult, run_epochs
 from learners.sasrec.data import left_pad
-from learners.sasrec.train import EpochLog, SASRecTrainResult
 from learners.sessiongraph.base import SessionScorer
 from learners.sessiongraph.llm_dmsrec import LLMDMsRec
 
@@ -72,7 +67,7 @@ def train_session_model(
     progress: bool = True,
     examples: np.ndarray | None = None,
     resume: Path | None = None,
-) -> SASRecTrainResult:
+) -> TrainResult:
     """Train ``model`` on ``examples`` ``(user, start, end)`` of the ``train`` sequences
     (default: every prefix, :func:`prefixes`); keep the state with the best
     ``validate(model)`` (higher is better) and stop after ``patience`` epochs without
@@ -87,19 +82,9 @@ def train_session_model(
     if len(examples) == 0:
         raise ValueError("no sequence has two or more training items: nothing to learn from")
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    result = SASRecTrainResult(device=device)
-    best = BestState(patience, higher_is_better=True, checkpoint=checkpoint)
-    kept = None if resume is None else Progress(resume)
-    done = Resumed() if kept is None else kept.resume(model, optimiser, best, rng)
-    result.curve = [EpochLog(**epoch) for epoch in done.curve]
-    train_seconds = done.train_seconds
-    name = type(model).__name__
-    bar = tqdm(range(done.epoch, epochs if not done.stopped else done.epoch), desc=name,
-               unit="epoch", initial=done.epoch, total=epochs, disable=not progress,
-               leave=False)  # fmt: skip
-    for epoch in bar:
-        model.train()
-        started, total = time.perf_counter(), 0.0
+
+    def train_epoch() -> float:
+        total = 0.0
         for users, sessions, targets in prefix_batches(
             train, examples, batch_size, model.max_len, rng
         ):
@@ -112,24 +97,10 @@ def train_session_model(
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()
             total += float(loss.detach()) * len(targets)
-        seconds = time.perf_counter() - started
-        train_seconds += seconds
-        model.eval()
-        with torch.no_grad():
-            valid = float(validate(model))
-        result.curve.append(EpochLog(epoch, total / len(examples), valid, seconds))
-        bar.set_postfix(loss=f"{total / len(examples):.3f}", valid=f"{valid:.4f}")
-        stop = best.update(model, valid, epoch)
-        if kept is not None:
-            curve = [asdict(e) for e in result.curve]
-            kept.save(model, optimiser, best, rng, Resumed(epoch + 1, curve, train_seconds, stop))
-        if stop:
-            break
-    result.best_valid, result.best_epoch = best.score, best.epoch
-    epochs_run = len(result.curve)
-    result.seconds_per_epoch = train_seconds / epochs_run
-    result.sequences_per_second = len(examples) * epochs_run / max(train_seconds, 1e-9)
-    best.restore(model)
-    if kept is not None:
-        kept.clear()
-    return result
+        return total / len(examples)
+
+    return run_epochs(
+        model, optimiser, train_epoch, lambda: validate(model), rng=rng, examples=len(examples),
+        epochs=epochs, patience=patience, device=device, name=type(model).__name__,
+        checkpoint=checkpoint, progress=progress, resume=resume,
+    )  # fmt: skip

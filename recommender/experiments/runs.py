@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from learners.epochs import EpochLog
 from learners.sasrec.model import Fusion
-from learners.sasrec.train import EpochLog
 from recommender.pipelines.inputs import RetrieverVariant
 
 

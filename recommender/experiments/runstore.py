@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from learners.epochs import EpochLog, TrainResult
 from learners.sasrec.model import SASRec
-from learners.sasrec.train import EpochLog, SASRecTrainResult
 from recommender.util.files import atomic_path
 
 # Inputs, not learned: rebuilt from the experiment's inputs (whose fingerprint names the
@@ -25,7 +25,7 @@ INPUT_BUFFERS = frozenset(
 @dataclass(frozen=True)
 class StoredFit:
     state: dict[str, Tensor]
-    result: SASRecTrainResult
+    result: TrainResult
 
 
 class RunStore:
@@ -56,7 +56,7 @@ class RunStore:
         result = saved["result"]
         return StoredFit(
             saved["state"],
-            SASRecTrainResult(
+            TrainResult(
                 best_epoch=int(result["best_epoch"]),
                 best_valid=float(result["best_valid"]),
                 curve=[EpochLog(**epoch) for epoch in result["curve"]],
@@ -72,7 +72,7 @@ class RunStore:
         fusion: str | None,
         seed: int,
         model: nn.Module,
-        result: SASRecTrainResult,
+        result: TrainResult,
         tag: str = "",
     ) -> Path:
         """Written to a temporary name and renamed: a killed write leaves no half file."""
@@ -104,7 +104,7 @@ def restore(model: SASRec, state: dict[str, Tensor]) -> SASRec:
     return model
 
 
-def fit_line(seed: int, name: str, result: SASRecTrainResult, kept: bool) -> str:
+def fit_line(seed: int, name: str, result: TrainResult, kept: bool) -> str:
     """The log line of one model of one seed, trained now or kept from an earlier run."""
     return (
         f"seed {seed} {name}: valid NDCG@10 {result.best_valid:.4f} at epoch "

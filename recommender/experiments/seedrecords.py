@@ -28,8 +28,8 @@ import learners
 import recommender.evaluation
 import recommender.experiments
 import recommender.pipelines
+from learners.epochs import EpochLog
 from learners.sasrec.model import Fusion
-from learners.sasrec.train import EpochLog
 from recommender.experiments.runs import Row, RunResult
 from recommender.util.files import write_text_atomic
 from recommender.util.hashing import code_digest, fingerprint

@@ -15,9 +15,10 @@ from kgstore.export import GraphExport, read_node_vectors
 from kgstore.graph import Graph
 from kgstore.personas import read_personas
 from kgstore.splits import in_time_order, load_split, recorded_split_hash
+from learners.epochs import TrainResult
 from learners.sasrec.data import SequenceData
 from learners.sasrec.model import Fusion, SASRec
-from learners.sasrec.train import SASRecTrainResult, train_sasrec
+from learners.sasrec.train import train_sasrec
 from recommender.config import SASRecConfig
 from recommender.evaluation.metrics import ndcg
 from recommender.evaluation.ranking import full_ranks
@@ -244,7 +245,7 @@ def fit(
     device: str,
     progress: bool = True,
     resume: Path | None = None,
-) -> tuple[SASRec, SASRecTrainResult]:
+) -> tuple[SASRec, TrainResult]:
     """One variant trained from ``seed``, stopped early on validation NDCG@10 (full
     ranking); with ``resume``, continued from the state a stopped run kept there."""
     data = inputs.data

@@ -15,8 +15,8 @@ from kgstore.export import export_graph
 from kgstore.graph import Graph
 from kgstore.personas import persona_model
 from kgstore.splits import recorded_split_hash
+from learners.epochs import TrainResult
 from learners.sasrec.model import Fusion, SASRec
-from learners.sasrec.train import SASRecTrainResult
 from recommender.config import CANDIDATES, SASRecConfig
 from recommender.evaluation.metrics import ndcg, summarise
 from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
@@ -104,7 +104,7 @@ def train_recommender(
     epochs: dict[str, int] = {}
     tuned: list[dict[str, object]] = []
     reranker: SASRec | None = None
-    reranker_result: SASRecTrainResult | None = None
+    reranker_result: TrainResult | None = None
     if grid:
         config, reranker, reranker_result, tuned = choose_settings(
             inputs, config, grid, seed, device, progress, log
@@ -233,11 +233,11 @@ def choose_settings(
     device: str,
     progress: bool,
     log: Callable[[str], None],
-) -> tuple[SASRecConfig, SASRec, SASRecTrainResult, list[dict[str, object]]]:
+) -> tuple[SASRecConfig, SASRec, TrainResult, list[dict[str, object]]]:
     """The settings of ``grid`` whose plain SASRec has the best validation NDCG@10 (a tie
     keeps the earlier, nearer the defaults), that model and its result, and every setting
     tried with its validation NDCG@10."""
-    best: tuple[float, SASRecConfig, SASRec, SASRecTrainResult] | None = None
+    best: tuple[float, SASRecConfig, SASRec, TrainResult] | None = None
     tried: list[dict[str, object]] = []
     for change in grid:
         config = base.model_copy(update=change)

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from kgstore.splits import in_time_order
+from learners.epochs import TrainResult
 from learners.progress import Progress
 from learners.sasrec.data import SequenceData, batches, left_pad, training_windows
 from learners.sasrec.model import SASRec
-from learners.sasrec.train import SASRecTrainResult, train_sasrec
+from learners.sasrec.train import train_sasrec
 
 SHAPE: dict[str, Any] = {"hidden": 16, "layers": 2, "heads": 2, "dropout": 0.0, "max_len": 50}
 
@@ -319,7 +320,7 @@ def test_a_run_stopped_part_way_resumes_to_the_uninterrupted_result(
     handed back)."""
     data = cyclic_data()
 
-    def run(resume: Path | None, stop_at: int | None = None) -> tuple[SASRec, SASRecTrainResult]:
+    def run(resume: Path | None, stop_at: int | None = None) -> tuple[SASRec, TrainResult]:
         torch.manual_seed(1)
         sasrec = SASRec(data.n_items, hidden=16, layers=1, heads=1, dropout=0.3, max_len=6)
         calls = 0

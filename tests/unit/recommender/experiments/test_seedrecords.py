@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from learners.sasrec.train import EpochLog
+from learners.epochs import EpochLog
 from recommender.config import SASRecConfig
 from recommender.experiments import companions as companions_module
 from recommender.experiments import seedrecords, session_graphs
