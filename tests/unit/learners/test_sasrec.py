@@ -14,6 +14,7 @@ from learners.progress import Progress
 from learners.sasrec.data import SequenceData, batches, left_pad, training_windows
 from learners.sasrec.model import SASRec
 from learners.sasrec.train import train_sasrec
+from tests.unit.learners.stops import Stopped, stopping
 
 SHAPE: dict[str, Any] = {"hidden": 16, "layers": 2, "heads": 2, "dropout": 0.0, "max_len": 50}
 
@@ -306,10 +307,6 @@ def test_user_dropout_drops_whole_user_vectors_in_training_only() -> None:
         SASRec(20, **SHAPE, user_features=personas, user_dropout=1.0)
 
 
-class Stopped(Exception):
-    """The process ending part-way through a run."""
-
-
 @pytest.mark.parametrize("stop_after", [1, 3, "the last epoch"])
 def test_a_run_stopped_part_way_resumes_to_the_uninterrupted_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_after: int | str
@@ -323,21 +320,16 @@ def test_a_run_stopped_part_way_resumes_to_the_uninterrupted_result(
     def run(resume: Path | None, stop_at: int | None = None) -> tuple[SASRec, TrainResult]:
         torch.manual_seed(1)
         sasrec = SASRec(data.n_items, hidden=16, layers=1, heads=1, dropout=0.3, max_len=6)
-        calls = 0
 
         def validate(m: SASRec) -> float:
-            nonlocal calls
-            if calls == stop_at:
-                raise Stopped
-            calls += 1
             with torch.no_grad():
                 users = data.evaluable("valid")
                 scores = m.full_sort_predict(left_pad([data.train[u] for u in users], m.max_len))
                 return float(scores[np.arange(len(users)), data.valid[users]].mean())
 
-        result = train_sasrec(sasrec, data, validate, epochs=40, batch_size=8, lr=1e-2,
-                              patience=2, negatives=None, seed=4, progress=False,
-                              window_stride=2, resume=resume)  # fmt: skip
+        result = train_sasrec(sasrec, data, stopping(validate, stop_at), epochs=40,
+                              batch_size=8, lr=1e-2, patience=2, negatives=None, seed=4,
+                              progress=False, window_stride=2, resume=resume)  # fmt: skip
         return sasrec, result
 
     whole, expected = run(None)

@@ -15,6 +15,7 @@ from learners.sessiongraph.sessions import SessionCut, Timeline
 from learners.sessiongraph.train import prefixes, train_session_model
 from recommender.evaluation.evaluator import rank_users
 from recommender.evaluation.metrics import ndcg
+from tests.unit.learners.stops import Stopped, stopping
 
 
 def test_a_hand_written_session_graph() -> None:
@@ -283,10 +284,6 @@ def test_gce_gnn_attention_matches_the_papers_formulas_pair_by_pair() -> None:
                 torch.testing.assert_close(around[b, i], want)
 
 
-class Stopped(Exception):
-    """The process ending part-way through a run."""
-
-
 def test_a_stopped_gce_gnn_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     data = cyclic_data()
 
@@ -294,20 +291,16 @@ def test_a_stopped_gce_gnn_run_resumes_to_the_uninterrupted_result(tmp_path: Pat
         torch.manual_seed(0)  # dropout and shuffled prefixes: both generators matter
         m = GCEGNN(data.n_items, global_graph(data.train, data.n_items), hidden=16, max_len=5,
                    dropout=0.2)  # fmt: skip
-        calls = 0
 
         def validate(candidate: GCEGNN) -> float:
-            nonlocal calls
-            if calls == stop_at:
-                raise Stopped
-            calls += 1
             ranks = rank_users(
                 lambda _, h: candidate.full_sort_predict(left_pad(h, 5)), data, "valid"
             )
             return ndcg(ranks, 10)
 
-        result = train_session_model(m, data.train, validate, epochs=6, batch_size=32, lr=0.01,
-                                     patience=6, seed=3, progress=False, resume=resume)  # fmt: skip
+        result = train_session_model(m, data.train, stopping(validate, stop_at), epochs=6,
+                                     batch_size=32, lr=0.01, patience=6, seed=3, progress=False,
+                                     resume=resume)  # fmt: skip
         return m, [e.loss for e in result.curve]
 
     whole, losses = run(None)
