@@ -78,7 +78,28 @@ TRAIN_GRID: tuple[dict[str, float | int], ...] = (
     {"dropout": 0.3},
     {"batch_size": 64, "lr": 3e-3},
 )
-TUNED_SETTINGS = ("batch_size", "dropout", "lr", "user_dropout")  # any given: no tuning
+TUNED_SETTINGS = (
+    "batch_size",
+    "dropout",
+    "lr",
+    "window_stride",
+    "user_dropout",
+)  # any given: no tuning
+# One more entry when some user's training sequence is longer than a window (ADR 0021): the
+# defaults with windows ending every max_len // STRIDE_DIVISOR targets, so each target is
+# predicted from at least 90% of a window of earlier items; an epoch costs about
+# STRIDE_DIVISOR times the default's.
+STRIDE_DIVISOR = 10
+
+
+def stride_entry(longest: int, max_len: int) -> dict[str, float | int] | None:
+    """The grid entry for a shorter training-window stride, or None when the longest training
+    sequence (``longest`` items) fits one window, where every stride gives the same windows."""
+    if longest <= max_len + 1:
+        return None
+    return {"window_stride": max(1, max_len // STRIDE_DIVISOR)}
+
+
 # The retriever's user dropout tried with the chosen settings and fusion (the first is the
 # default, ADR 0007): less when the user vector carries signal, more when it is noise.
 USER_DROPOUT_GRID: tuple[float, ...] = (0.5, 0.2, 0.8)

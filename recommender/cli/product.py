@@ -13,7 +13,14 @@ from typing import Any
 from kgstore.node_text import readable_title
 from kgstore.settings import kgrec_home
 from recommender.cli import common
-from recommender.config import TRAIN_GRID, TUNED_SETTINGS, USER_DROPOUT_GRID, ServingConfig
+from recommender.config import (
+    STRIDE_DIVISOR,
+    TRAIN_GRID,
+    TUNED_SETTINGS,
+    USER_DROPOUT_GRID,
+    SASRecConfig,
+    ServingConfig,
+)
 from recommender.util.markdown import table as markdown_table
 
 
@@ -68,7 +75,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     chosen = {k: info.settings[k] for k in TUNED_SETTINGS}
     how = "chosen on validation" if info.training.get("tuning") else "as given"
-    print("settings: " + ", ".join(f"{k} {v}" for k, v in chosen.items()) + f" ({how})")
+    shown = {k: ("max_len" if k == "window_stride" and v is None else v) for k, v in chosen.items()}
+    print("settings: " + ", ".join(f"{k} {v}" for k, v in shown.items()) + f" ({how})")
     print(
         f"\nrecommender {info.dataset}/{info.version} "
         + ("trained" if trained else "up to date")
@@ -212,6 +220,12 @@ def register(sub: Any) -> None:
     p.add_argument("--dropout", type=float, help="SASRec dropout (default: chosen on validation)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: chosen on validation)")
     p.add_argument(
+        "--max-len",
+        type=int,
+        help=f"the most recent items a model reads ({SASRecConfig().max_len}); training "
+        "windows hold max-len targets",
+    )
+    p.add_argument(
         "--user-dropout",
         type=float,
         help="chance of dropping a training sequence's user vector in the retriever "
@@ -222,8 +236,10 @@ def register(sub: Any) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="choose batch size, dropout and learning rate on the dataset's validation split "
-        f"from {len(TRAIN_GRID)} settings, then the retriever's user dropout from "
-        f"{len(USER_DROPOUT_GRID)} (default); off when any of them is given",
+        f"from {len(TRAIN_GRID)} settings (one more, a training-window stride of max_len // "
+        f"{STRIDE_DIVISOR}, when some user's sequence is longer than a window), then the "
+        f"retriever's user dropout from {len(USER_DROPOUT_GRID)} (default); off when any of "
+        "them is given",
     )
     p.add_argument("--seed", type=int, default=0)
     common.add_device(p)

@@ -17,7 +17,7 @@ from kgstore.personas import persona_model
 from kgstore.splits import recorded_split_hash
 from learners.epochs import TrainResult
 from learners.sasrec.model import Fusion, SASRec
-from recommender.config import CANDIDATES, SASRecConfig
+from recommender.config import CANDIDATES, SASRecConfig, stride_entry
 from recommender.evaluation.metrics import ndcg, summarise
 from recommender.evaluation.ranking import choose_weight, full_ranks, reranked_ranks
 from recommender.evaluation.sessions import (
@@ -72,15 +72,21 @@ def train_recommender(
 
     ``fusion=None`` trains the retriever with both fusions and keeps the better on
     validation NDCG@10. With a ``grid`` (changes to ``config``, such as
-    :data:`~recommender.config.TRAIN_GRID`), the reranker is trained with each and the
-    settings with the best validation NDCG@10 are used for both models; what was tried is
-    recorded in the bundle. With ``user_dropouts``, the retriever of the chosen fusion is
-    also trained with each of those user dropouts and the best on validation is kept.
+    :data:`~recommender.config.TRAIN_GRID`, and a shorter training-window stride when some
+    user's sequence is longer than a window: :func:`~recommender.config.stride_entry`), the
+    reranker is trained with each and the settings with the best validation NDCG@10 are used
+    for both models; what was tried is recorded in the bundle. With ``user_dropouts``, the
+    retriever of the chosen fusion is also trained with each of those user dropouts and the
+    best on validation is kept.
     """
     dataset = graph.dataset
     export = export_graph(graph, home / "cache" / "export", progress=progress)
     product = for_catalogue((PERSONA_RETRIEVER,), export.has_item_text)[0]
     inputs = load_inputs(graph, home, export, (PLAIN, product))
+    if grid:
+        longest = max((len(seq) for seq in inputs.data.train), default=0)
+        entry = stride_entry(longest, config.max_len)
+        grid = grid if entry is None else (*grid, entry)
     fingerprint = {
         "split": recorded_split_hash(graph),
         "graph": export.version,
@@ -247,9 +253,13 @@ def choose_settings(
                 "model": "reranker",
                 "changes": dict(change),
                 "valid_ndcg10": round(result.best_valid, 5),
+                "seconds_per_epoch": round(result.seconds_per_epoch, 2),
             }
         )
-        log(f"settings {dict(change) or 'defaults'}: valid NDCG@10 {result.best_valid:.4f}")
+        log(
+            f"settings {dict(change) or 'defaults'}: valid NDCG@10 {result.best_valid:.4f} "
+            f"({result.seconds_per_epoch:.1f} s/epoch)"
+        )
         if best is None or result.best_valid > best[0]:
             best = (result.best_valid, config, model, result)
     assert best is not None
