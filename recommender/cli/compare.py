@@ -44,6 +44,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         SeedRecord,
         SeedRecords,
         kept_lines,
+        key_settings,
         records_path,
     )
     from recommender.pipelines.inputs import (
@@ -110,7 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "sequences": sequences, "device": device.split(":")[0], "item_text": inputs.has_text,
         "personas": personas, "text_models": texts,
     }  # fmt: skip
-    grid = {**asked, "base": base.model_dump(), "budget": args.budget}
+    grid = {**asked, "base": key_settings(base), "budget": args.budget}
     chosen, selection = compare.choose_kgrec(
         inputs, base, device, store_root, args.budget, progress,
         record=records_path(kept / "selection", grid, ".json"),
@@ -159,14 +160,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"report so far ({done}): {partial}")
 
     standard = SeedRecords(records_path(kept / "seeds", {
-        **asked, "settings": chosen.model_dump(), "rows": [v.key for v in variants],
+        **asked, "settings": key_settings(chosen), "rows": [v.key for v in variants],
         "anonymous": sorted(anonymous),
     }))  # fmt: skip
     found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
     # Each companion row stands alone: recorded per row and seed, so rows can be added to
     # a comparison, or a long one finished row by row, without the others training again.
     single = RowRecords(records_path(kept / "rows", {
-        **asked, "settings": chosen.model_dump(), "session_gap": args.session_gap,
+        **asked, "settings": key_settings(chosen), "session_gap": args.session_gap,
         "backends": backend_options(args) if titles else "",
     }))  # fmt: skip
     for records_folder in (standard.folder, single.folder):
@@ -191,7 +192,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         # HDGI retrained without the held-out users as the published personas were trained
         hdgi = published_config(personas) if personas else HDGIConfig()
         scenario = SeedRecords(records_path(kept / "unseen", {
-            **asked, "settings": chosen.model_dump(), "hdgi": hdgi.model_dump(),
+            **asked, "settings": key_settings(chosen), "hdgi": hdgi.model_dump(),
         }))  # fmt: skip
         found_unseen = [r for seed in run_seeds if (r := scenario.load(seed)) is not None]
         unseen, _, by_length = run_unseen(

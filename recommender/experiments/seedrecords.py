@@ -30,6 +30,7 @@ import recommender.experiments
 import recommender.pipelines
 from learners.epochs import EpochLog
 from learners.sasrec.model import Fusion
+from recommender.config import SASRecConfig
 from recommender.experiments.runs import Row, RunResult
 from recommender.util.files import write_text_atomic
 from recommender.util.hashing import code_digest, fingerprint
@@ -86,6 +87,22 @@ def code_versions() -> list[str]:
     while (earlier := EQUIVALENT.get(versions[-1])) is not None and earlier not in versions:
         versions.append(earlier)
     return versions
+
+
+# Settings added after records were first made, with the value that trains as before they
+# existed: a key names them only when they are set to something else, so adding a setting
+# leaves earlier records found.
+LATER_SETTINGS: dict[str, object] = {"window_stride": None}
+
+
+def key_settings(config: SASRecConfig) -> dict[str, Any]:
+    """``config`` as a records key names it: every setting, less those of
+    :data:`LATER_SETTINGS` at the value that trains as before them."""
+    return {
+        k: v
+        for k, v in config.model_dump().items()
+        if not (k in LATER_SETTINGS and v == LATER_SETTINGS[k])
+    }
 
 
 def records_key(what: dict[str, Any], version: str | None = None) -> str:

@@ -21,6 +21,7 @@ from recommender.experiments.seedrecords import (
     SeedRecord,
     SeedRecords,
     add_sweep,
+    key_settings,
     records_key,
     records_path,
 )
@@ -170,6 +171,14 @@ def test_records_of_an_earlier_version_declared_equivalent_are_read_and_extended
     )
     assert records_path(tmp_path, {"sequences": "other"}).parent == tmp_path
     assert not records_path(tmp_path, {"sequences": "other"}).exists()
+
+
+def test_a_setting_added_later_is_named_only_when_it_changes_the_training() -> None:
+    """Records made before ``window_stride`` existed are found with it at its default, and
+    not with it set."""
+    before = {k: v for k, v in SASRecConfig().model_dump().items() if k != "window_stride"}
+    assert key_settings(SASRecConfig()) == before
+    assert key_settings(SASRecConfig(window_stride=5)) == {**before, "window_stride": 5}
 
 
 def test_presentation_modules_leave_the_code_version_alone(
