@@ -111,10 +111,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "sequences": sequences, "device": device.split(":")[0], "item_text": inputs.has_text,
         "personas": personas, "text_models": texts,
     }  # fmt: skip
+    notices: list[str] = []  # records of earlier code declared equivalent, for the report
+
+    def notice(line: str) -> None:
+        print(line)
+        notices.append(line)
+
     grid = {**asked, "base": key_settings(base), "budget": args.budget}
     chosen, selection = compare.choose_kgrec(
         inputs, base, device, store_root, args.budget, progress,
-        record=records_path(kept / "selection", grid, ".json"),
+        record=records_path(kept / "selection", grid, ".json", notice),
     )  # fmt: skip
     store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
     vectors = array_digest(
@@ -162,14 +168,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     standard = SeedRecords(records_path(kept / "seeds", {
         **asked, "settings": key_settings(chosen), "rows": [v.key for v in variants],
         "anonymous": sorted(anonymous),
-    }))  # fmt: skip
+    }, log=notice))  # fmt: skip
     found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
     # Each companion row stands alone: recorded per row and seed, so rows can be added to
     # a comparison, or a long one finished row by row, without the others training again.
     single = RowRecords(records_path(kept / "rows", {
         **asked, "settings": key_settings(chosen), "session_gap": args.session_gap,
         "backends": backend_options(args) if titles else "",
-    }))  # fmt: skip
+    }, log=notice))  # fmt: skip
     for records_folder in (standard.folder, single.folder):
         records.report_other_records(records_folder)
     found_rows = [
@@ -193,7 +199,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         hdgi = published_config(personas) if personas else HDGIConfig()
         scenario = SeedRecords(records_path(kept / "unseen", {
             **asked, "settings": key_settings(chosen), "hdgi": hdgi.model_dump(),
-        }))  # fmt: skip
+        }, log=notice))  # fmt: skip
         found_unseen = [r for seed in run_seeds if (r := scenario.load(seed)) is not None]
         unseen, _, by_length = run_unseen(
             inputs, export, chosen, hdgi, run_seeds, device, store_root, progress,
@@ -243,7 +249,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         *compare.native_lines(found),
         *companion_lines(companions),
         *kept_lines(
-            [("the standard rows", found_standard), ("unseen users", found_unseen)], found_rows
+            [("the standard rows", found_standard), ("unseen users", found_unseen)], found_rows,
+            notices,
         ),
     ]  # fmt: skip
     # The whole command (peers, scenarios and companions included), not only the rows'

@@ -238,10 +238,14 @@ def add_sweep(sweep: dict[str, dict[str, list[float]]], seed_sweep: SeedSweep) -
 
 
 def kept_lines(
-    seeds: list[tuple[str, list[SeedRecord]]], rows: list[RowRecord] | None = None
+    seeds: list[tuple[str, list[SeedRecord]]],
+    rows: list[RowRecord] | None = None,
+    equivalent: list[str] | None = None,
 ) -> list[str]:
     """A report section naming what was read from records and where it was made: whole
-    seeds, per part of the comparison (``(what, records)`` pairs), and single rows."""
+    seeds, per part of the comparison (``(what, records)`` pairs), and single rows; with
+    ``equivalent``, the folders made by earlier code declared equivalent
+    (:func:`records_path`'s notices)."""
     found = [
         (f"{what}, seed {r.seed}", r.made, r.machine, r.inputs) for what, records in seeds
         for r in records
@@ -264,6 +268,14 @@ def kept_lines(
             f"- {what}: made {made} on {machine or 'an unnamed machine'}; "
             f"vectors {vectors or 'unrecorded'}"
         )
+    if equivalent:
+        lines += [
+            "",
+            "Some records were made by an earlier version of the code, one declared to train "
+            "and score every row exactly as this one (ADR 0023, with the check that shows it):",
+            "",
+            *[f"- {notice}" for notice in equivalent],
+        ]
     return [*lines, ""]
 
 

@@ -21,6 +21,7 @@ from recommender.experiments.seedrecords import (
     SeedRecord,
     SeedRecords,
     add_sweep,
+    kept_lines,
     key_settings,
     records_key,
     records_path,
@@ -171,6 +172,17 @@ def test_records_of_an_earlier_version_declared_equivalent_are_read_and_extended
     )
     assert records_path(tmp_path, {"sequences": "other"}).parent == tmp_path
     assert not records_path(tmp_path, {"sequences": "other"}).exists()
+
+
+def test_the_report_names_records_read_from_code_declared_equivalent() -> None:
+    record = SeedRecord(seed=0, runs=[], fusion={}, machine="box", inputs="abc", made="today")
+    plain = kept_lines([("the standard rows", [record])])
+    assert "- the standard rows, seed 0: made today on box; vectors abc" in plain
+    assert not any("earlier version of the code" in line for line in plain)
+    said = kept_lines([("the standard rows", [record])], equivalent=["records made by code v1"])
+    assert any("earlier version of the code" in line for line in said)
+    assert "- records made by code v1" in said
+    assert kept_lines([], equivalent=["records made by code v1"]) == []  # nothing was read
 
 
 def test_a_setting_added_later_is_named_only_when_it_changes_the_training() -> None:
