@@ -8,7 +8,8 @@ and the final validation and test ranks, come from kgrec's
 ``full_sort_predict`` scores, with the user's history excluded. The best model also ranks
 the ``scored`` stages of the inputs (the scenarios: a user's test target from a shorter
 ``session`` than their whole ``history``, which is still what is excluded); they play no
-part in training, so a kept state resumes whatever they are.
+part in training, so a kept state resumes whatever they are. Items the peer never saw in
+training are left out of what it reads (:func:`known_recent`) and rank last as targets.
 
 After every epoch the run's whole state (the model, the optimiser, the early-stopping
 counters, every random generator, the curve so far) is written to ``resume.pt`` in the work
@@ -34,6 +35,18 @@ from typing import Any
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # RecBole 1.2.1 pickles
 PAUSED = 75  # exit status of a run stopped by --pause-after, its state kept to resume
 RESUME = "resume.pt"
+
+
+def known_recent(session: Any, column: Any, max_len: int) -> Any:
+    """The most recent ``max_len`` items of ``session`` (kgrec indices, item ``k`` is
+    ``column[k - 1]`` in RecBole's ids, ``-1`` where the peer's training data lacks it) that
+    the peer knows, in RecBole's ids. An item only held-out users have (the unseen-user
+    scenario) has no embedding in the peer's model, so the peer reads the session without it.
+    """
+    import numpy as np
+
+    ids = column[np.asarray(session, dtype=np.int64) - 1]
+    return ids[ids >= 0][-max_len:]
 
 
 def main() -> None:
@@ -148,11 +161,11 @@ def main() -> None:
             histories = [np.asarray(u["history"], dtype=np.int64) for u in batch]
             sessions = [np.asarray(u.get("session", u["history"]), dtype=np.int64) for u in batch]
             seq = torch.zeros(len(batch), max_len, dtype=torch.long)
-            lengths = torch.zeros(len(batch), dtype=torch.long)
+            lengths = torch.ones(len(batch), dtype=torch.long)  # none known: padding alone
             for row, session in enumerate(sessions):
-                recent = column[session[-max_len:] - 1]  # kgrec index k -> items[k - 1]
+                recent = known_recent(session, column, max_len)
                 seq[row, : len(recent)] = torch.from_numpy(recent)
-                lengths[row] = len(recent)
+                lengths[row] = max(len(recent), 1)
             interaction = {
                 model.ITEM_SEQ: seq.to(config["device"]),
                 model.ITEM_SEQ_LEN: lengths.to(config["device"]),

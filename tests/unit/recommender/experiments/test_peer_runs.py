@@ -141,3 +141,16 @@ def test_the_runner_starts_in_an_absolute_work_folder(
     )  # fmt: skip
     assert seen["work"].is_absolute() and seen["work"] == seen["cwd"]
     assert done.test_ranks.tolist() == [0, 1, 2, 3]
+
+
+def test_a_peer_reads_only_the_items_its_training_data_has() -> None:
+    """The unseen-user scenario's held-out users bring items the peer never saw; it reads
+    their sessions without them (each kept item mapped to RecBole's id), the most recent
+    max_len of what is left."""
+    from recommender.experiments.peers.recbole_runner import known_recent
+
+    column = np.array([7, -1, 3, 5, -1])  # kgrec items 1..5 in RecBole's ids; 2 and 5 unknown
+    assert known_recent([1, 2, 3, 4, 5], column, 10).tolist() == [7, 3, 5]
+    assert known_recent([1, 2, 3, 4, 5], column, 2).tolist() == [3, 5]  # recent known ones
+    assert known_recent([3, 4], column, 1).tolist() == [5]
+    assert known_recent([2, 5], column, 3).tolist() == []

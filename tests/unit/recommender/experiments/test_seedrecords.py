@@ -208,3 +208,4 @@ def test_presentation_modules_leave_the_code_version_alone(
     assert seedrecords.code_version() == "digest"
     assert {"comparison.py", "standard_rows.py", "compare.py", "unseen.py", "grid.py"} <= set(read)
     assert not {"report.py", "report_sections.py", "plan.py", "record_listing.py"} & set(read)
+    assert "recbole_runner.py" not in read  # peer runs only, keyed by the split
