@@ -29,8 +29,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ["personas", "--dataset", DEMO_DATASET, "--if-stale"],
         ["explain", "persona", args.user, "--dataset", DEMO_DATASET, "-k", "3"],
         # The output fusion is what validation chose for ml-100k in the retriever comparison;
-        # training both would double the demo's longest step.
-        ["train", "--dataset", DEMO_DATASET, "--fusion", "output"],
+        # training both would double the demo's longest step, and the training-window stride
+        # (chosen on ml-100k's validation by a full `kgrec train`) would make it four times
+        # as long on a CPU.
+        ["train", "--dataset", DEMO_DATASET, "--fusion", "output", "--no-stride-entry"],
         ["recommend", *DEMO_SESSION, "--dataset", DEMO_DATASET, "-k", "5", "--explain"],
         ["recommend", *DEMO_SESSION, "--dataset", DEMO_DATASET, "-k", "5", "--user", args.user],
         ["plot", "persona", args.user, "--dataset", DEMO_DATASET],

@@ -66,6 +66,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             grid=TRAIN_GRID if tune else (),
             user_dropouts=USER_DROPOUT_GRID if tune else (),
+            stride=args.stride_entry,
         )
     info = bundle.info
     for tried in info.training.get("tuning") or []:
@@ -240,6 +241,14 @@ def register(sub: Any) -> None:
         f"{STRIDE_DIVISOR}, when some user's sequence is longer than a window), then the "
         f"retriever's user dropout from {len(USER_DROPOUT_GRID)} (default); off when any of "
         "them is given",
+    )
+    p.add_argument(
+        "--stride-entry",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --tune, also try training windows every max_len // "
+        f"{STRIDE_DIVISOR} targets where sequences are longer than a window (default); "
+        "--no-stride-entry leaves it out (it trains at up to ten times the time per epoch)",
     )
     p.add_argument("--seed", type=int, default=0)
     common.add_device(p)

@@ -65,6 +65,7 @@ def train_recommender(
     log: Callable[[str], None] = print,
     grid: tuple[dict[str, float | int], ...] = (),
     user_dropouts: tuple[float, ...] = (),
+    stride: bool = True,
 ) -> tuple[Path, Bundle, bool]:
     """The bundle for the graph as it is now: loaded when one with the same inputs exists
     (unless ``force``), else trained, evaluated on the test targets and saved. Returns its
@@ -75,7 +76,8 @@ def train_recommender(
     :data:`~recommender.config.TRAIN_GRID`, and a shorter training-window stride when some
     user's sequence is longer than a window: :func:`~recommender.config.stride_entry`), the
     reranker is trained with each and the settings with the best validation NDCG@10 are used
-    for both models; what was tried is recorded in the bundle. With ``user_dropouts``, the
+    for both models (``stride=False`` leaves the stride entry out); what was tried is
+    recorded in the bundle. With ``user_dropouts``, the
     retriever of the chosen fusion is also trained with each of those user dropouts and the
     best on validation is kept.
     """
@@ -83,7 +85,7 @@ def train_recommender(
     export = export_graph(graph, home / "cache" / "export", progress=progress)
     product = for_catalogue((PERSONA_RETRIEVER,), export.has_item_text)[0]
     inputs = load_inputs(graph, home, export, (PLAIN, product))
-    if grid:
+    if grid and stride:
         longest = max((len(seq) for seq in inputs.data.train), default=0)
         entry = stride_entry(longest, config.max_len)
         grid = grid if entry is None else (*grid, entry)

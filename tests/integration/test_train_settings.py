@@ -88,6 +88,18 @@ def test_train_chooses_and_records_settings_on_validation(
         assert [t["changes"]["user_dropout"] for t in retriever] == list(USER_DROPOUT_GRID)
         best = max(retriever, key=lambda t: t["valid_ndcg10"])
         assert info["settings"]["user_dropout"] == best["changes"]["user_dropout"]
+        # Asked not to, the grid leaves the stride entry out.
+        assert main(["train", "--dataset", name, "--epochs", "1", "--max-len", "4",
+                     "--no-stride-entry", "--fusion", "output", "--quiet"]) == 0  # fmt: skip
+        short = [
+            json.loads(p.read_text())
+            for p in (tmp_path / "home" / "models" / "recommender" / name).glob("*/bundle.json")
+        ]
+        assert any(
+            [t["changes"] for t in g["training"]["tuning"] if t["model"] == "reranker"]
+            == [dict(c) for c in TRAIN_GRID]
+            for g in short
+        )
         # Given settings turn the grid off, and are recorded as given.
         assert main(["train", "--dataset", name, "--epochs", "2", "--batch-size", "8",
                      "--quiet"]) == 0  # fmt: skip

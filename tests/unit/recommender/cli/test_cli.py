@@ -110,6 +110,9 @@ def test_comparison_options_become_the_sasrec_config() -> None:
     )
     args = build_parser().parse_args(["train", "--dataset", "d", "--epochs", "3"])
     assert common.sasrec_config(args) == SASRecConfig(epochs=3)
+    assert args.stride_entry  # kgrec train tries the stride entry unless told not to
+    args = build_parser().parse_args(["train", "--dataset", "d", "--no-stride-entry"])
+    assert not args.stride_entry
     for command in (["train"], ["experiment", "compare"], ["experiment", "table3"]):
         args = build_parser().parse_args([*command, "--dataset", "d", "--window-stride", "5"])
         assert common.sasrec_config(args) == SASRecConfig(window_stride=5)
