@@ -72,6 +72,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         # Seed 0's models decide the fusions every later seed uses: kept, or trained first.
         run_seeds = tuple(sorted({0, args.train_seed}))
     peers = tuple(args.peers)
+    if peers:  # hours each on a CPU: say what will run before it starts
+        print(
+            f"RecBole peers: {', '.join(peers)} (up to {args.budget} configurations each, then "
+            f"{len(seeds)} seeds of the chosen one; runs already recorded are read; a bare "
+            "--peers runs none)"
+        )
     kinds, augment = tuple(args.session_graphs or ()), tuple(args.augment or ())
     plan = out / f"compare-{args.dataset}-plan.md"
     if plan.exists():

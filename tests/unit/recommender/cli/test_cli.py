@@ -157,3 +157,18 @@ def test_attention_entropy_is_zero_for_one_path_and_one_for_all_alike() -> None:
     assert abs(attention_entropy([0.25] * 4) - 1.0) < 1e-12
     assert abs(attention_entropy([0.5, 0.5, 0.0]) - math.log(2) / math.log(3)) < 1e-9
     assert attention_entropy([1.0]) == 0.0
+
+
+def test_compare_says_which_recbole_peers_will_train_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Peers default to all of them, hours each on a CPU: the command says so first."""
+    monkeypatch.setenv("NEO4J_URI", "bolt://neo4j.invalid:7687")
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path / "home"))
+    command = ["experiment", "compare", "--dataset", "d", "--out", str(tmp_path), "--budget", "2"]
+    assert main(command) == 2  # no graph: it stops there
+    said = capsys.readouterr().out
+    assert "RecBole peers: SASRec, " in said and "up to 2 configurations" in said
+    assert main([*command, "--peers"]) == 2
+    assert "RecBole peers" not in capsys.readouterr().out
