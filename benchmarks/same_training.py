@@ -19,7 +19,6 @@ The dataset must be ingested, embedded and have personas (``kgrec status`` says)
 from __future__ import annotations
 
 import argparse
-import hashlib
 import inspect
 import json
 import os
@@ -106,8 +105,8 @@ def _train(dataset: str, epochs: int, models: list[str]) -> dict[str, Any]:
     import torch
 
     import learners
+    from benchmarks.common import graph_export
     from kgstore.connection import open_driver
-    from kgstore.export import export_graph
     from kgstore.graph import Database
     from kgstore.settings import Neo4jSettings, kgrec_home
     from recommender.config import SASRecConfig
@@ -126,7 +125,7 @@ def _train(dataset: str, epochs: int, models: list[str]) -> dict[str, Any]:
     settings = Neo4jSettings.from_env()
     with open_driver(settings) as driver:
         graph = Database(driver, settings.database).graph(dataset)
-        export = export_graph(graph, home / "cache" / "export", progress=False)
+        export = graph_export(graph)
         product = for_catalogue((PERSONA_RETRIEVER,), export.has_item_text)[0]
         inputs = load_inputs(graph, home, export, (PLAIN, product))
     config = SASRecConfig(epochs=epochs, patience=epochs)
@@ -159,11 +158,11 @@ def _train(dataset: str, epochs: int, models: list[str]) -> dict[str, Any]:
 
 
 def _digest(model: Any) -> str:
-    h = hashlib.sha256()
-    for name, value in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(value.detach().cpu().float().numpy().tobytes())
-    return h.hexdigest()
+    """The model's weights, in the order of their names."""
+    from recommender.util.hashing import array_digest
+
+    state = model.state_dict()
+    return array_digest(*(state[name].detach().cpu().float().numpy() for name in sorted(state)))
 
 
 if __name__ == "__main__":

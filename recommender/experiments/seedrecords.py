@@ -124,14 +124,17 @@ def records_path(
     """Where the records of ``what`` are under ``parent``: this code's, or else those of the
     newest earlier version declared equivalent that has any (said through ``log``), or, when
     there are none yet, where this code's go."""
-    versions = code_versions()
-    paths = [parent / f"{records_key(what, version)}{suffix}" for version in versions]
-    for version, path in zip(versions[1:], paths[1:], strict=True):
-        if not paths[0].exists() and path.exists():
-            log(f"records made by code {version}, which this code ({versions[0]}) trains and "
+    current, *earlier = code_versions()
+    own = parent / f"{records_key(what, current)}{suffix}"
+    if own.exists():
+        return own
+    for version in earlier:
+        path = parent / f"{records_key(what, version)}{suffix}"
+        if path.exists():
+            log(f"records made by code {version}, which this code ({current}) trains and "
                 f"scores exactly as (declared equivalent, ADR 0023): {path}")  # fmt: skip
             return path
-    return paths[0]
+    return own
 
 
 class SeedRecords:

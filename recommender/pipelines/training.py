@@ -77,9 +77,8 @@ def train_recommender(
     user's sequence is longer than a window: :func:`~recommender.config.stride_entry`), the
     reranker is trained with each and the settings with the best validation NDCG@10 are used
     for both models (``stride=False`` leaves the stride entry out); what was tried is
-    recorded in the bundle. With ``user_dropouts``, the
-    retriever of the chosen fusion is also trained with each of those user dropouts and the
-    best on validation is kept.
+    recorded in the bundle. With ``user_dropouts``, the retriever of the chosen fusion is
+    also trained with each of those user dropouts and the best on validation is kept.
     """
     dataset = graph.dataset
     export = export_graph(graph, home / "cache" / "export", progress=progress)

@@ -161,11 +161,11 @@ def main() -> None:
             histories = [np.asarray(u["history"], dtype=np.int64) for u in batch]
             sessions = [np.asarray(u.get("session", u["history"]), dtype=np.int64) for u in batch]
             seq = torch.zeros(len(batch), max_len, dtype=torch.long)
-            lengths = torch.ones(len(batch), dtype=torch.long)  # none known: padding alone
+            lengths = torch.zeros(len(batch), dtype=torch.long)
             for row, session in enumerate(sessions):
                 recent = known_recent(session, column, max_len)
                 seq[row, : len(recent)] = torch.from_numpy(recent)
-                lengths[row] = max(len(recent), 1)
+                lengths[row] = max(len(recent), 1)  # none known: the padding item alone
             interaction = {
                 model.ITEM_SEQ: seq.to(config["device"]),
                 model.ITEM_SEQ_LEN: lengths.to(config["device"]),
