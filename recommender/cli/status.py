@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kgstore import stats
+from kgstore.settings import SettingsError
 from kgstore.stats import DatasetState
 from recommender.cli import common
 from recommender.cli.records import default_folder
@@ -40,6 +42,7 @@ def describe(
     bundle: BundleInfo | None,
     problem: str | None = None,
     comparison: str | None = None,
+    listing: str | None = None,
 ) -> tuple[list[Stage], str]:
     """The dataset's stages and the command to run next (or what it is ready for).
 
@@ -49,6 +52,8 @@ def describe(
         problem: why the latest recommender could not be read, if it could not.
         comparison: what its comparison's records folder holds, where it has one
             (:func:`~recommender.experiments.record_listing.summary`).
+        listing: the command that lists that folder in full (default: the dataset's
+            default records folder's).
     """
     name = state.dataset
     split = (state.split_sha256 or "")[:12]
@@ -97,7 +102,10 @@ def describe(
         )
     if comparison is not None:
         stages.append(
-            Stage("comparison", f"{comparison} (kgrec experiment records --dataset {name})")
+            Stage(
+                "comparison",
+                f"{comparison} ({listing or f'kgrec experiment records --dataset {name}'})",
+            )
         )
     if not finished:
         step = f"kgrec ingest {name}  (resumes; give the same --path)"
@@ -113,6 +121,8 @@ def describe(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.records is not None and args.dataset is None:
+        raise SettingsError("--records needs --dataset: a records folder belongs to one dataset")
     models = common.models_dir()
     with common.database() as db:
         names = [args.dataset] if args.dataset else [str(d["dataset"]) for d in stats.datasets(db)]
@@ -133,17 +143,18 @@ def cmd_status(args: argparse.Namespace) -> int:
             except BundleError as error:
                 if (models / name).exists():
                     problem = str(error)
-            stages, step = describe(state, bundle, problem, _comparison(name))
+            folder = args.records or default_folder(name)
+            listing = f"kgrec experiment records --records {args.records}" if args.records else None
+            stages, step = describe(state, bundle, problem, _comparison(folder), listing)
             for stage in stages:
                 print(f"  {stage.name:<12} {stage.text}")
             print(f"  {'next':<12} {step}")
     return 1 if missing else 0
 
 
-def _comparison(dataset: str) -> str | None:
-    """What the dataset's default records folder holds, if it exists (the listing imports
+def _comparison(folder: Path) -> str | None:
+    """What a comparison's records ``folder`` holds, if it exists (the listing imports
     torch, so a dataset with no comparison does not pay for it)."""
-    folder = default_folder(dataset)
     if not folder.is_dir():
         return None
     from recommender.experiments.record_listing import summary
@@ -157,4 +168,9 @@ def register(sub: Any) -> None:
         "and what to run next",
     )  # fmt: skip
     p.add_argument("--dataset", help="one dataset (default: every dataset in the graph)")
+    p.add_argument(
+        "--records", type=Path,
+        help="with --dataset: the comparison's records folder, where `kgrec experiment "
+        "compare --records DIR` keeps them (default: KGREC_HOME/experiments/compare/NAME/records)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_status)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+from pathlib import Path
 
+import pytest
+
+from kgstore.settings import SettingsError
 from kgstore.stats import DatasetState
-from recommender.cli.status import describe
+from recommender.cli.status import cmd_status, describe
 from recommender.serving.bundle import BundleInfo
 
 READY = DatasetState(
@@ -72,3 +77,15 @@ def test_a_comparison_under_way_is_a_line_of_its_own() -> None:
     )
     assert next_step.startswith("ready: kgrec serve")  # a comparison is no pipeline stage
     assert "comparison" not in [stage.name for stage in describe(READY, BUNDLE)[0]]
+
+
+def test_a_records_folder_given_is_the_one_listed() -> None:
+    listing = "kgrec experiment records --records docs/results/records/shop"
+    stages, _ = describe(READY, BUNDLE, comparison="standard rows: 1 seed", listing=listing)
+    assert stages[-1].text == f"standard rows: 1 seed ({listing})"
+
+
+def test_records_without_a_dataset_is_refused() -> None:
+    args = argparse.Namespace(dataset=None, records=Path("records"))
+    with pytest.raises(SettingsError, match="--records needs --dataset"):
+        cmd_status(args)
