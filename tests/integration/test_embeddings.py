@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from kgstore.datasets import load_dataset
-from kgstore.embeddings import similar_items
+from kgstore.embeddings import read_texts, similar_items
 from kgstore.graph import Database, Graph
 from kgstore.schema import SchemaError
 from learners.semantics import EmbeddingError, OpenAIEmbedder, SentenceTransformerEmbedder
@@ -204,6 +204,30 @@ def test_a_cold_item_gets_a_vector_like_any_other(
     )
     assert rows == [{"n": 384, "users": 0}]
     assert similar_items(graph, "cold-1", k=3)
+
+
+def test_texts_reach_the_model_in_id_order_whatever_order_the_graph_holds_them(
+    db: Database, graph: Graph, namespace: str, tmp_path: Path
+) -> None:
+    """The same dataset ingested anew embeds to the same vectors (and so to the same personas
+    under the same seed) only if its texts meet the model in the same batches."""
+    data = generated(namespace)
+    data = type(data)(
+        data.name,
+        data.interactions,
+        data.users,
+        data.items.iloc[::-1].reset_index(drop=True),  # written last id first
+        data.entities.iloc[::-1].reset_index(drop=True),
+        data.triples,
+    )
+    new_ingestor(db, tmp_path).ingest(data)
+    texts = read_texts(graph)
+    by_label: dict[str, list[str]] = {}
+    for text in texts:
+        by_label.setdefault(text.label, []).append(text.id)
+    assert len(by_label["Item"]) == 40 and len(by_label["Genre"]) == 3
+    for ids in by_label.values():
+        assert ids == sorted(ids)
 
 
 def test_hdgi_personas_carry_the_users_tastes(
