@@ -297,13 +297,17 @@ def persona_model(graph: Graph) -> str | None:
     return records[0]["model"] if records and records[0]["version"] is not None else None
 
 
-def personas_current(graph: Graph, graph_version: str, model: str) -> bool:
+def personas_current(
+    graph: Graph, graph_version: str, model: str, exactly: str | None = None
+) -> bool:
     """Whether ``dataset`` has personas of ``model`` learned from ``graph_version``; a model
-    published as ``model:choice`` (a setting chosen when it was trained) counts as ``model``."""
+    published as ``model:choice`` (a setting chosen when it was trained) counts as ``model``,
+    unless ``exactly`` names the whole published name that counts."""
     records = graph.read("export/persona_seq")
+    published = str(records[0]["model"]) if records else ""
     return bool(
         records
         and records[0]["version"] is not None
-        and str(records[0]["model"]).split(":")[0] == model
+        and (published == exactly if exactly is not None else published.split(":")[0] == model)
         and records[0]["graph_version"] == graph_version
     )

@@ -35,18 +35,25 @@ def cmd_personas(args: argparse.Namespace) -> int:
     open_fusion = args.path_norm == "auto" and args.fusion == default.fusion
     open_fusion = open_fusion and args.path_dropout == default.path_dropout
     fusions = HDGI_FUSIONS if args.tune and open_fusion else ()
+    from recommender.pipelines.persona_learning import PersonaError
+
     with common.graph(args.dataset) as graph:
-        report = learn_personas(
-            graph,
-            kgrec_home(),
-            config,
-            seed=args.seed,
-            device=args.device,
-            progress=not args.quiet,
-            if_stale=args.if_stale,
-            grid=grid,
-            fusions=fusions,
-        )
+        try:
+            report = learn_personas(
+                graph,
+                kgrec_home(),
+                config,
+                seed=args.seed,
+                device=args.device,
+                progress=not args.quiet,
+                if_stale=args.if_stale,
+                grid=grid,
+                fusions=fusions,
+                reproduce=args.reproduce,
+            )
+        except PersonaError as error:
+            print(f"kgrec: {error}", file=sys.stderr)
+            return 2
     if report is None:
         print(f"personas of {args.dataset} are up to date with the graph (left as they are)")
         return 0
@@ -61,16 +68,22 @@ def cmd_personas(args: argparse.Namespace) -> int:
             f"  tried {tried['changes']}: stopped after {tried['epochs_run']} epochs, "
             f"neighbours' valid NDCG@10 {tried['valid_ndcg10']}"
         )
-    how = "chosen on validation" if report.tuning else "as given"
+    how = (
+        "as the choice published it, not chosen again"
+        if args.reproduce
+        else "chosen on validation"
+        if report.tuning
+        else "as given"
+    )
     print(
         f"training length: {report.config.epochs} epochs at most, patience "
         f"{report.config.patience}, metapath outputs "
         f"{'layer-normalised' if report.config.path_norm else 'as they are'} ({how}); "
         f"model {report.model}"
     )
-    for metapath, weight in sorted(result.attention.items(), key=lambda kv: -kv[1]):
+    for metapath, weight in sorted(report.attention.items(), key=lambda kv: -kv[1]):
         print(f"  metapath {metapath:<32} attention {weight:.3f}")
-    print(f"  attention entropy {attention_entropy(list(result.attention.values())):.3f} "
+    print(f"  attention entropy {attention_entropy(list(report.attention.values())):.3f} "
           "(0: one metapath, 1: all alike)")  # fmt: skip
     print(f"personas version {report.version} published on {report.users:,} users")
     return 0
@@ -161,6 +174,15 @@ def register(sub: Any, explain: Any) -> None:
         "--if-stale",
         action="store_true",
         help="do nothing when personas of this model were learned from the current graph",
+    )
+    p.add_argument(
+        "--reproduce",
+        metavar="MODEL",
+        help="train the personas a tuned run published as MODEL (the name `kgrec status` "
+        "and a comparison's report show, such as ...-tuned...:pathnorm-epochs200-patience100) "
+        "without choosing again: its run only, published under MODEL, so this machine has "
+        "the personas a comparison's records were made with (same settings, seed and code; "
+        "the vectors may differ in their last bits from another machine's)",
     )
     p.add_argument(
         "--restore-memory",

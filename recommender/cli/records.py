@@ -50,8 +50,9 @@ def report_other_records(folder: Path) -> None:
     if others:
         print(
             f"{len(others)} other set(s) of records in {folder.parent} were made with "
-            "other settings, rows or code, so this run does not read them"
+            "other settings, rows, personas or code, so this run does not read them"
             + ("" if folder.is_dir() else f"; its own go to {folder.name}/")
+            + " (personas a report names: kgrec personas --reproduce MODEL)"
         )
 
 

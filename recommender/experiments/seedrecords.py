@@ -84,6 +84,9 @@ EQUIVALENT: dict[str, str] = {
     "8edb5e6e28cac428": "15e84d524bca1d3a",
     # kgrec train may leave the stride entry out (pipelines/training.py, which no row runs)
     "8367014603483fc7": "8edb5e6e28cac428",
+    # kgrec personas --reproduce, and the attention it reports (learn_personas, which no
+    # row runs)
+    "30b1b5aaa8ee9e93": "8367014603483fc7",
 }
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ class PersonaReport:
     model: str
     # With a grid: each setting tried, its validation score and where it stopped.
     tuning: list[dict[str, object]] = field(default_factory=list)
+    # The semantic attention of the state the published personas come from (with a grid,
+    # the chosen length's best epoch, not the longer run's).
+    attention: dict[str, float] = field(default_factory=dict)
 
 
 def learn_personas(
@@ -56,6 +60,7 @@ def learn_personas(
     if_stale: bool = False,
     grid: Sequence[dict[str, int]] = (),
     fusions: Sequence[dict[str, bool]] = (),
+    reproduce: str | None = None,
 ) -> PersonaReport | None:
     """Train HDGI on the dataset's graph (training interactions only) and publish personas
     for every user with at least one training interaction. With ``if_stale``, return None
@@ -67,7 +72,16 @@ def learn_personas(
     candidate: one run per fusion with the longest limits gives the personas of each length,
     and the personas whose nearest users best find each user's validation item (NDCG@10,
     :mod:`recommender.evaluation.neighbours`) are published; a tie keeps the earlier
-    candidate."""
+    candidate.
+
+    ``reproduce`` names a model such a choice published (with the same grid, fusions,
+    settings, seed and HDGI code): the choice is not made again; the chosen candidate's run
+    trains exactly as the choice ran it and its personas are published under that name, so
+    that another machine has the personas a comparison's records were made with.
+
+    Raises:
+        PersonaError: ``reproduce`` names no candidate of these settings and this code.
+    """
     export = export_graph(graph, home / "cache" / "export", progress)
     # Each fusion with every length; one run per fusion, as long as its longest candidate.
     keys = sorted({k for f in fusions for k in f})
@@ -76,12 +90,16 @@ def learn_personas(
     tuned = bool(grid or fusions)
     candidates = [c for _, own in plans for c in own] if tuned else []
     family = model_name(config, seed, candidates)
-    if if_stale and personas_current(graph, export.version, family):
+    reproduced = None
+    if reproduce is not None:
+        plans, reproduced = reproduced_plan(plans, config, family, reproduce)
+    if if_stale and personas_current(graph, export.version, family, exactly=reproduce):
         return None
     active = active_users(export)
     if len(active) == 0:
         raise ExportError(f"no user of {graph.dataset!r} has a training interaction")
-    trained: list[TrainResult] = []  # each candidate's run, in the order of ``candidates``
+    run_candidates = [c for _, own in plans for c in own] if tuned else []
+    trained: list[TrainResult] = []  # each candidate's run, in the order of ``run_candidates``
     for structure, own in plans:
         run = own[0].model_copy(
             update={"epochs": max(c.epochs for c in own), "patience": max(c.patience for c in own)}
@@ -105,10 +123,10 @@ def learn_personas(
     if candidates:
         split = load_split(home, graph.dataset, recorded_split_hash(graph))
         data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
-        pairs = zip(candidates, trained, strict=True)
+        pairs = zip(run_candidates, trained, strict=True)
         stops = [run.stopped[(c.epochs, c.patience)] for c, run in pairs]
         scores = []
-        for candidate, stop in zip(candidates, stops, strict=True):
+        for candidate, stop in zip(run_candidates, stops, strict=True):
             score = validation_ndcg(users, centred(stop.personas[active]), data)
             scores.append(-np.inf if np.isnan(score) else score)
             tuning.append(
@@ -119,21 +137,56 @@ def learn_personas(
                     "best_epoch": stop.best_epoch,
                 }
             )
-        best = int(np.argmax(scores))  # the first of equals
-        chosen, result = candidates[best], trained[best]
+        # the first of equals, or the candidate the reproduced choice published
+        best = int(np.argmax(scores)) if reproduced is None else run_candidates.index(reproduced)
+        chosen, result = run_candidates[best], trained[best]
         best_personas, memory = stops[best].personas, stops[best].memory
     personas = centred(best_personas[active])
-    model = family
-    if candidates:
-        fused = "pathnorm-" if chosen.path_norm and not config.path_norm else ""
-        model = f"{family}:{fused}epochs{chosen.epochs}-patience{chosen.patience}"
+    model = f"{family}:{choice_label(config, chosen)}" if candidates else family
     version = write_personas(
         graph, users, personas, model=model, progress=progress, graph_version=export.version
     )
     if memory is not None:
         mean = best_personas[active].mean(axis=0)
         save_memory(home, graph.dataset, version, memory, export.ids["Item"], mean)
-    return PersonaReport(version, len(users), result, chosen, model, tuning)
+    attention = result.attention
+    if memory is not None and len(memory.attention) == len(attention):
+        attention = dict(zip(attention, map(float, memory.attention), strict=True))
+    return PersonaReport(version, len(users), result, chosen, model, tuning, attention)
+
+
+def choice_label(config: HDGIConfig, chosen: HDGIConfig) -> str:
+    """What a tuned model's published name adds after its colon: the chosen length, and the
+    normalised fusion where it was chosen rather than given."""
+    fused = "pathnorm-" if chosen.path_norm and not config.path_norm else ""
+    return f"{fused}epochs{chosen.epochs}-patience{chosen.patience}"
+
+
+Plan = tuple[dict[str, Any], list[HDGIConfig]]
+
+
+def reproduced_plan(
+    plans: Sequence[Plan], config: HDGIConfig, family: str, model: str
+) -> tuple[list[Plan], HDGIConfig]:
+    """The one run (a fusion with all its lengths, as the choice ran it) whose candidate a
+    choice published as ``model``, and that candidate.
+
+    Raises:
+        PersonaError: ``model`` was not published by a choice among these candidates (other
+            settings, grid, seed or HDGI code).
+    """
+    head, _, choice = model.partition(":")
+    if head != family or not choice:
+        raise PersonaError(
+            f"cannot reproduce {model!r}: these settings and this code publish "
+            f"{family!r}:<choice>; give the settings it was learned with (tuned: the default "
+            "grid and fusions), the same --seed, on code with the same HDGI digest"
+        )
+    for structure, own in plans:
+        for candidate in own:
+            if choice_label(config, candidate) == choice:
+                return [(structure, own)], candidate
+    raise PersonaError(f"cannot reproduce {model!r}: no candidate is published as {choice!r}")
 
 
 def memory_path(home: Path, dataset: str, version: str) -> Path:

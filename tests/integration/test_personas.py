@@ -13,9 +13,10 @@ from kgstore.export import ExportError, export_graph
 from kgstore.graph import Database, Graph
 from kgstore.personas import Personas, nearest_users, read_personas, write_personas
 from kgstore.stats import graph_counts
-from recommender.config import HDGIConfig
+from recommender.config import HDGI_FUSIONS, HDGIConfig
 from recommender.pipelines.persona_learning import (
     PersonaError,
+    PersonaReport,
     learn_personas,
     memory_path,
     restore_memory,
@@ -114,6 +115,54 @@ def test_personas_are_written_for_every_user_with_interactions(
     vectors = np.array(records[0]["v"])
     mean_norm = np.linalg.norm(vectors.mean(axis=0))
     assert mean_norm < 1e-3 * np.linalg.norm(vectors, axis=1).mean()  # centred on the mean user
+
+
+def test_a_tuned_choice_is_reproduced_without_choosing_again(graph: Graph, tmp_path: Path) -> None:
+    ingest(graph, tmp_path)
+    grid = ({"epochs": 8, "patience": 8}, {"epochs": 4, "patience": 8})
+
+    def learn(reproduce: str | None = None) -> PersonaReport | None:
+        return learn_personas(
+            graph, tmp_path, HDGIConfig(), progress=False, grid=grid, fusions=HDGI_FUSIONS,
+            reproduce=reproduce,
+        )  # fmt: skip
+
+    tuned = learn()
+    assert tuned is not None and len(tuned.tuning) == 4  # two fusions x two lengths
+    published = read_personas(graph)
+    assert published is not None
+    again = learn(reproduce=tuned.model)
+    assert again is not None
+    assert (again.model, again.config) == (tuned.model, tuned.config)
+    assert len(again.tuning) == 2  # the chosen fusion's run only, with both its lengths
+    # the attention reported is that of the published personas' state
+    assert again.attention == tuned.attention
+    kept = np.load(memory_path(tmp_path, graph.dataset, tuned.version))
+    assert list(tuned.attention.values()) == pytest.approx(kept["attention"].tolist())
+    assert sum(tuned.attention.values()) == pytest.approx(1.0, abs=1e-5)
+    reproduced = read_personas(graph)
+    assert reproduced is not None and reproduced.model == tuned.model
+    assert reproduced.version != published.version
+    assert np.array_equal(reproduced.ids, published.ids)
+    np.testing.assert_array_equal(reproduced.vectors, published.vectors)
+    # A candidate that was not chosen gives what the choice scored it at.
+    family = tuned.model.partition(":")[0]
+    checked = 0
+    for tried in tuned.tuning:
+        changes = tried["changes"]
+        assert isinstance(changes, dict)
+        if (changes["epochs"], changes["path_norm"]) == (4, not tuned.config.path_norm):
+            label = f"{'pathnorm-' if changes['path_norm'] else ''}epochs4-patience8"
+            other = learn(reproduce=f"{family}:{label}")
+            assert other is not None and other.config.epochs == 4
+            mine = next(t for t in other.tuning if t["changes"] == changes)
+            assert mine["valid_ndcg10"] == tried["valid_ndcg10"]
+            checked += 1
+    assert checked == 1
+    with pytest.raises(PersonaError, match="no candidate is published as"):
+        learn(reproduce=f"{family}:epochs5-patience8")
+    with pytest.raises(PersonaError, match="cannot reproduce"):
+        learn(reproduce=tuned.model.replace("seed0", "seed1"))
 
 
 def test_nearest_users_widen_past_other_datasets_crowding_the_index(

@@ -1,4 +1,5 @@
-"""The persona model's name: what changes the personas changes it."""
+"""The persona model's name: what changes the personas changes it, and a published choice
+found again from it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 import learners.hdgi
 from recommender.config import HDGI_FUSIONS, HDGI_GRID, HDGIConfig
-from recommender.pipelines.persona_learning import centred
+from recommender.pipelines.persona_learning import Plan, centred, choice_label, reproduced_plan
 from recommender.pipelines.persona_names import PersonaError, model_name, published_config
 from recommender.util.hashing import code_digest
 
@@ -63,3 +64,32 @@ def test_the_settings_are_read_back_from_a_published_model_name() -> None:
     )
     with pytest.raises(PersonaError):
         published_config("not-a-persona-model")
+
+
+def test_a_published_choice_is_found_again_among_the_candidates() -> None:
+    base = HDGIConfig()
+    plans = [
+        (f, [base.model_copy(update={**f, **c}) for c in HDGI_GRID]) for f in HDGI_FUSIONS
+    ]  # as learn_personas plans them: one run per fusion, with every length
+    family = model_name(base, 0, [c for _, own in plans for c in own])
+    for structure, own in plans:
+        for candidate in own:
+            label = choice_label(base, candidate)
+            kept, found = reproduced_plan(plans, base, family, f"{family}:{label}")
+            assert found == candidate and kept == [(structure, own)]
+            # the name reads back as the settings it stands for
+            assert published_config(f"{family}:{label}") == candidate
+    assert choice_label(base, plans[1][1][0]).startswith("pathnorm-")
+
+
+def test_a_choice_of_other_settings_or_code_is_refused() -> None:
+    base = HDGIConfig()
+    plans: list[Plan] = [({}, [base.model_copy(update=c) for c in HDGI_GRID])]
+    family = model_name(base, 0, plans[0][1])
+    with pytest.raises(PersonaError, match="no candidate is published as 'epochs7-patience1'"):
+        reproduced_plan(plans, base, family, f"{family}:epochs7-patience1")
+    other = family.replace("-seed0-", "-seed1-")
+    with pytest.raises(PersonaError, match="cannot reproduce"):
+        reproduced_plan(plans, base, family, f"{other}:epochs800-patience100")
+    with pytest.raises(PersonaError, match="cannot reproduce"):
+        reproduced_plan(plans, base, family, family)  # no choice after a colon
