@@ -171,19 +171,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         write_all(so_far, partial, command, where, name="compare", title=f"Comparison ({done})")
         print(f"report so far ({done}): {partial}")
 
-    standard = SeedRecords(records_path(kept / "seeds", {
+    standard = records.open_records(SeedRecords, kept / "seeds", {
         **asked, "settings": key_settings(chosen), "rows": [v.key for v in variants],
         "anonymous": sorted(anonymous),
-    }, log=notice))  # fmt: skip
+    }, args.dataset, log=notice)  # fmt: skip
     found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
     # Each companion row stands alone: recorded per row and seed, so rows can be added to
     # a comparison, or a long one finished row by row, without the others training again.
-    single = RowRecords(records_path(kept / "rows", {
+    single = records.open_records(RowRecords, kept / "rows", {
         **asked, "settings": key_settings(chosen), "session_gap": args.session_gap,
         "backends": backend_options(args) if titles else "",
-    }, log=notice))  # fmt: skip
-    for records_folder in (standard.folder, single.folder):
-        records.report_other_records(records_folder)
+    }, args.dataset, log=notice)  # fmt: skip
     found_rows = [
         row for seed in run_seeds for key in companion_keys(companions)
         if (row := single.load(key, seed)) is not None
@@ -203,9 +201,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         # HDGI retrained without the held-out users as the published personas were trained
         hdgi = published_config(personas) if personas else HDGIConfig()
-        scenario = SeedRecords(records_path(kept / "unseen", {
+        scenario = records.open_records(SeedRecords, kept / "unseen", {
             **asked, "settings": key_settings(chosen), "hdgi": hdgi.model_dump(),
-        }, log=notice))  # fmt: skip
+        }, args.dataset, log=notice)  # fmt: skip
         found_unseen = [r for seed in run_seeds if (r := scenario.load(seed)) is not None]
         unseen, _, by_length = run_unseen(
             inputs, export, chosen, hdgi, run_seeds, device, store_root, progress,

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kgstore.settings import SettingsError, kgrec_home
 from recommender.cli import common
 
 if TYPE_CHECKING:
     from recommender.config import SASRecConfig
+
+R = TypeVar("R")
 
 
 def register(experiments: Any) -> None:
@@ -41,19 +44,59 @@ def cmd_records(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_other_records(folder: Path) -> None:
-    """Says when records beside ``folder`` exist that this run cannot use (made with other
-    settings, rows or code), so a user who expected them read knows why they were not."""
+def report_other_records(
+    folder: Path, what: dict[str, Any] | None = None, dataset: str | None = None
+) -> None:
+    """Says when records beside ``folder`` exist that this run cannot use, so a user who
+    expected them read knows why: for each set that says what it was made from
+    (``key.json``), the fields that differ from ``what``, and for other personas the command
+    that trains them; the sets that do not say, in one line."""
+    from recommender.experiments.seedrecords import code_version, folder_key, key_differences
+
     if not folder.parent.is_dir():
         return
     others = sorted(p for p in folder.parent.iterdir() if p.is_dir() and p != folder)
-    if others:
+    silent = []
+    mine = {**what, "code": code_version()} if what is not None else None
+    for other in others:
+        theirs = folder_key(other)
+        if mine is None or theirs is None:
+            silent.append(other)
+            continue
+        differ = key_differences(mine, theirs)
+        line = f"records in {other} are not read: made with other {', '.join(differ)}"
+        if "personas" in differ and theirs.get("personas"):
+            line += (
+                f"; their personas are {theirs['personas']} (this graph's: "
+                f"{mine.get('personas')}): kgrec personas --dataset {dataset or 'NAME'} "
+                f"--reproduce {theirs['personas']} trains them"
+            )
+        print(line)
+    if silent:
         print(
-            f"{len(others)} other set(s) of records in {folder.parent} were made with "
+            f"{len(silent)} other set(s) of records in {folder.parent} were made with "
             "other settings, rows, personas or code, so this run does not read them"
             + ("" if folder.is_dir() else f"; its own go to {folder.name}/")
             + " (personas a report names: kgrec personas --reproduce MODEL)"
         )
+
+
+def open_records(
+    kind: Callable[[Path, dict[str, Any]], R],
+    parent: Path,
+    what: dict[str, Any],
+    dataset: str,
+    log: Callable[[str], None] = print,
+) -> R:
+    """The records of ``what`` under ``parent`` (this code's, or an equivalent code's,
+    :func:`~recommender.experiments.seedrecords.records_path`), with what they are made
+    from written beside them, and a word about the sets beside them this run cannot read."""
+    from recommender.experiments.seedrecords import describe_folder, records_path
+
+    folder = records_path(parent, what, log=log)
+    describe_folder(folder, what)
+    report_other_records(folder, what, dataset)
+    return kind(folder, what)
 
 
 def peers_only(

@@ -13,7 +13,7 @@ import torch
 
 from recommender.experiments.peers.driver import COMMON, RESUME, PeerResult, PeerSpec
 from recommender.experiments.scenarios import UNSEEN_PREFIX
-from recommender.experiments.seedrecords import SeedRecords
+from recommender.experiments.seedrecords import SeedRecords, folder_key
 
 INPUTS = "inputs.json"  # a peer run's settings and the split's users, in its work folder
 SEED_FILES = "seed*.json"  # a seed's standard or unseen-user rows
@@ -35,6 +35,7 @@ def describe(folder: Path) -> list[str]:
             lines.append(
                 f"{what} [{key.name}]: seeds {', '.join(str(r.seed) for r in found)}"
                 + (f" (made on {'; '.join(made)})" if made else "")
+                + _personas(key)
             )
     for key in _sets(folder / "rows"):
         by_row: dict[str, list[int]] = {}
@@ -44,11 +45,19 @@ def describe(folder: Path) -> list[str]:
         shown = "; ".join(
             f"{row} seeds {', '.join(map(str, sorted(seeds)))}" for row, seeds in by_row.items()
         )
-        lines.append(f"companion rows [{key.name}]: {shown}")
+        lines.append(f"companion rows [{key.name}]: {shown}" + _personas(key))
     choices = sorted((folder / "selection").glob("*.json"))
     if choices:
         lines.append(f"kgrec's configuration choice: {len(choices)} recorded")
     return lines
+
+
+def _personas(key: Path) -> str:
+    """The persona model a set of records was made with, where the set says (its rows are
+    read only where the graph's personas are that model)."""
+    described = folder_key(key)
+    model = described.get("personas") if described else None
+    return f"; personas {model}" if model else ""
 
 
 def summary(folder: Path) -> str | None:

@@ -140,15 +140,57 @@ def records_path(
     return own
 
 
+KEY_FILE = "key.json"  # in a folder of records: the fields its name digests
+
+
+def describe_folder(folder: Path, what: dict[str, Any]) -> Path | None:
+    """Write, once, what the records in ``folder`` were made from (``what`` and the code
+    version that, with it, gives the folder's name), so that a reader, or a later run that
+    cannot read them, can tell why. Returns the file, or None when ``folder`` does not exist
+    yet or its name is not the key of ``what`` under this code or one declared equivalent."""
+    path = folder / KEY_FILE
+    if path.exists():
+        return path
+    if not folder.is_dir():
+        return None
+    for version in code_versions():
+        if records_key(what, version) == folder.name:
+            text = json.dumps({**what, "code": version}, indent=1, sort_keys=True, default=str)
+            return write_text_atomic(path, text + "\n")
+    return None
+
+
+def folder_key(folder: Path) -> dict[str, Any] | None:
+    """What ``folder``'s records were made from (:func:`describe_folder`), if it says."""
+    path = folder / KEY_FILE
+    if not path.exists():
+        return None
+    described = json.loads(path.read_text(encoding="utf-8"))
+    return described if isinstance(described, dict) else None
+
+
+def key_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The fields of two records' keys that differ, in order of name."""
+    fields = sorted(set(mine) | set(theirs))
+    return [
+        f
+        for f in fields
+        if f not in mine or f not in theirs or fingerprint(mine[f]) != fingerprint(theirs[f])
+    ]
+
+
 class SeedRecords:
     """The records of one comparison (one key), one JSON file per seed.
 
     Args:
         folder: where the records live; created on the first save.
+        what: what they are made from (the key's fields), written beside them
+            (:func:`describe_folder`) on each save when given.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, what: dict[str, Any] | None = None) -> None:
         self.folder = folder
+        self.what = what
         self._read: dict[int, SeedRecord] = {}  # each file parsed once
 
     def path(self, seed: int) -> Path:
@@ -186,7 +228,10 @@ class SeedRecords:
             "inputs": record.inputs,
             "made": made,
         }
-        return write_text_atomic(self.path(record.seed), json.dumps(raw, separators=(",", ":")))
+        path = write_text_atomic(self.path(record.seed), json.dumps(raw, separators=(",", ":")))
+        if self.what is not None:
+            describe_folder(self.folder, self.what)
+        return path
 
 
 @dataclass
@@ -204,10 +249,13 @@ class RowRecords:
 
     Args:
         folder: where the records live; created on the first save.
+        what: what they are made from (the key's fields), written beside them
+            (:func:`describe_folder`) on each save when given.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, what: dict[str, Any] | None = None) -> None:
         self.folder = folder
+        self.what = what
         self._read: dict[tuple[str, int], RowRecord] = {}  # each file parsed once
 
     def path(self, key: str, seed: int) -> Path:
@@ -235,8 +283,12 @@ class RowRecords:
             "inputs": inputs,
             "made": _now(),
         }
-        path = self.path(run.row.key, run.seed)
-        return write_text_atomic(path, json.dumps(raw, separators=(",", ":")))
+        path = write_text_atomic(
+            self.path(run.row.key, run.seed), json.dumps(raw, separators=(",", ":"))
+        )
+        if self.what is not None:
+            describe_folder(self.folder, self.what)
+        return path
 
 
 def _now() -> str:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.cli.records import report_other_records
+from recommender.cli.records import open_records, report_other_records
+from recommender.experiments import seedrecords
+from recommender.experiments.seedrecords import SeedRecords, folder_key, records_key
 
 
 def test_records_of_other_inputs_are_named_with_how_to_get_their_personas(
@@ -26,3 +28,23 @@ def test_nothing_is_said_when_there_are_no_other_records(
     report_other_records(tmp_path / "seeds" / "mine")
     report_other_records(tmp_path / "rows" / "mine")  # no folder at all yet
     assert capsys.readouterr().out == ""
+
+
+def test_records_made_with_other_personas_say_which_and_how_to_train_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "v1")
+    theirs = {"sequences": "s", "personas": "hdgi-x:pathnorm-epochs200-patience100"}
+    made = tmp_path / "seeds" / records_key(theirs, "v1")
+    made.mkdir(parents=True)
+    seedrecords.describe_folder(made, theirs)
+    mine = {"sequences": "s", "personas": "hdgi-x:epochs800-patience100"}
+    records = open_records(SeedRecords, tmp_path / "seeds", mine, "shop", log=print)
+    said = capsys.readouterr().out
+    assert f"records in {made} are not read: made with other personas" in said
+    assert "kgrec personas --dataset shop --reproduce hdgi-x:pathnorm-epochs200-patience100" in said
+    assert records.folder.name == records_key(mine, "v1") and not records.folder.exists()
+    # once this run's own set exists, it says what it was made from
+    records.folder.mkdir()
+    open_records(SeedRecords, tmp_path / "seeds", mine, "shop", log=print)
+    assert folder_key(records.folder) == {**mine, "code": "v1"}

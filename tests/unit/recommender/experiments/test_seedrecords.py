@@ -21,12 +21,16 @@ from recommender.experiments.seedrecords import (
     SeedRecord,
     SeedRecords,
     add_sweep,
+    describe_folder,
+    folder_key,
     kept_lines,
+    key_differences,
     key_settings,
     records_key,
     records_path,
 )
 from recommender.pipelines import inputs as training
+from recommender.util.hashing import fingerprint
 from tests.unit.recommender.experiments.test_runstore import ROWS, inputs
 
 
@@ -172,6 +176,33 @@ def test_records_of_an_earlier_version_declared_equivalent_are_read_and_extended
     )
     assert records_path(tmp_path, {"sequences": "other"}).parent == tmp_path
     assert not records_path(tmp_path, {"sequences": "other"}).exists()
+
+
+def test_records_say_what_they_were_made_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = {"sequences": "s", "personas": "hdgi-a:epochs200-patience100", "gap": None}
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "v2")
+    monkeypatch.setattr(seedrecords, "EQUIVALENT", {"v2": "v1"})
+    # A set made by earlier code declared equivalent is described with that code's version.
+    earlier = tmp_path / records_key(asked, "v1")
+    earlier.mkdir()
+    path = describe_folder(earlier, asked)
+    assert path is not None and folder_key(earlier) == {**asked, "code": "v1"}
+    assert fingerprint(folder_key(earlier)) == earlier.name  # its name digests exactly this
+    # Nothing is written for a folder that is not there yet or is not this key's.
+    assert describe_folder(tmp_path / records_key(asked, "v2"), asked) is None
+    assert describe_folder(earlier, {**asked, "sequences": "other"}) == path  # kept once
+    other = tmp_path / "not-a-key"
+    other.mkdir()
+    assert describe_folder(other, asked) is None and folder_key(other) is None
+    # A new set describes itself on its first save.
+    rows = RowRecords(tmp_path / records_key(asked, "v2"), asked)
+    run = RunResult(Row("srgnn", "SR-GNN"), 1, None, {}, {}, {}, np.array([1]), [], 1.0)
+    rows.save(run)
+    assert folder_key(rows.folder) == {**asked, "code": "v2"}
+    assert key_differences({**asked, "code": "v2"}, {**asked, "code": "v1"}) == ["code"]
+    assert key_differences(asked, {"sequences": "s"}) == ["gap", "personas"]
 
 
 def test_the_report_names_records_read_from_code_declared_equivalent() -> None:
