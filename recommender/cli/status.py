@@ -145,21 +145,32 @@ def cmd_status(args: argparse.Namespace) -> int:
                     problem = str(error)
             folder = args.records or default_folder(name)
             listing = f"kgrec experiment records --records {args.records}" if args.records else None
-            stages, step = describe(state, bundle, problem, _comparison(folder), listing)
+            stages, step = describe(state, bundle, problem, _comparison(folder, state), listing)
             for stage in stages:
                 print(f"  {stage.name:<12} {stage.text}")
             print(f"  {'next':<12} {step}")
     return 1 if missing else 0
 
 
-def _comparison(folder: Path) -> str | None:
+def _comparison(folder: Path, state: DatasetState) -> str | None:
     """What a comparison's records ``folder`` holds, if it exists (the listing imports
-    torch, so a dataset with no comparison does not pay for it)."""
+    torch, so a dataset with no comparison does not pay for it), and, where they were made
+    with other personas than the graph's, how to have theirs."""
     if not folder.is_dir():
         return None
-    from recommender.experiments.record_listing import summary
+    from recommender.experiments.record_listing import persona_models, summary
 
-    return summary(folder)
+    held = summary(folder)
+    others = sorted(persona_models(folder) - {state.persona_model})
+    if held is None or not others:
+        return held
+    return (
+        held
+        + "; made with other personas than the graph's: "
+        + ", ".join(
+            f"kgrec personas --dataset {state.dataset} --reproduce {model}" for model in others
+        )
+    )
 
 
 def register(sub: Any) -> None:

@@ -145,6 +145,18 @@ def _epoch_time(curve: list[list[float]]) -> str:
     return f"median {float(np.median(each)):.0f} s/epoch (longest {float(each.max()):.0f} s)"
 
 
+def persona_models(folder: Path) -> set[str]:
+    """The persona models the sets of seeds and rows under a records ``folder`` were made
+    with, where they say (:func:`~recommender.experiments.seedrecords.folder_key`)."""
+    found = set()
+    for part in ("seeds", "unseen", "rows"):
+        for key in _sets(folder / part):
+            described = folder_key(key)
+            if described and described.get("personas"):
+                found.add(str(described["personas"]))
+    return found
+
+
 def _own(settings: dict[str, object]) -> dict[str, object]:
     """The grid's settings of a peer run, without those every peer shares."""
     return {k: v for k, v in settings.items() if k not in COMMON}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
 from kgstore.settings import SettingsError
 from kgstore.stats import DatasetState
-from recommender.cli.status import cmd_status, describe
+from recommender.cli.status import _comparison, cmd_status, describe
 from recommender.serving.bundle import BundleInfo
 
 READY = DatasetState(
@@ -89,3 +90,16 @@ def test_records_without_a_dataset_is_refused() -> None:
     args = argparse.Namespace(dataset=None, records=Path("records"))
     with pytest.raises(SettingsError, match="--records needs --dataset"):
         cmd_status(args)
+
+
+def test_records_made_with_other_personas_say_how_to_have_them(tmp_path: Path) -> None:
+    made = tmp_path / "seeds" / "k1"
+    made.mkdir(parents=True)
+    (made / "seed0.json").write_text("{}")
+    (made / "key.json").write_text(json.dumps({"personas": "hdgi-x:epochs200-patience100"}))
+    line = _comparison(tmp_path, READY)
+    assert line is not None and line.startswith("standard rows: 1 seed")
+    assert line.endswith("kgrec personas --dataset shop --reproduce hdgi-x:epochs200-patience100")
+    same = dataclasses.replace(READY, persona_model="hdgi-x:epochs200-patience100")
+    assert _comparison(tmp_path, same) == "standard rows: 1 seed"
+    assert _comparison(tmp_path / "none", READY) is None
