@@ -123,6 +123,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(line)
         notices.append(line)
 
+    records.say_other_personas(kept, asked, args.dataset, log=notice)
     grid = {**asked, "base": key_settings(base), "budget": args.budget}
     chosen, selection = compare.choose_kgrec(
         inputs, base, device, store_root, args.budget, progress,

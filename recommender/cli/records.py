@@ -81,6 +81,30 @@ def report_other_records(
         )
 
 
+def say_other_personas(
+    folder: Path, asked: dict[str, Any], dataset: str, log: Callable[[str], None] = print
+) -> list[str]:
+    """Before anything trains: the persona models of records under ``folder`` (a records
+    folder) made from the same data, settings and text models as ``asked`` but with other
+    personas, each said with the command that trains them (then those records are read).
+    Returns those models."""
+    from recommender.experiments.record_listing import sets_described
+    from recommender.experiments.seedrecords import key_differences
+
+    others = set()
+    for _, described in sets_described(folder):
+        theirs = {field: described[field] for field in asked if field in described}
+        if described.get("personas") and key_differences(asked, theirs) == ["personas"]:
+            others.add(str(described["personas"]))
+    for model in sorted(others):
+        log(
+            f"records in {folder} were made with the personas {model}, not this graph's "
+            f"({asked.get('personas')}), so this run trains its rows anew; to read them "
+            f"instead: kgrec personas --dataset {dataset} --reproduce {model}"
+        )
+    return sorted(others)
+
+
 def open_records(
     kind: Callable[[Path, dict[str, Any]], R],
     parent: Path,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -145,16 +146,22 @@ def _epoch_time(curve: list[list[float]]) -> str:
     return f"median {float(np.median(each)):.0f} s/epoch (longest {float(each.max()):.0f} s)"
 
 
-def persona_models(folder: Path) -> set[str]:
-    """The persona models the sets of seeds and rows under a records ``folder`` were made
-    with, where they say (:func:`~recommender.experiments.seedrecords.folder_key`)."""
-    found = set()
+def sets_described(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The sets of seeds and rows under a records ``folder`` that say what they were made
+    from (:func:`~recommender.experiments.seedrecords.folder_key`), with what they say."""
+    found = []
     for part in ("seeds", "unseen", "rows"):
         for key in _sets(folder / part):
             described = folder_key(key)
-            if described and described.get("personas"):
-                found.add(str(described["personas"]))
+            if described is not None:
+                found.append((key, described))
     return found
+
+
+def persona_models(folder: Path) -> set[str]:
+    """The persona models the sets of seeds and rows under a records ``folder`` were made
+    with, where they say."""
+    return {str(d["personas"]) for _, d in sets_described(folder) if d.get("personas")}
 
 
 def _own(settings: dict[str, object]) -> dict[str, object]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from recommender.cli.records import open_records, report_other_records
+from recommender.cli.records import open_records, report_other_records, say_other_personas
 from recommender.experiments import seedrecords
 from recommender.experiments.seedrecords import SeedRecords, folder_key, records_key
+from recommender.util.hashing import fingerprint
 
 
 def test_records_of_other_inputs_are_named_with_how_to_get_their_personas(
@@ -48,3 +50,24 @@ def test_records_made_with_other_personas_say_which_and_how_to_train_them(
     records.folder.mkdir()
     open_records(SeedRecords, tmp_path / "seeds", mine, "shop", log=print)
     assert folder_key(records.folder) == {**mine, "code": "v1"}
+
+
+def test_other_personas_are_said_before_anything_trains(tmp_path: Path) -> None:
+    asked = {"sequences": "s", "personas": "hdgi-x:epochs800-patience100", "device": "cpu"}
+    for part, theirs in (
+        ("seeds", {**asked, "personas": "hdgi-x:pathnorm-epochs200-patience100", "rows": []}),
+        ("rows", {**asked, "personas": "hdgi-x:pathnorm-epochs200-patience100", "gap": None}),
+        ("unseen", {**asked, "sequences": "other", "personas": "hdgi-y"}),  # other data too
+        ("seeds", {**asked, "rows": ["more"]}),  # the same personas
+    ):
+        made = tmp_path / part / fingerprint(theirs)
+        made.mkdir(parents=True, exist_ok=True)
+        (made / "key.json").write_text(json.dumps(theirs))
+    said: list[str] = []
+    found = say_other_personas(tmp_path, asked, "shop", log=said.append)
+    assert found == ["hdgi-x:pathnorm-epochs200-patience100"]
+    (line,) = said
+    assert line.endswith(
+        "kgrec personas --dataset shop --reproduce hdgi-x:pathnorm-epochs200-patience100"
+    )
+    assert say_other_personas(tmp_path / "none", asked, "shop", log=said.append) == []
