@@ -81,6 +81,13 @@ def cmd_personas(args: argparse.Namespace) -> int:
         f"{'layer-normalised' if report.config.path_norm else 'as they are'} ({how}); "
         f"model {report.model}"
     )
+    if report.margin is not None:
+        m = report.margin
+        print(
+            f"  ahead of the next best {m.over} by {m.difference:+.4f} NDCG@10, 95% interval "
+            f"over validation users {m.low:+.4f} to {m.high:+.4f}"
+            + (": within their noise" if m.low <= 0.0 <= m.high else "")
+        )
     for metapath, weight in sorted(report.attention.items(), key=lambda kv: -kv[1]):
         print(f"  metapath {metapath:<32} attention {weight:.3f}")
     print(f"  attention entropy {attention_entropy(list(report.attention.values())):.3f} "

@@ -87,6 +87,8 @@ EQUIVALENT: dict[str, str] = {
     # kgrec personas --reproduce, and the attention it reports (learn_personas, which no
     # row runs)
     "30b1b5aaa8ee9e93": "8367014603483fc7",
+    # kgrec personas says how far its choice is ahead of the next candidate (learn_personas)
+    "f4f002c8e4d43f16": "30b1b5aaa8ee9e93",
 }
 
 

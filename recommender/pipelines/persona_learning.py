@@ -30,8 +30,9 @@ from learners.hdgi.inductive import PersonaMemory, memory_rows
 from learners.hdgi.train import TrainResult, train_hdgi
 from learners.sasrec.data import SequenceData
 from recommender.config import HDGI_TUNED, HDGIConfig
-from recommender.evaluation.metrics import ndcg
+from recommender.evaluation.metrics import ndcg, per_user
 from recommender.evaluation.neighbours import neighbour_ranks
+from recommender.evaluation.statistics import bootstrap_interval
 from recommender.pipelines.persona_names import PersonaError as PersonaError
 from recommender.pipelines.persona_names import model_name, published_config
 
@@ -48,6 +49,21 @@ class PersonaReport:
     # The semantic attention of the state the published personas come from (with a grid,
     # the chosen length's best epoch, not the longer run's).
     attention: dict[str, float] = field(default_factory=dict)
+    # With a choice: how far the chosen candidate is ahead of the next best one that gives
+    # other personas (:class:`ChoiceMargin`); None without a choice or such a candidate.
+    margin: ChoiceMargin | None = None
+
+
+@dataclass(frozen=True)
+class ChoiceMargin:
+    """The chosen candidate's validation NDCG@10 minus the next best's, with its 95%
+    bootstrap interval over users: an interval that holds 0 means the choice is within the
+    noise of the validation users."""
+
+    over: dict[str, object]  # the next best candidate's settings
+    difference: float
+    low: float
+    high: float
 
 
 def learn_personas(
@@ -120,14 +136,17 @@ def learn_personas(
     chosen, result = config, trained[0]
     best_personas, memory = result.personas, result.memory
     tuning: list[dict[str, object]] = []
+    margin = None
     if candidates:
         split = load_split(home, graph.dataset, recorded_split_hash(graph))
         data = SequenceData.from_split(in_time_order(split), catalogue=export.ids["Item"].tolist())
         pairs = zip(run_candidates, trained, strict=True)
         stops = [run.stopped[(c.epochs, c.patience)] for c, run in pairs]
-        scores = []
+        scores, values = [], []
         for candidate, stop in zip(run_candidates, stops, strict=True):
-            score = validation_ndcg(users, centred(stop.personas[active]), data)
+            ranks = validation_ranks(users, centred(stop.personas[active]), data)
+            score = ndcg(ranks, 10) if len(ranks) else float("nan")
+            values.append(per_user(ranks, "NDCG", 10))
             scores.append(-np.inf if np.isnan(score) else score)
             tuning.append(
                 {
@@ -140,6 +159,8 @@ def learn_personas(
         # the first of equals, or the candidate the reproduced choice published
         best = int(np.argmax(scores)) if reproduced is None else run_candidates.index(reproduced)
         chosen, result = run_candidates[best], trained[best]
+        if reproduced is None:
+            margin = choice_margin(scores, values, best, tuning)
         best_personas, memory = stops[best].personas, stops[best].memory
     personas = centred(best_personas[active])
     model = f"{family}:{choice_label(config, chosen)}" if candidates else family
@@ -152,7 +173,7 @@ def learn_personas(
     attention = result.attention
     if memory is not None and len(memory.attention) == len(attention):
         attention = dict(zip(attention, map(float, memory.attention), strict=True))
-    return PersonaReport(version, len(users), result, chosen, model, tuning, attention)
+    return PersonaReport(version, len(users), result, chosen, model, tuning, attention, margin)
 
 
 def choice_label(config: HDGIConfig, chosen: HDGIConfig) -> str:
@@ -352,14 +373,34 @@ def centred(personas: np.ndarray) -> np.ndarray:
     return np.asarray(personas - mean, dtype=np.float32)
 
 
-def validation_ndcg(users: Sequence[str], personas: np.ndarray, data: SequenceData) -> float:
-    """NDCG@10 of each user's validation item ranked by their nearest users' training
-    items (users without a persona are similar to nobody)."""
+def validation_ranks(users: Sequence[str], personas: np.ndarray, data: SequenceData) -> np.ndarray:
+    """The rank of each user's validation item among their nearest users' training items
+    (users without a persona are similar to nobody)."""
     rows = pd.Index(data.users).get_indexer(pd.Index(users))
     aligned = np.zeros((len(data.users), personas.shape[1]), np.float32)
     aligned[rows[rows >= 0]] = personas[rows >= 0]
-    ranks = neighbour_ranks(aligned, data, "valid")
-    return ndcg(ranks, 10) if len(ranks) else float("nan")
+    return neighbour_ranks(aligned, data, "valid")
+
+
+def choice_margin(
+    scores: Sequence[float],
+    values: Sequence[np.ndarray],
+    best: int,
+    tuning: Sequence[dict[str, object]],
+) -> ChoiceMargin | None:
+    """How far candidate ``best`` is ahead of the best of the candidates whose per-user
+    values differ from its own (candidates that stopped at the same state are the same
+    personas), with a bootstrap interval over users; None when there is no such candidate."""
+    others = [
+        i for i in range(len(scores))
+        if i != best and len(values[i]) and not np.array_equal(values[i], values[best])
+    ]  # fmt: skip
+    if not others:
+        return None
+    runner = max(others, key=lambda i: scores[i])
+    difference, low, high = bootstrap_interval(values[best], values[runner])
+    changes = tuning[runner]["changes"]
+    return ChoiceMargin(dict(changes) if isinstance(changes, dict) else {}, difference, low, high)
 
 
 def train_on_export(

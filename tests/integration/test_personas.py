@@ -129,12 +129,17 @@ def test_a_tuned_choice_is_reproduced_without_choosing_again(graph: Graph, tmp_p
 
     tuned = learn()
     assert tuned is not None and len(tuned.tuning) == 4  # two fusions x two lengths
+    # how far ahead the choice is, over validation users (the other fusion differs)
+    assert tuned.margin is not None
+    assert tuned.margin.low <= tuned.margin.difference <= tuned.margin.high
+    assert tuned.margin.over in [t["changes"] for t in tuned.tuning]
     published = read_personas(graph)
     assert published is not None
     again = learn(reproduce=tuned.model)
     assert again is not None
     assert (again.model, again.config) == (tuned.model, tuned.config)
     assert len(again.tuning) == 2  # the chosen fusion's run only, with both its lengths
+    assert again.margin is None  # nothing was chosen
     # the attention reported is that of the published personas' state
     assert again.attention == tuned.attention
     kept = np.load(memory_path(tmp_path, graph.dataset, tuned.version))

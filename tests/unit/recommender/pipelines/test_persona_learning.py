@@ -10,7 +10,13 @@ import pytest
 
 import learners.hdgi
 from recommender.config import HDGI_FUSIONS, HDGI_GRID, HDGIConfig
-from recommender.pipelines.persona_learning import Plan, centred, choice_label, reproduced_plan
+from recommender.pipelines.persona_learning import (
+    Plan,
+    centred,
+    choice_label,
+    choice_margin,
+    reproduced_plan,
+)
 from recommender.pipelines.persona_names import PersonaError, model_name, published_config
 from recommender.util.hashing import code_digest
 
@@ -93,3 +99,21 @@ def test_a_choice_of_other_settings_or_code_is_refused() -> None:
         reproduced_plan(plans, base, family, f"{other}:epochs800-patience100")
     with pytest.raises(PersonaError, match="cannot reproduce"):
         reproduced_plan(plans, base, family, family)  # no choice after a colon
+
+
+def test_the_choice_is_measured_against_the_next_candidate_with_other_personas() -> None:
+    rng = np.random.default_rng(0)
+    best = rng.random(400)
+    twin = best.copy()  # stopped at the same state: the same personas
+    close = best - 0.001 + rng.normal(0, 0.2, 400)
+    far = best - 0.3
+    values = [far, best, twin, close]
+    scores = [float(v.mean()) for v in values]
+    tuning: list[dict[str, object]] = [{"changes": {"epochs": e}} for e in (1, 2, 3, 4)]
+    margin = choice_margin(scores, values, 1, tuning)
+    assert margin is not None and margin.over == {"epochs": 4}  # not the identical twin
+    assert margin.difference == pytest.approx(float((best - close).mean()))
+    assert margin.low <= 0.0 <= margin.high  # within the noise of 400 users
+    clear = choice_margin([scores[0], scores[1]], [far, best], 1, tuning[:2])
+    assert clear is not None and clear.low > 0.25 and clear.over == {"epochs": 1}
+    assert choice_margin([scores[1], scores[2]], [best, twin], 0, tuning[1:3]) is None
