@@ -175,14 +175,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     standard = records.open_records(SeedRecords, kept / "seeds", {
         **asked, "settings": key_settings(chosen), "rows": [v.key for v in variants],
         "anonymous": sorted(anonymous),
-    }, args.dataset, log=notice)  # fmt: skip
+    }, log=notice)  # fmt: skip
     found_standard = [r for seed in run_seeds if (r := standard.load(seed)) is not None]
     # Each companion row stands alone: recorded per row and seed, so rows can be added to
     # a comparison, or a long one finished row by row, without the others training again.
     single = records.open_records(RowRecords, kept / "rows", {
         **asked, "settings": key_settings(chosen), "session_gap": args.session_gap,
         "backends": backend_options(args) if titles else "",
-    }, args.dataset, log=notice)  # fmt: skip
+    }, log=notice)  # fmt: skip
     found_rows = [
         row for seed in run_seeds for key in companion_keys(companions)
         if (row := single.load(key, seed)) is not None
@@ -204,7 +204,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         hdgi = published_config(personas) if personas else HDGIConfig()
         scenario = records.open_records(SeedRecords, kept / "unseen", {
             **asked, "settings": key_settings(chosen), "hdgi": hdgi.model_dump(),
-        }, args.dataset, log=notice)  # fmt: skip
+        }, log=notice)  # fmt: skip
         found_unseen = [r for seed in run_seeds if (r := scenario.load(seed)) is not None]
         unseen, _, by_length = run_unseen(
             inputs, export, chosen, hdgi, run_seeds, device, store_root, progress,

@@ -44,13 +44,12 @@ def cmd_records(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_other_records(
-    folder: Path, what: dict[str, Any] | None = None, dataset: str | None = None
-) -> None:
+def report_other_records(folder: Path, what: dict[str, Any] | None = None) -> None:
     """Says when records beside ``folder`` exist that this run cannot use, so a user who
     expected them read knows why: for each set that says what it was made from
-    (``key.json``), the fields that differ from ``what``, and for other personas the command
-    that trains them; the sets that do not say, in one line."""
+    (``key.json``), the fields that differ from ``what`` (other personas alone are said,
+    with the command that trains them, before anything trains: :func:`say_other_personas`);
+    the sets that do not say, in one line."""
     from recommender.experiments.seedrecords import code_version, folder_key, key_differences
 
     if not folder.parent.is_dir():
@@ -63,15 +62,8 @@ def report_other_records(
         if mine is None or theirs is None:
             silent.append(other)
             continue
-        differ = key_differences(mine, theirs)
-        line = f"records in {other} are not read: made with other {', '.join(differ)}"
-        if "personas" in differ and theirs.get("personas"):
-            line += (
-                f"; their personas are {theirs['personas']} (this graph's: "
-                f"{mine.get('personas')}): kgrec personas --dataset {dataset or 'NAME'} "
-                f"--reproduce {theirs['personas']} trains them"
-            )
-        print(line)
+        differ = ", ".join(key_differences(mine, theirs))
+        print(f"records in {other} are not read: made with other {differ}")
     if silent:
         print(
             f"{len(silent)} other set(s) of records in {folder.parent} were made with "
@@ -109,7 +101,6 @@ def open_records(
     kind: Callable[[Path, dict[str, Any]], R],
     parent: Path,
     what: dict[str, Any],
-    dataset: str,
     log: Callable[[str], None] = print,
 ) -> R:
     """The records of ``what`` under ``parent`` (this code's, or an equivalent code's,
@@ -119,7 +110,7 @@ def open_records(
 
     folder = records_path(parent, what, log=log)
     describe_folder(folder, what)
-    report_other_records(folder, what, dataset)
+    report_other_records(folder, what)
     return kind(folder, what)
 
 

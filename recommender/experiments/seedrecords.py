@@ -89,6 +89,9 @@ EQUIVALENT: dict[str, str] = {
     "30b1b5aaa8ee9e93": "8367014603483fc7",
     # kgrec personas says how far its choice is ahead of the next candidate (learn_personas)
     "f4f002c8e4d43f16": "30b1b5aaa8ee9e93",
+    # the persona choice's helpers moved to pipelines/persona_choice.py (only
+    # learn_personas, which no row runs, calls them)
+    "d4a9602726cc8e0b": "f4f002c8e4d43f16",
 }
 
 

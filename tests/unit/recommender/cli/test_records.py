@@ -41,14 +41,16 @@ def test_records_made_with_other_personas_say_which_and_how_to_train_them(
     made.mkdir(parents=True)
     seedrecords.describe_folder(made, theirs)
     mine = {"sequences": "s", "personas": "hdgi-x:epochs800-patience100"}
-    records = open_records(SeedRecords, tmp_path / "seeds", mine, "shop", log=print)
+    # as `kgrec experiment compare` does: other personas said first, then the records opened
+    say_other_personas(tmp_path, mine, "shop", log=print)
+    records = open_records(SeedRecords, tmp_path / "seeds", mine, log=print)
     said = capsys.readouterr().out
     assert f"records in {made} are not read: made with other personas" in said
     assert "kgrec personas --dataset shop --reproduce hdgi-x:pathnorm-epochs200-patience100" in said
     assert records.folder.name == records_key(mine, "v1") and not records.folder.exists()
     # once this run's own set exists, it says what it was made from
     records.folder.mkdir()
-    open_records(SeedRecords, tmp_path / "seeds", mine, "shop", log=print)
+    open_records(SeedRecords, tmp_path / "seeds", mine, log=print)
     assert folder_key(records.folder) == {**mine, "code": "v1"}
 
 

@@ -10,13 +10,13 @@ import pytest
 
 import learners.hdgi
 from recommender.config import HDGI_FUSIONS, HDGI_GRID, HDGIConfig
-from recommender.pipelines.persona_learning import (
+from recommender.pipelines.persona_choice import (
     Plan,
-    centred,
     choice_label,
     choice_margin,
     reproduced_plan,
 )
+from recommender.pipelines.persona_learning import centred
 from recommender.pipelines.persona_names import PersonaError, model_name, published_config
 from recommender.util.hashing import code_digest
 
