@@ -4,7 +4,8 @@ language model names the intents, the embedder encodes them.
 
 Usage:
     python -m benchmarks.intents --dataset ml-100k [--sessions 64] [--batch-size 16]
-        [--generator PATH | --chat-endpoint URL --chat-model NAME] [--epochs 1]
+        [--generator PATH | --chat-endpoint URL --chat-model NAME [--chat-concurrency 8]]
+        [--epochs 1]
 
 Nothing is cached (each prompt is generated afresh), so the figure is the cost of a first
 run. SR-GNN trains ``--epochs`` epochs first (its quality changes the candidates, not the
@@ -38,6 +39,7 @@ def main() -> int:
     parser.add_argument("--generator", help="a .gguf file or model directory")
     parser.add_argument("--chat-endpoint")
     parser.add_argument("--chat-model")
+    parser.add_argument("--chat-concurrency", type=int, default=8, help="requests in flight")
     args = parser.parse_args()
     print(f"machine: {machine()}; accelerator: {accelerator()}")
     with open_graph(args.dataset) as graph:
@@ -54,7 +56,9 @@ def main() -> int:
     backbone.cpu()
     generator: Generator
     if args.chat_endpoint:
-        generator = OpenAIChatGenerator(args.chat_endpoint, args.chat_model or "")
+        generator = OpenAIChatGenerator(
+            args.chat_endpoint, args.chat_model or "", concurrency=args.chat_concurrency
+        )
     else:
         generator = TransformersGenerator(args.generator, device=device)
     embedder = SentenceTransformerEmbedder(None)

@@ -232,6 +232,7 @@ class KgrecSettings(BaseSettings):
     generator_model: str | None = Field(None, description="local generator (.gguf or folder)")
     chat_endpoint: str | None = Field(None, description="OpenAI-compatible chat API root")
     chat_model: str | None = Field(None, description="model name at chat_endpoint")
+    chat_concurrency: int = Field(8, ge=1, description="requests in flight at chat_endpoint")
     api_token: SecretStr | None = Field(
         None, description="bearer token the HTTP service requires (every route but /health)"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +24,11 @@ class StubState:
         self.fail_with: int | None = None  # HTTP status to answer with
         self.fail_times: int | None = None  # answer fail_with only this many times
         self.garbage = False  # answer with invalid JSON
+        self.delay_s = 0.0  # seconds each answer waits (to see requests overlap)
         self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests being answered at one time
+        self.lock = threading.Lock()
 
 
 def vector_for(text: str, dimension: int) -> list[float]:
@@ -42,8 +47,20 @@ def openai_stub(dimension: int = 8) -> Iterator[tuple[str, StubState]]:
             pass
 
         def do_POST(self) -> None:
+            with state.lock:
+                state.in_flight += 1
+                state.most_in_flight = max(state.most_in_flight, state.in_flight)
+            try:
+                time.sleep(state.delay_s)
+                self._answer()
+            finally:
+                with state.lock:
+                    state.in_flight -= 1
+
+        def _answer(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append({"path": self.path, **body})
+            with state.lock:
+                state.requests.append({"path": self.path, **body})
             if state.fail_with and state.fail_times != 0:
                 if state.fail_times is not None:
                     state.fail_times -= 1

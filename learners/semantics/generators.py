@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import os
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -129,6 +130,9 @@ class OpenAIChatGenerator:
         api_key: bearer token (default: ``KGREC_OPENAI_API_KEY``, else none).
         disable_thinking: send ``enable_thinking: false`` to the chat template (Qwen3 on vLLM).
         timeout_s: seconds per request (default ``120``).
+        concurrency: requests in flight at once when several prompts are given (default
+            ``8``): a server such as vLLM batches concurrent requests on its GPU, so one
+            request at a time leaves it mostly idle.
     """
 
     def __init__(
@@ -138,12 +142,16 @@ class OpenAIChatGenerator:
         api_key: str | None = None,
         disable_thinking: bool = True,
         timeout_s: float = 120.0,
+        concurrency: int = 8,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.name = model
         self.api_key = api_key or os.environ.get("KGREC_OPENAI_API_KEY")
         self.disable_thinking = disable_thinking
         self.timeout_s = timeout_s
+        self.concurrency = concurrency
 
     def generate(self, prompt: str, max_new_tokens: int = 128) -> str:
         body: dict[str, Any] = {
@@ -164,7 +172,20 @@ class OpenAIChatGenerator:
             raise GenerationError(f"{self.url} answered without a message: {error}") from error
 
     def generate_many(self, prompts: list[str], max_new_tokens: int = 128) -> list[str]:
-        return [self.generate(prompt, max_new_tokens) for prompt in prompts]
+        """The answers in the prompts' order, up to ``concurrency`` requests in flight. On a
+        failure the prompts not yet sent are not sent, and the first failure (in the prompts'
+        order) is raised once the requests under way have finished."""
+        workers = min(self.concurrency, len(prompts))
+        if workers <= 1:
+            return [self.generate(prompt, max_new_tokens) for prompt in prompts]
+        with ThreadPoolExecutor(workers, thread_name_prefix="chat") as pool:
+            futures = [pool.submit(self.generate, prompt, max_new_tokens) for prompt in prompts]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
 
     def __repr__(self) -> str:
         return f"OpenAIChatGenerator({self.name!r}, {self.url})"

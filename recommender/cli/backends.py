@@ -46,7 +46,8 @@ def make_generator(args: argparse.Namespace) -> Generator:
         model = args.chat_model or settings.chat_model
         if not model:
             raise GenerationError("a chat endpoint needs --chat-model (or KGREC_CHAT_MODEL)")
-        inner = OpenAIChatGenerator(endpoint, model)
+        concurrency = args.chat_concurrency or settings.chat_concurrency
+        inner = OpenAIChatGenerator(endpoint, model, concurrency=concurrency)
     else:
         inner = TransformersGenerator(
             args.generator or settings.generator_model or None, num_threads=args.threads
@@ -70,6 +71,17 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="CPU threads for a local model")
 
 
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def add_generator_backend(p: argparse.ArgumentParser) -> None:
     """The options that choose the text generator (see :func:`make_generator`)."""
     p.add_argument(
@@ -83,6 +95,13 @@ def add_generator_backend(p: argparse.ArgumentParser) -> None:
         "(default: KGREC_CHAT_ENDPOINT), e.g. vLLM serving Qwen3-8B",
     )
     p.add_argument("--chat-model", help="model name at the chat endpoint")
+    p.add_argument(
+        "--chat-concurrency",
+        type=at_least_one,
+        metavar="N",
+        help="requests in flight at once at the chat endpoint, which batches them on its GPU "
+        "(default: KGREC_CHAT_CONCURRENCY, else 8)",
+    )
 
 
 def add_generator_options(p: argparse.ArgumentParser) -> None:

@@ -92,6 +92,8 @@ EQUIVALENT: dict[str, str] = {
     # the persona choice's helpers moved to pipelines/persona_choice.py (only
     # learn_personas, which no row runs, calls them)
     "d4a9602726cc8e0b": "f4f002c8e4d43f16",
+    # concurrent requests to a chat endpoint (OpenAIChatGenerator, which no recorded row ran)
+    "cb98b3bd3f0f888b": "d4a9602726cc8e0b",
 }
 
 

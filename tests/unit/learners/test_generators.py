@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,30 @@ def test_chat_endpoint_errors_are_clear() -> None:
             OpenAIChatGenerator(url, "m").generate("x")
     with pytest.raises(GenerationError, match="cannot reach"):
         OpenAIChatGenerator("http://127.0.0.1:9/v1", "m", timeout_s=2).generate("x")
+
+
+def test_chat_requests_overlap_and_answers_keep_the_prompts_order() -> None:
+    prompts = [f"context\nTitle {i}" for i in range(8)]
+    with openai_stub() as (url, state):
+        state.delay_s = 0.3
+        generator = OpenAIChatGenerator(url, "m", concurrency=4)
+        started = time.perf_counter()
+        assert generator.generate_many(prompts) == [f"echo: Title {i}" for i in range(8)]
+        assert state.most_in_flight == 4  # never more than asked, and the server got 4
+        assert time.perf_counter() - started < 8 * 0.3  # not one after another
+        state.most_in_flight = 0
+        one_at_a_time = OpenAIChatGenerator(url, "m", concurrency=1)
+        assert one_at_a_time.generate_many(prompts[:3]) == [f"echo: Title {i}" for i in range(3)]
+        assert state.most_in_flight == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        OpenAIChatGenerator(url, "m", concurrency=0)
+
+
+def test_a_failed_request_among_concurrent_ones_is_raised() -> None:
+    with openai_stub() as (url, state):
+        state.fail_with = 400  # not retried
+        with pytest.raises(GenerationError, match="HTTP 400"):
+            OpenAIChatGenerator(url, "m", concurrency=4).generate_many(["a", "b", "c"] * 4)
 
 
 def test_outputs_are_cached_per_model_prompt_and_length(tmp_path: Path) -> None:

@@ -94,6 +94,34 @@ def test_hdgi_options_become_the_hdgi_config(monkeypatch: pytest.MonkeyPatch) ->
         common.settings.cache_clear()
 
 
+def test_chat_concurrency_comes_from_the_option_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from recommender.cli import common
+    from recommender.cli.backends import make_generator
+
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    base = ["describe", "--dataset", "d", "--chat-endpoint", "http://127.0.0.1:9/v1"]
+    base += ["--chat-model", "m"]
+    common.settings.cache_clear()
+    try:
+        for extra, env, expected in (
+            ([], None, 8),
+            ([], "3", 3),
+            (["--chat-concurrency", "2"], "3", 2),
+        ):
+            if env is not None:
+                monkeypatch.setenv("KGREC_CHAT_CONCURRENCY", env)
+                common.settings.cache_clear()
+            generator = make_generator(build_parser().parse_args([*base, *extra]))
+            assert generator.inner.concurrency == expected  # type: ignore[attr-defined]
+            generator.close()  # type: ignore[attr-defined]
+    finally:
+        common.settings.cache_clear()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*base, "--chat-concurrency", "0"])
+
+
 def test_comparison_options_become_the_sasrec_config() -> None:
     from recommender.cli import common
     from recommender.config import SASRecConfig
