@@ -125,10 +125,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     records.say_other_personas(kept, asked, args.dataset, log=notice)
     grid = {**asked, "base": key_settings(base), "budget": args.budget}
+    choice = records_path(kept / "selection", grid, ".json", notice)
+    if not choice.exists():
+        records.say_other_choices(kept / "selection", grid, log=notice)
     chosen, selection = compare.choose_kgrec(
-        inputs, base, device, store_root, args.budget, progress,
-        record=records_path(kept / "selection", grid, ".json", notice),
-    )  # fmt: skip
+        inputs, base, device, store_root, args.budget, progress, record=choice
+    )
+    records.describe_choice(choice, grid)
     store = RunStore(store_root / experiment_fingerprint(inputs, chosen, device))
     vectors = array_digest(
         inputs.item_features, *(inputs.user_features[k] for k in sorted(inputs.user_features))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -50,7 +51,7 @@ def report_other_records(folder: Path, what: dict[str, Any] | None = None) -> No
     (``key.json``), the fields that differ from ``what`` (other personas alone are said,
     with the command that trains them, before anything trains: :func:`say_other_personas`);
     the sets that do not say, in one line."""
-    from recommender.experiments.seedrecords import code_version, folder_key, key_differences
+    from recommender.experiments.seedrecords import code_version, folder_key
 
     if not folder.parent.is_dir():
         return
@@ -62,8 +63,9 @@ def report_other_records(folder: Path, what: dict[str, Any] | None = None) -> No
         if mine is None or theirs is None:
             silent.append(other)
             continue
-        differ = ", ".join(key_differences(mine, theirs))
-        print(f"records in {other} are not read: made with other {differ}")
+        print(
+            f"records in {other} are not read: made with other {spelled_differences(mine, theirs)}"
+        )
     if silent:
         print(
             f"{len(silent)} other set(s) of records in {folder.parent} were made with "
@@ -71,6 +73,82 @@ def report_other_records(folder: Path, what: dict[str, Any] | None = None) -> No
             + ("" if folder.is_dir() else f"; its own go to {folder.name}/")
             + " (personas a report names: kgrec personas --reproduce MODEL)"
         )
+
+
+def spelled_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> str:
+    """The fields in which two records' keys differ, with both values where they are short
+    (``budget 2 there, 6 here``; a settings dict field by field), else the field's name."""
+    from recommender.experiments.seedrecords import key_differences
+
+    def short(value: object) -> bool:
+        return value is None or (isinstance(value, int | float | str) and len(str(value)) <= 40)
+
+    parts = []
+    for name in key_differences(mine, theirs):
+        there, here = theirs.get(name), mine.get(name)
+        if isinstance(there, dict) and isinstance(here, dict):
+            nested = [
+                f"{name}.{k} {there.get(k)!r} there, {here.get(k)!r} here"
+                for k in sorted(set(there) | set(here))
+                if there.get(k) != here.get(k)
+            ]
+            parts += nested or [name]
+        elif short(there) and short(here):
+            parts.append(f"{name} {there!r} there, {here!r} here")
+        else:
+            parts.append(name)
+    return "; ".join(parts)
+
+
+def choice_key_file(record: Path) -> Path:
+    """Beside a recorded configuration choice (``selection/KEY.json``), what it was made from
+    (``selection/KEY.key.json``)."""
+    return record.with_name(f"{record.name.removesuffix('.json')}.key.json")
+
+
+def describe_choice(record: Path, what: dict[str, Any]) -> Path | None:
+    """Write, once, what kgrec's configuration choice recorded at ``record`` was made from
+    (``what`` and the code version whose key names it), so that a later run with other
+    settings can say how they differ. None when there is no such record."""
+    from recommender.experiments.seedrecords import code_versions, records_key
+    from recommender.util.files import write_text_atomic
+
+    path = choice_key_file(record)
+    if path.exists() or not record.exists():
+        return path if path.exists() else None
+    for version in code_versions():
+        if f"{records_key(what, version)}.json" == record.name:
+            text = json.dumps({**what, "code": version}, indent=1, sort_keys=True, default=str)
+            return write_text_atomic(path, text + "\n")
+    return None
+
+
+def say_other_choices(
+    folder: Path, what: dict[str, Any], log: Callable[[str], None] = print
+) -> list[Path]:
+    """Before kgrec's configuration choice trains (none recorded for ``what``): the choices
+    recorded in ``folder`` for the same sequences with other settings, each said with how
+    they differ (a mistyped option would otherwise train for hours unnoticed). Returns their
+    records."""
+    from recommender.experiments.seedrecords import code_version
+
+    mine = {**what, "code": code_version()}
+    found = []
+    for key_file in sorted(folder.glob("*.key.json")):
+        try:
+            theirs = json.loads(key_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(theirs, dict) or theirs.get("sequences") != what.get("sequences"):
+            continue
+        record = key_file.with_name(key_file.name.removesuffix(".key.json") + ".json")
+        found.append(record)
+        log(
+            f"kgrec's configuration choice recorded in {record} is not read: made with other "
+            f"{spelled_differences(mine, theirs)}; this run chooses again (give the settings "
+            "it was made with to read it)"
+        )
+    return found
 
 
 def say_other_personas(

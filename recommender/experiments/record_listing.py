@@ -47,7 +47,7 @@ def describe(folder: Path) -> list[str]:
             f"{row} seeds {', '.join(map(str, sorted(seeds)))}" for row, seeds in by_row.items()
         )
         lines.append(f"companion rows [{key.name}]: {shown}" + _personas(key))
-    choices = sorted((folder / "selection").glob("*.json"))
+    choices = [p for p in (folder / "selection").glob("*.json") if not p.name.endswith(".key.json")]
     if choices:
         lines.append(f"kgrec's configuration choice: {len(choices)} recorded")
     return lines

@@ -204,6 +204,10 @@ def test_compare_runs_kgrec_controls_and_a_peer(
     rebuilt = (out / f"compare-{graph.dataset}.md").read_text(encoding="utf-8")
     assert [line for line in rebuilt.splitlines() if "minutes in all" not in line] == strip
 
+    # kgrec's configuration choice says what it was made from, for a run with other settings
+    (described,) = (tmp_path / "records" / "selection").glob("*.key.json")
+    assert json.loads(described.read_text())["budget"] == 2
+
     # What the records hold, in words.
     capsys.readouterr()
     assert main(["experiment", "records", "--records", "records"]) == 0

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from recommender.cli.records import open_records, report_other_records, say_other_personas
+from recommender.cli.records import (
+    choice_key_file,
+    describe_choice,
+    open_records,
+    report_other_records,
+    say_other_choices,
+    say_other_personas,
+)
 from recommender.experiments import seedrecords
 from recommender.experiments.seedrecords import SeedRecords, folder_key, records_key
 from recommender.util.hashing import fingerprint
@@ -73,3 +80,32 @@ def test_other_personas_are_said_before_anything_trains(tmp_path: Path) -> None:
         "kgrec personas --dataset shop --reproduce hdgi-x:pathnorm-epochs200-patience100"
     )
     assert say_other_personas(tmp_path / "none", asked, "shop", log=said.append) == []
+
+
+def test_a_choice_made_with_other_settings_is_said_before_the_choice_trains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "v1")
+    base = {"epochs": 200, "patience": 10, "batch_size": 16}
+    theirs = {"sequences": "s", "personas": "p", "base": base, "budget": 2}
+    record = tmp_path / "selection" / f"{records_key(theirs, 'v1')}.json"
+    assert describe_choice(record, theirs) is None  # nothing recorded yet
+    record.parent.mkdir()
+    record.write_text('{"valid": [0.11, 0.12]}')
+    written = describe_choice(record, theirs)
+    assert written == choice_key_file(record) and written.name.endswith(".key.json")
+    assert json.loads(written.read_text()) == {**theirs, "code": "v1"}
+    stranger = tmp_path / "selection" / "not-its-key.json"
+    stranger.write_text('{"valid": [0.1]}')
+    assert describe_choice(stranger, theirs) is None  # its name is not the key of these
+
+    mine = {**theirs, "base": {**base, "epochs": 50}, "budget": 6}
+    said: list[str] = []
+    assert say_other_choices(tmp_path / "selection", mine, log=said.append) == [record]
+    (line,) = said
+    assert str(record) in line and "this run chooses again" in line
+    assert "base.epochs 200 there, 50 here" in line and "budget 2 there, 6 here" in line
+    assert "patience" not in line and "personas" not in line
+    other_data = {**mine, "sequences": "t"}
+    assert say_other_choices(tmp_path / "selection", other_data, log=said.append) == []
+    assert len(said) == 1

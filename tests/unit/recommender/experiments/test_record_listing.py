@@ -50,6 +50,7 @@ def test_every_part_of_a_records_folder_is_described(tmp_path: Path) -> None:
         rows.save(run(key, seed))
     (tmp_path / "selection").mkdir()
     (tmp_path / "selection" / "g.json").write_text('{"valid": [0.1]}')
+    (tmp_path / "selection" / "g.key.json").write_text('{"budget": 2}')  # says, is no record
 
     lines = describe(tmp_path)
     assert lines == [
