@@ -77,8 +77,12 @@ def report_other_records(folder: Path, what: dict[str, Any] | None = None) -> No
 
 def spelled_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> str:
     """The fields in which two records' keys differ, with both values where they are short
-    (``budget 2 there, 6 here``; a settings dict field by field), else the field's name."""
-    from recommender.experiments.seedrecords import key_differences
+    (``budget 2 there, 6 here``; a settings dict field by field), else the field's name. A
+    code version declared equivalent to this code's (ADR 0023) is no difference."""
+    from recommender.experiments.seedrecords import code_versions, key_differences
+
+    if "code" in mine and theirs.get("code") in code_versions():
+        theirs = {**theirs, "code": mine["code"]}
 
     def short(value: object) -> bool:
         return value is None or (isinstance(value, int | float | str) and len(str(value)) <= 40)

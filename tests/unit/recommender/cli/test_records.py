@@ -106,6 +106,17 @@ def test_a_choice_made_with_other_settings_is_said_before_the_choice_trains(
     assert str(record) in line and "this run chooses again" in line
     assert "base.epochs 200 there, 50 here" in line and "budget 2 there, 6 here" in line
     assert "patience" not in line and "personas" not in line
+    assert "code" not in line
+    # a choice made by code declared equivalent to this one differs in its settings only
+    monkeypatch.setattr(seedrecords, "code_versions", lambda: ["v2", "v1"])
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "v2")
+    assert say_other_choices(tmp_path / "selection", mine, log=said.append) == [record]
+    assert "code" not in said[-1] and "budget 2 there, 6 here" in said[-1]
+    monkeypatch.setattr(seedrecords, "code_versions", lambda: ["v3"])
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "v3")
+    say_other_choices(tmp_path / "selection", mine, log=said.append)
+    assert "code 'v1' there, 'v3' here" in said[-1]
     other_data = {**mine, "sequences": "t"}
+    before = len(said)
     assert say_other_choices(tmp_path / "selection", other_data, log=said.append) == []
-    assert len(said) == 1
+    assert len(said) == before  # records of other data are not this run's business
