@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kgstore.settings import kgrec_home
 from learners.semantics.embedders import Embedder, EmbeddingError
 from learners.semantics.generators import GenerationError, Generator
 from recommender.cli import common
+
+if TYPE_CHECKING:
+    from recommender.experiments.session_graphs import IntentSource
 
 
 def make_embedder(args: argparse.Namespace) -> Embedder:
@@ -110,3 +115,25 @@ def add_generator_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="at most this many (default: all)")
     p.add_argument("--force", action="store_true", help="redo those already done")
     common.add_quiet(p)
+
+
+def intent_source(
+    args: argparse.Namespace, titles: dict[str, str | None], items: Any, folder: Path
+) -> IntentSource:
+    """The titles and backends LLM-DMsRec rows infer intents with."""
+    from recommender.experiments.session_graphs import IntentSource
+    from recommender.pipelines.intents import title_list
+
+    return IntentSource(
+        title_list(titles, list(items)), make_generator(args), make_embedder(args), folder
+    )
+
+
+def backend_options(args: argparse.Namespace) -> str:
+    """The generation and embedding options of the command, as given."""
+    pairs = (
+        ("--generator", args.generator), ("--chat-endpoint", args.chat_endpoint),
+        ("--chat-model", args.chat_model), ("--model", args.model),
+        ("--endpoint", args.endpoint), ("--endpoint-model", args.endpoint_model),
+    )  # fmt: skip
+    return "".join(f" {flag} {value}" for flag, value in pairs if value)

@@ -7,17 +7,19 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kgstore.settings import SettingsError, kgrec_home
 from recommender.cli import common, records
-from recommender.cli.backends import add_generator_backend, add_model_options
+from recommender.cli.backends import (
+    add_generator_backend,
+    add_model_options,
+    backend_options,
+    intent_source,
+)
 from recommender.cli.experiments import prepare
 from recommender.experiments.grids import BUDGET, PEERS
 from recommender.experiments.session_kinds import INTENT_PREFIX, SESSION_MODELS
-
-if TYPE_CHECKING:
-    from recommender.experiments.session_graphs import IntentSource
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -45,7 +47,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         SeedRecords,
         kept_lines,
         key_settings,
-        records_path,
     )
     from recommender.pipelines.inputs import (
         VARIANTS,
@@ -125,9 +126,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     records.say_other_personas(kept, asked, args.dataset, log=notice)
     grid = {**asked, "base": key_settings(base), "budget": args.budget}
-    choice = records_path(kept / "selection", grid, ".json", notice)
-    if not choice.exists():
-        records.say_other_choices(kept / "selection", grid, log=notice)
+    choice = records.choice_record(kept / "selection", grid, log=notice)
     chosen, selection = compare.choose_kgrec(
         inputs, base, device, store_root, args.budget, progress, record=choice
     )
@@ -276,29 +275,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
-
-
-def intent_source(
-    args: argparse.Namespace, titles: dict[str, str | None], items: Any, folder: Path
-) -> IntentSource:
-    """The titles and backends LLM-DMsRec rows infer intents with."""
-    from recommender.cli.backends import make_embedder, make_generator
-    from recommender.experiments.session_graphs import IntentSource
-    from recommender.pipelines.intents import title_list
-
-    return IntentSource(
-        title_list(titles, list(items)), make_generator(args), make_embedder(args), folder
-    )
-
-
-def backend_options(args: argparse.Namespace) -> str:
-    """The generation and embedding options of the command, as given."""
-    pairs = (
-        ("--generator", args.generator), ("--chat-endpoint", args.chat_endpoint),
-        ("--chat-model", args.chat_model), ("--model", args.model),
-        ("--endpoint", args.endpoint), ("--endpoint-model", args.endpoint_model),
-    )  # fmt: skip
-    return "".join(f" {flag} {value}" for flag, value in pairs if value)
 
 
 def register(experiments: Any) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -104,55 +103,45 @@ def spelled_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def choice_key_file(record: Path) -> Path:
-    """Beside a recorded configuration choice (``selection/KEY.json``), what it was made from
-    (``selection/KEY.key.json``)."""
-    return record.with_name(f"{record.name.removesuffix('.json')}.key.json")
+def choice_record(folder: Path, what: dict[str, Any], log: Callable[[str], None] = print) -> Path:
+    """Where kgrec's configuration choice for ``what`` is recorded under ``folder``
+    (``selection/``); when it is not there yet, the choices recorded for the same sequences
+    with other settings are said first, each with how they differ (a mistyped option would
+    otherwise train for hours unnoticed)."""
+    from recommender.experiments.seedrecords import (
+        CHOICE_KEY,
+        code_version,
+        read_key,
+        records_path,
+    )
 
-
-def describe_choice(record: Path, what: dict[str, Any]) -> Path | None:
-    """Write, once, what kgrec's configuration choice recorded at ``record`` was made from
-    (``what`` and the code version whose key names it), so that a later run with other
-    settings can say how they differ. None when there is no such record."""
-    from recommender.experiments.seedrecords import code_versions, records_key
-    from recommender.util.files import write_text_atomic
-
-    path = choice_key_file(record)
-    if path.exists() or not record.exists():
-        return path if path.exists() else None
-    for version in code_versions():
-        if f"{records_key(what, version)}.json" == record.name:
-            text = json.dumps({**what, "code": version}, indent=1, sort_keys=True, default=str)
-            return write_text_atomic(path, text + "\n")
-    return None
-
-
-def say_other_choices(
-    folder: Path, what: dict[str, Any], log: Callable[[str], None] = print
-) -> list[Path]:
-    """Before kgrec's configuration choice trains (none recorded for ``what``): the choices
-    recorded in ``folder`` for the same sequences with other settings, each said with how
-    they differ (a mistyped option would otherwise train for hours unnoticed). Returns their
-    records."""
-    from recommender.experiments.seedrecords import code_version
-
+    record = records_path(folder, what, ".json", log)
+    if record.exists():
+        return record
     mine = {**what, "code": code_version()}
-    found = []
-    for key_file in sorted(folder.glob("*.key.json")):
-        try:
-            theirs = json.loads(key_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+    for key_file in sorted(folder.glob(f"*{CHOICE_KEY}")):
+        theirs = read_key(key_file)
+        if theirs is None or theirs.get("sequences") != what.get("sequences"):
             continue
-        if not isinstance(theirs, dict) or theirs.get("sequences") != what.get("sequences"):
-            continue
-        record = key_file.with_name(key_file.name.removesuffix(".key.json") + ".json")
-        found.append(record)
+        other = key_file.with_name(key_file.name.removesuffix(CHOICE_KEY) + ".json")
         log(
-            f"kgrec's configuration choice recorded in {record} is not read: made with other "
+            f"kgrec's configuration choice recorded in {other} is not read: made with other "
             f"{spelled_differences(mine, theirs)}; this run chooses again (give the settings "
             "it was made with to read it)"
         )
-    return found
+    return record
+
+
+def describe_choice(record: Path, what: dict[str, Any]) -> Path | None:
+    """Write, once, beside kgrec's configuration choice recorded at ``record``, what it was
+    made from (:func:`~recommender.experiments.seedrecords.write_key`); None when there is
+    no such record."""
+    from recommender.experiments.seedrecords import CHOICE_KEY, write_key
+
+    if not record.exists():
+        return None
+    name = record.name.removesuffix(".json")
+    return write_key(record.with_name(name + CHOICE_KEY), name, what)
 
 
 def say_other_personas(

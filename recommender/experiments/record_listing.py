@@ -14,7 +14,7 @@ import torch
 
 from recommender.experiments.peers.driver import COMMON, RESUME, PeerResult, PeerSpec
 from recommender.experiments.scenarios import UNSEEN_PREFIX
-from recommender.experiments.seedrecords import SeedRecords, folder_key
+from recommender.experiments.seedrecords import CHOICE_KEY, SeedRecords, folder_key
 
 INPUTS = "inputs.json"  # a peer run's settings and the split's users, in its work folder
 SEED_FILES = "seed*.json"  # a seed's standard or unseen-user rows
@@ -47,7 +47,7 @@ def describe(folder: Path) -> list[str]:
             f"{row} seeds {', '.join(map(str, sorted(seeds)))}" for row, seeds in by_row.items()
         )
         lines.append(f"companion rows [{key.name}]: {shown}" + _personas(key))
-    choices = [p for p in (folder / "selection").glob("*.json") if not p.name.endswith(".key.json")]
+    choices = [p for p in (folder / "selection").glob("*.json") if not p.name.endswith(CHOICE_KEY)]
     if choices:
         lines.append(f"kgrec's configuration choice: {len(choices)} recorded")
     return lines

@@ -148,6 +148,7 @@ def records_path(
 
 
 KEY_FILE = "key.json"  # in a folder of records: the fields its name digests
+CHOICE_KEY = ".key.json"  # beside a recorded choice (selection/KEY.json), the same for it
 
 
 def describe_folder(folder: Path, what: dict[str, Any]) -> Path | None:
@@ -155,25 +156,36 @@ def describe_folder(folder: Path, what: dict[str, Any]) -> Path | None:
     version that, with it, gives the folder's name), so that a reader, or a later run that
     cannot read them, can tell why. Returns the file, or None when ``folder`` does not exist
     yet or its name is not the key of ``what`` under this code or one declared equivalent."""
-    path = folder / KEY_FILE
-    if path.exists():
-        return path
     if not folder.is_dir():
         return None
+    return write_key(folder / KEY_FILE, folder.name, what)
+
+
+def write_key(path: Path, name: str, what: dict[str, Any]) -> Path | None:
+    """Write, once, ``what`` and the code version under which it is the key ``name`` to
+    ``path``; None when ``name`` is the key of ``what`` under no version this code reads."""
+    if path.exists():
+        return path
     for version in code_versions():
-        if records_key(what, version) == folder.name:
+        if records_key(what, version) == name:
             text = json.dumps({**what, "code": version}, indent=1, sort_keys=True, default=str)
             return write_text_atomic(path, text + "\n")
     return None
 
 
+def read_key(path: Path) -> dict[str, Any] | None:
+    """What a key file (:func:`write_key`) says records were made from; None when there is
+    no readable one."""
+    try:
+        described = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return described if isinstance(described, dict) else None
+
+
 def folder_key(folder: Path) -> dict[str, Any] | None:
     """What ``folder``'s records were made from (:func:`describe_folder`), if it says."""
-    path = folder / KEY_FILE
-    if not path.exists():
-        return None
-    described = json.loads(path.read_text(encoding="utf-8"))
-    return described if isinstance(described, dict) else None
+    return read_key(folder / KEY_FILE)
 
 
 def key_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from recommender.cli.records import (
-    choice_key_file,
+    choice_record,
     describe_choice,
     open_records,
     report_other_records,
-    say_other_choices,
     say_other_personas,
 )
 from recommender.experiments import seedrecords
@@ -93,7 +92,7 @@ def test_a_choice_made_with_other_settings_is_said_before_the_choice_trains(
     record.parent.mkdir()
     record.write_text('{"valid": [0.11, 0.12]}')
     written = describe_choice(record, theirs)
-    assert written == choice_key_file(record) and written.name.endswith(".key.json")
+    assert written == record.with_name(record.name.removesuffix(".json") + ".key.json")
     assert json.loads(written.read_text()) == {**theirs, "code": "v1"}
     stranger = tmp_path / "selection" / "not-its-key.json"
     stranger.write_text('{"valid": [0.1]}')
@@ -101,7 +100,8 @@ def test_a_choice_made_with_other_settings_is_said_before_the_choice_trains(
 
     mine = {**theirs, "base": {**base, "epochs": 50}, "budget": 6}
     said: list[str] = []
-    assert say_other_choices(tmp_path / "selection", mine, log=said.append) == [record]
+    own = choice_record(tmp_path / "selection", mine, log=said.append)
+    assert own.name == f"{records_key(mine, 'v1')}.json" and not own.exists()
     (line,) = said
     assert str(record) in line and "this run chooses again" in line
     assert "base.epochs 200 there, 50 here" in line and "budget 2 there, 6 here" in line
@@ -110,13 +110,19 @@ def test_a_choice_made_with_other_settings_is_said_before_the_choice_trains(
     # a choice made by code declared equivalent to this one differs in its settings only
     monkeypatch.setattr(seedrecords, "code_versions", lambda: ["v2", "v1"])
     monkeypatch.setattr(seedrecords, "code_version", lambda: "v2")
-    assert say_other_choices(tmp_path / "selection", mine, log=said.append) == [record]
+    choice_record(tmp_path / "selection", mine, log=said.append)
+    assert len(said) == 2 and str(record) in said[-1]
     assert "code" not in said[-1] and "budget 2 there, 6 here" in said[-1]
     monkeypatch.setattr(seedrecords, "code_versions", lambda: ["v3"])
     monkeypatch.setattr(seedrecords, "code_version", lambda: "v3")
-    say_other_choices(tmp_path / "selection", mine, log=said.append)
+    choice_record(tmp_path / "selection", mine, log=said.append)
     assert "code 'v1' there, 'v3' here" in said[-1]
     other_data = {**mine, "sequences": "t"}
     before = len(said)
-    assert say_other_choices(tmp_path / "selection", other_data, log=said.append) == []
+    choice_record(tmp_path / "selection", other_data, log=said.append)
     assert len(said) == before  # records of other data are not this run's business
+    # a recorded choice is read (under the code it was made by): nothing said
+    monkeypatch.setattr(seedrecords, "code_versions", lambda: ["v1"])
+    monkeypatch.setattr(seedrecords, "code_version", lambda: "v1")
+    assert choice_record(tmp_path / "selection", theirs, log=said.append) == record
+    assert len(said) == before
